@@ -1,0 +1,271 @@
+"""Command-line interface: ``eventds`` (also ``python -m builder``).
+
+Each command checks its arguments, calls one library function and prints a short summary.
+Exit codes: 0 success, 1 invalid content, 2 unreadable input, 3 bad configuration,
+4 service (Label Studio) failure.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import EventdsError, ValidationFailed
+
+app = typer.Typer(
+    name="eventds",
+    help="Build annotated event datasets from news articles: ingest, clean, segment, weak-label, "
+    "annotate in Label Studio, validate, split and publish as a Hugging Face dataset.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(e: EventdsError) -> None:
+    err.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(e.exit_code)
+
+
+def _table(title: str, rows: list[tuple[str, str]]) -> None:
+    table = Table(title=title, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for k, v in rows:
+        table.add_row(k, v)
+    err.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except EventdsError as e:  # raised lazily from generators consumed inside commands
+        err.print(f"error: {e}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(e.exit_code)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
+    if version:
+        out.print(__version__)
+        raise typer.Exit(0)
+
+
+@app.command()
+def ingest(
+    source: Optional[Path] = typer.Argument(None, help="Folder of .txt files (with optional manifest.jsonl) or JSONL of {id, text, ...}. Default: the embedded corpus."),
+    output: Path = typer.Option(Path("build/articles.jsonl"), "-o", "--output", help="Cleaned articles (JSONL)."),
+    removals: Path = typer.Option(Path("build/removals.jsonl"), "--removals", help="Log of removed blocks (JSONL)."),
+) -> None:
+    """Read articles and clean them of scrape noise, logging every removal."""
+    from .clean import clean
+    from .ingest import read_articles
+    from .io import atomic_open
+
+    n_docs = n_removed = 0
+    try:
+        with atomic_open(output) as fh, atomic_open(removals) as log:
+            for article in clean(read_articles(source)):
+                n_docs += 1
+                n_removed += len(article.removals)
+                fh.write(json.dumps(_clean_article_dict(article), ensure_ascii=False) + "\n")
+                for r in article.removals:
+                    log.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+    except EventdsError as e:
+        _fail(e)
+    _table("ingest", [("documents", str(n_docs)), ("removed blocks", str(n_removed)), ("output", str(output))])
+
+
+def _clean_article_dict(article) -> dict:
+    return {
+        "id": article.id,
+        "raw_text": article.raw_text,
+        "text": article.text,
+        "meta": article.meta.to_dict(),
+        "segments": [[s.clean_start, s.raw_start, s.length] for s in article.segments],
+    }
+
+
+def _read_clean_articles(path: Path):
+    from .io import read_jsonl
+    from .records import CleanArticle, DocumentMeta, Segment
+    from .errors import InputError
+
+    for lineno, obj in read_jsonl(path):
+        try:
+            yield CleanArticle(
+                id=obj["id"],
+                raw_text=obj["raw_text"],
+                text=obj["text"],
+                meta=DocumentMeta.from_dict(obj.get("meta") or {}),
+                segments=tuple(Segment(*s) for s in obj["segments"]),
+                removals=(),
+            )
+        except (KeyError, TypeError) as e:
+            raise InputError(f"{path}:{lineno}: not a cleaned article from `eventds ingest` ({e!r})") from e
+
+
+@app.command()
+def segment(
+    articles: Path = typer.Argument(Path("build/articles.jsonl"), help="Cleaned articles from `eventds ingest`."),
+    output: Path = typer.Option(Path("build/sentences.jsonl"), "-o", "--output"),
+    model: Optional[str] = typer.Option(None, "--model", help="Installed spaCy pipeline to use instead of the blank English sentencizer."),
+) -> None:
+    """Split cleaned articles into sentence records (paragraph breaks are hard boundaries)."""
+    from .io import write_jsonl
+    from .segment import segment as run
+
+    try:
+        n = write_jsonl(output, (s.to_dict() for s in run(_read_clean_articles(articles), model)))
+    except EventdsError as e:
+        _fail(e)
+    _table("segment", [("sentences", str(n)), ("output", str(output))])
+
+
+@app.command()
+def label(
+    input: Path = typer.Argument(..., help="JSONL: sentence records, or any {\"id\", \"text\", ...} objects."),
+    output: Path = typer.Option(..., "-o", "--output", help="Same lines with weak `events` added."),
+    model: Optional[str] = typer.Option(None, "--model", help="Installed spaCy pipeline for lemmas."),
+    tolerant: bool = typer.Option(False, "--tolerant", help="Count and skip a labelling function that fails on a line instead of stopping."),
+) -> None:
+    """Pre-annotate text with weak event labels.
+
+    Sentence records (from `eventds segment`) get `events`, `weak_events` and status `weak`;
+    any other object with `id` and `text` gets an `events` list.
+    """
+    from collections import Counter
+
+    from .io import read_jsonl, write_jsonl
+    from .label import WeakLabeller, label_jsonl_objects, label_sentences
+    from .records import Sentence
+
+    try:
+        labeller = WeakLabeller(model=model, tolerant=tolerant)
+        lines = read_jsonl(input)
+        first = next(lines, None)
+        is_records = first is not None and "provenance" in first[1] and "doc_id" in first[1]
+
+        def stream():
+            if first is None:
+                return
+            yield first
+            yield from lines
+
+        if is_records:
+            rows = (s.to_dict() for s in label_sentences((Sentence.from_dict(o) for _, o in stream()), labeller))
+        else:
+            rows = label_jsonl_objects(((str(input), n, o) for n, o in stream()), labeller)
+        n = write_jsonl(output, rows)
+    except EventdsError as e:
+        _fail(e)
+    stats = labeller.stats
+    rows_out = [("lines", str(n))] + [(f"events {t}", str(c)) for t, c in sorted(stats.events.items())]
+    rows_out += [(f"failures {k}", str(v)) for k, v in stats.failures.items()]
+    _table("label", rows_out)
+
+
+@app.command()
+def validate(
+    path: Path = typer.Argument(..., help="A JSONL file of records, a folder of them, or a published dataset folder."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="jsonl | jsonl-dir | dataset (detected when omitted)."),
+    fmt: str = typer.Option("text", "--format", help="text | json | github"),
+) -> None:
+    """Check records against the JSON Schema and the semantic rules; exit 1 on any problem."""
+    from .validate import format_report, validate_path
+
+    if fmt not in ("text", "json", "github"):
+        _fail(EventdsError(f"--format must be text, json or github, got {fmt!r}"))
+    try:
+        report = validate_path(path, kind)
+    except EventdsError as e:
+        _fail(e)
+    text = format_report(report, fmt)
+    if text:
+        out.print(text, highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def split(
+    records: Path = typer.Argument(Path("build/records.jsonl"), help="Sentence records."),
+    manifest: Path = typer.Option(Path("splits/manifest.json"), "-m", "--manifest"),
+    ratios: str = typer.Option("0.8,0.1,0.1", "--ratios", help="train,validation,test shares for documents not yet assigned."),
+    seed: str = typer.Option("eventds", "--seed", help="Seed for the order new groups are assigned in (kept from an existing manifest)."),
+) -> None:
+    """Assign new documents to train/validation/test; never move an assigned one."""
+    from .io import read_jsonl
+    from .records import Sentence
+    from .split import SPLITS, assign_splits, index_documents, load_manifest, write_manifest
+
+    try:
+        shares = [float(x) for x in ratios.split(",")]
+        if len(shares) != 3:
+            raise ValueError
+    except ValueError:
+        _fail(EventdsError(f"--ratios must be three comma-separated numbers, got {ratios!r}"))
+    try:
+        index = index_documents(Sentence.from_dict(o) for _, o in read_jsonl(records))
+        previous = load_manifest(manifest)
+        result = assign_splits(index, previous, dict(zip(SPLITS, shares)) if previous is None else None, seed)
+        write_manifest(manifest, result.manifest)
+    except EventdsError as e:
+        _fail(e)
+    for c in result.conflicts:
+        err.print(f"warning: {c}", highlight=False, markup=False)
+    counts = {s: sum(1 for e in result.manifest["documents"].values() if e["split"] == s) for s in SPLITS}
+    _table("split", [("new documents", str(len(result.new_documents)))] + [(f"documents in {s}", str(n)) for s, n in counts.items()])
+
+
+@app.command()
+def publish(
+    records: Path = typer.Argument(Path("build/records.jsonl"), help="Validated sentence records."),
+    manifest: Path = typer.Option(Path("splits/manifest.json"), "-m", "--manifest"),
+    output: Path = typer.Option(Path("build/dataset"), "-o", "--output"),
+) -> None:
+    """Write the Hugging Face dataset folder (parquet + dataset card)."""
+    from .publish import publish as run
+    from .split import load_manifest
+    from .validate import format_report, validate_path
+
+    try:
+        report = validate_path(records, "jsonl")
+        if not report.ok:
+            raise ValidationFailed(format_report(report).splitlines())
+        m = load_manifest(manifest)
+        if m is None:
+            raise EventdsError(f"{manifest}: no split manifest; run `eventds split` first")
+        stats = run(records, m, output)
+    except EventdsError as e:
+        _fail(e)
+    _table("publish", [(f"sentences in {s}", str(n)) for s, n in stats.sentences.items()] + [("output", str(output))])
+
+
+@app.command()
+def build(
+    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Articles to build from (default: the embedded corpus)."),
+    out_dir: Path = typer.Option(Path("build"), "-o", "--output", help="Build folder; the dataset goes to OUTPUT/dataset."),
+    manifest: Path = typer.Option(Path("splits/manifest.json"), "-m", "--manifest"),
+    annotations: Path = typer.Option(Path("annotations"), "--annotations", help="Folder of the human layer."),
+    model: Optional[str] = typer.Option(None, "--model", help="Installed spaCy pipeline instead of the blank English one."),
+) -> None:
+    """Run every stage in order and publish the dataset."""
+    from .pipeline import build as run
+
+    try:
+        with err.status("building") as status:
+            summary = run(corpus, out_dir, manifest, annotations, model, progress=lambda s: status.update(f"building: {s}"))
+    except EventdsError as e:
+        _fail(e)
+    for c in summary.conflicts:
+        err.print(f"warning: {c}", highlight=False, markup=False)
+    _table("build", summary.table())
+    err.print(f"dataset written to {out_dir / 'dataset'}", highlight=False)

@@ -1,0 +1,84 @@
+"""Reading and writing JSONL, streaming, with errors that name the file and line.
+
+Writers go to a temporary file beside the target and rename on success, so a failed
+stage never leaves a half-written output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator, TextIO
+
+from .errors import InputError
+
+
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, object)`` for each non-blank line of a JSONL file.
+
+    Raises:
+        InputError: naming the file and line when the file is missing, not UTF-8, starts
+            with a byte-order mark, is empty, or a line is not a JSON object.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    seen_any = False
+    try:
+        with path.open("r", encoding="utf-8", newline="") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                if lineno == 1 and line.startswith("\ufeff"):
+                    raise InputError(f"{path}:1: file starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM")
+                if not line.strip():
+                    continue
+                if "\x00" in line:
+                    raise InputError(f"{path}:{lineno}: NUL byte: this looks like a binary file, not JSONL")
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise InputError(f"{path}:{lineno}: invalid JSON at column {e.colno}: {e.msg}") from e
+                if not isinstance(obj, dict):
+                    raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
+                seen_any = True
+                yield lineno, obj
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not valid UTF-8 (byte {e.start} of the undecodable chunk: {e.reason})") from e
+    if not seen_any:
+        raise InputError(f"{path}: empty file, expected JSON lines")
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "w") -> Iterator[TextIO]:
+    """Open a temporary file beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, encoding="utf-8", newline="\n") as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_jsonl(path: str | Path, objects: Iterable[dict[str, Any]]) -> int:
+    """Write objects as JSON lines atomically; return how many were written."""
+    n = 0
+    with atomic_open(path) as fh:
+        for obj in objects:
+            fh.write(json.dumps(obj, ensure_ascii=False, sort_keys=False))
+            fh.write("\n")
+            n += 1
+    return n
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Write one JSON document atomically, pretty-printed."""
+    with atomic_open(path) as fh:
+        json.dump(obj, fh, ensure_ascii=False, indent=2)
+        fh.write("\n")

@@ -1,0 +1,290 @@
+"""Weak labelling: registered, versioned labelling functions and their aggregation.
+
+Each labelling function (LF) writes only its own span group, ``doc.spans[lf.name]``, with
+the event type as the span label (skweak's convention). :func:`aggregate` then combines
+the groups into events: vetoes drop what they overlap, agreeing votes on a span combine
+their confidences by noisy-OR, type conflicts on one span go to the heavier vote (then
+to ``type_priority``), and overlapping spans keep the longest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.strings import get_string_id
+from spacy.tokens import Doc, Span
+
+from .errors import ConfigError, InputError
+from .labelset import event_types, guidelines_version
+from .nlp import lemmatizer
+from .records import Event, Sentence
+
+RULES_PATH = Path(__file__).parent / "resources" / "weak_rules.json"
+VETO = "VETO"
+BATCH_SIZE = 256
+
+LabellingFunction = Callable[[Doc], None]
+REGISTRY: dict[str, Callable[["WeakRules"], LabellingFunction]] = {}
+
+
+def register(name: str) -> Callable:
+    """Register a labelling-function factory under a versioned name (``family.vN``)."""
+
+    def decorator(factory: Callable[["WeakRules"], LabellingFunction]) -> Callable:
+        if name in REGISTRY:
+            raise ConfigError(f"labelling function {name!r} is registered twice")
+        REGISTRY[name] = factory
+        return factory
+
+    return decorator
+
+
+@dataclass(frozen=True)
+class WeakRules:
+    """The contents of ``weak_rules.json``."""
+
+    version: str
+    min_confidence: float
+    type_priority: tuple[str, ...]
+    functions: dict[str, dict[str, Any]]
+
+    @classmethod
+    def load(cls, path: Path = RULES_PATH) -> "WeakRules":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        known = set(event_types()) | {VETO}
+        for name, fn in data["functions"].items():
+            if fn["type"] not in known:
+                raise ConfigError(f"{path} -> functions -> {name} -> type: {fn['type']!r} is not one of {sorted(known)}")
+        return cls(data["version"], float(data["min_confidence"]), tuple(data["type_priority"]), data["functions"])
+
+
+class LexiconFunction:
+    """A labelling function made of spaCy ``Matcher`` patterns over lower-case lemmas."""
+
+    def __init__(self, name: str, spec: dict[str, Any], nlp: Language):
+        self.name = name
+        self.type = spec["type"]
+        self.matcher = Matcher(nlp.vocab)
+        self.confidence: dict[int, float] = {}  # keyed by the hash of the pattern id
+        for i, pattern in enumerate(spec["patterns"]):
+            try:
+                self.matcher.add(pattern["id"], [pattern["pattern"]], greedy="LONGEST")
+            except (ValueError, KeyError) as e:
+                raise ConfigError(f"{RULES_PATH} -> functions -> {name} -> patterns -> {i}: {e}") from e
+            self.confidence[get_string_id(pattern["id"])] = float(pattern.get("confidence", 1.0))
+
+    def __call__(self, doc: Doc) -> None:
+        spans = []
+        for match_id, start, end in self.matcher(doc):
+            span = Span(doc, start, end, label=self.type)
+            spans.append(span)
+            span_confidence(doc)[(self.name, span.start_char, span.end_char)] = self.confidence[match_id]
+        doc.spans[self.name] = spans
+
+
+def span_confidence(doc: Doc) -> dict[tuple[str, int, int], float]:
+    """Per-document store of each LF span's confidence, keyed by (lf, start_char, end_char)."""
+    if not Doc.has_extension("lf_confidence"):
+        Doc.set_extension("lf_confidence", default=None)
+    if doc._.lf_confidence is None:
+        doc._.lf_confidence = {}
+    return doc._.lf_confidence
+
+
+def _lexicon_factory(name: str) -> Callable[[WeakRules], LabellingFunction]:
+    def factory(rules: WeakRules) -> LabellingFunction:
+        if name not in rules.functions:
+            raise ConfigError(f"{RULES_PATH}: no patterns for registered labelling function {name!r}")
+        return LexiconFunction(name, rules.functions[name], lemmatizer())
+
+    return factory
+
+
+for _name in ("strike_lexicon.v1", "attack_lexicon.v1", "casualty_lexicon.v1", "threat_lexicon.v1", "sense_veto.v1"):
+    register(_name)(_lexicon_factory(_name))
+
+
+@dataclass
+class LabelStats:
+    """Counts kept while labelling: records, events per type, votes and failures per LF."""
+
+    records: int = 0
+    events: Counter = field(default_factory=Counter)
+    votes: Counter = field(default_factory=Counter)
+    failures: Counter = field(default_factory=Counter)
+
+
+class WeakLabeller:
+    """Runs every registered labelling function over texts and aggregates their votes.
+
+    Args:
+        functions: LF names to run (all registered by default).
+        model: spaCy pipeline name for lemmas (the blank English lookup pipeline by default).
+        tolerant: when True, an LF that raises on a text is counted in ``stats.failures``
+            and skipped for that text; otherwise the error propagates.
+    """
+
+    def __init__(self, functions: Optional[Iterable[str]] = None, model: Optional[str] = None, tolerant: bool = False):
+        self.rules = WeakRules.load()
+        names = list(functions) if functions is not None else list(REGISTRY)
+        unknown = [n for n in names if n not in REGISTRY]
+        if unknown:
+            raise ConfigError(f"unknown labelling functions {unknown}; registered: {sorted(REGISTRY)}")
+        self.nlp = lemmatizer(model)
+        self.functions = {name: REGISTRY[name](self.rules) for name in names}
+        self.tolerant = tolerant
+        self.stats = LabelStats()
+
+    @property
+    def version(self) -> str:
+        return f"eventds-weak/{self.rules.version}"
+
+    def annotate(self, doc: Doc) -> Doc:
+        """Run every LF on a doc, each writing its own span group."""
+        for name, fn in self.functions.items():
+            try:
+                fn(doc)
+            except Exception:
+                if not self.tolerant:
+                    raise
+                self.stats.failures[name] += 1
+                doc.spans[name] = []
+        return doc
+
+    def events(self, doc: Doc) -> list[Event]:
+        """Aggregate the span groups of an annotated doc into events."""
+        events = aggregate(doc, self.functions, self.rules)
+        self.stats.records += 1
+        for name in self.functions:
+            self.stats.votes[name] += len(doc.spans[name])
+        for e in events:
+            self.stats.events[e.type] += 1
+        return events
+
+    def label_texts(self, texts: Iterable[str]) -> Iterator[list[Event]]:
+        """Yield the events of each text, in order, streaming in batches."""
+        for doc in self.nlp.pipe(texts, batch_size=BATCH_SIZE):
+            yield self.events(self.annotate(doc))
+
+
+def aggregate(doc: Doc, functions: dict[str, Any], rules: WeakRules) -> list[Event]:
+    """Combine the LF span groups of ``doc`` into non-overlapping events."""
+    confidence = span_confidence(doc)
+    vetoes = [(s.start_char, s.end_char) for name in functions for s in doc.spans[name] if s.label_ == VETO]
+    votes: dict[tuple[int, int], dict[str, list[tuple[str, float]]]] = defaultdict(lambda: defaultdict(list))
+    for name in functions:
+        for s in doc.spans[name]:
+            if s.label_ == VETO or any(s.start_char < ve and vs < s.end_char for vs, ve in vetoes):
+                continue
+            votes[(s.start_char, s.end_char)][s.label_].append((name, confidence.get((name, s.start_char, s.end_char), 1.0)))
+
+    candidates = []
+    priority = {t: i for i, t in enumerate(rules.type_priority)}
+    for (start, end), by_type in votes.items():
+        scored = {t: _noisy_or(c for _, c in v) for t, v in by_type.items()}
+        best = min(scored, key=lambda t: (-scored[t], priority.get(t, len(priority))))
+        candidates.append((start, end, best, scored[best], tuple(sorted(n for n, _ in by_type[best]))))
+
+    chosen: list[tuple[int, int, str, float, tuple[str, ...]]] = []
+    for cand in sorted(candidates, key=lambda c: (-(c[1] - c[0]), -c[3], c[0])):
+        start, end, etype, conf, sources = cand
+        overlapping = [i for i, c in enumerate(chosen) if start < c[1] and c[0] < end]
+        if not overlapping:
+            chosen.append(cand)
+            continue
+        # A shorter span inside a kept one of the same type adds its voters to it.
+        for i in overlapping:
+            k_start, k_end, k_type, k_conf, k_sources = chosen[i]
+            if k_type != etype:
+                continue
+            if set(sources) - set(k_sources):  # an independent function agrees
+                k_conf = _noisy_or([k_conf, conf])
+            chosen[i] = (k_start, k_end, k_type, k_conf, tuple(sorted(set(k_sources) | set(sources))))
+
+    text = doc.text
+    return [
+        Event(type=t, start=s, end=e, text=text[s:e], confidence=round(c, 4), sources=src)
+        for s, e, t, c, src in sorted(chosen)
+        if c >= rules.min_confidence
+    ]
+
+
+def _noisy_or(confidences: Iterable[float]) -> float:
+    p = 1.0
+    for c in confidences:
+        p *= 1.0 - c
+    return 1.0 - p
+
+
+@lru_cache(maxsize=None)
+def default_labeller() -> WeakLabeller:
+    return WeakLabeller()
+
+
+def label_sentences(sentences: Iterable[Sentence], labeller: Optional[WeakLabeller] = None) -> Iterator[Sentence]:
+    """Attach weak events to sentence records (status ``weak``), streaming.
+
+    Records that already carry a human layer keep their ``events`` and ``status``; only
+    their ``weak_events`` are refreshed.
+    """
+    labeller = labeller or default_labeller()
+    version = guidelines_version()
+    buffer: list[Sentence] = []
+
+    def flush() -> Iterator[Sentence]:
+        for sent, events in zip(buffer, labeller.label_texts(s.text for s in buffer)):
+            human = sent.status in ("corrected", "adjudicated")
+            yield sent.with_(
+                events=sent.events if human else tuple(events),
+                weak_events=tuple(events),
+                status=sent.status if human else "weak",
+                labeller=labeller.version,
+                guidelines_version=sent.guidelines_version if human else version,
+            )
+        buffer.clear()
+
+    for sentence in sentences:
+        buffer.append(sentence)
+        if len(buffer) >= BATCH_SIZE:
+            yield from flush()
+    yield from flush()
+
+
+def label_jsonl_objects(objects: Iterable[tuple[str, int, dict[str, Any]]], labeller: Optional[WeakLabeller] = None) -> Iterator[dict[str, Any]]:
+    """Label arbitrary ``{"id", "text", ...}`` objects, returning them with an ``events`` list.
+
+    Args:
+        objects: ``(file, line, object)`` triples, so that errors name where a bad object is.
+
+    Raises:
+        InputError: when an object lacks a string ``text`` or an ``id``, or ids repeat.
+    """
+    labeller = labeller or default_labeller()
+    seen: set[Any] = set()
+    buffer: list[dict[str, Any]] = []
+
+    def flush() -> Iterator[dict[str, Any]]:
+        for obj, events in zip(buffer, labeller.label_texts(o["text"] for o in buffer)):
+            yield {**obj, "events": [e.to_dict() for e in events], "labeller": labeller.version}
+        buffer.clear()
+
+    for path, lineno, obj in objects:
+        where = f"{path}:{lineno}"
+        if "id" not in obj or not isinstance(obj["id"], (str, int)) or isinstance(obj["id"], bool):
+            raise InputError(f"{where} -> id: missing, or not a string or integer")
+        if not isinstance(obj.get("text"), str):
+            raise InputError(f"{where} -> text: missing or not a string (got {type(obj.get('text')).__name__})")
+        if obj["id"] in seen:
+            raise InputError(f"{where} -> id: duplicate id {obj['id']!r}")
+        seen.add(obj["id"])
+        buffer.append(obj)
+        if len(buffer) >= BATCH_SIZE:
+            yield from flush()
+    yield from flush()

@@ -1,0 +1,67 @@
+"""Segmentation: cleaned articles -> sentence records.
+
+Paragraph breaks are hard boundaries (each paragraph is segmented alone), sentences are
+trimmed of surrounding whitespace, and each gets an id derived from its document and its
+own text, so adding or removing other documents never renames it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from typing import Iterable, Iterator, Optional
+
+from .nlp import segmenter
+from .records import CleanArticle, Sentence
+
+
+def sentence_id(doc_id: str, text: str, occurrence: int = 1) -> str:
+    """Stable sentence id: ``<doc_id>-<12 hex of sha1(text)>``, plus ``-<n>`` for the n-th repeat."""
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+    return f"{doc_id}-{digest}" if occurrence == 1 else f"{doc_id}-{digest}-{occurrence}"
+
+
+def segment_article(article: CleanArticle, model: Optional[str] = None) -> Iterator[Sentence]:
+    """Split one cleaned article into sentences.
+
+    Args:
+        article: the cleaned article.
+        model: a spaCy pipeline name to use instead of the blank English sentencizer.
+
+    Yields:
+        Sentence records with offsets in the cleaned text and the raw text, no events.
+    """
+    nlp = segmenter(model)
+    paragraphs = article.paragraphs()
+    seen: Counter[str] = Counter()
+    index = 0
+    docs = nlp.pipe(article.text[s:e] for s, e in paragraphs)
+    for (p_start, _), seg, doc in zip(paragraphs, article.segments, docs):
+        for sent in doc.sents:
+            raw = sent.text
+            stripped = raw.strip()
+            if not stripped:
+                continue
+            lead = len(raw) - len(raw.lstrip())
+            start = p_start + sent.start_char + lead
+            end = start + len(stripped)
+            raw_start = seg.raw_start + (start - p_start)
+            seen[stripped] += 1
+            yield Sentence(
+                id=sentence_id(article.id, stripped, seen[stripped]),
+                doc_id=article.id,
+                index=index,
+                text=stripped,
+                start=start,
+                end=end,
+                raw_start=raw_start,
+                raw_end=raw_start + len(stripped),
+                meta=article.meta,
+            )
+            index += 1
+
+
+def segment(articles: Iterable[CleanArticle], model: Optional[str] = None) -> Iterator[Sentence]:
+    """Segment a stream of cleaned articles."""
+    for article in articles:
+        yield from segment_article(article, model)
