@@ -52,6 +52,17 @@ def main() -> None:
         sys.exit(e.exit_code)
 
 
+def _register_annotate() -> None:
+    try:
+        from .annotate_cli import annotate_app
+    except ImportError:  # the Label Studio commands are being built
+        return
+    app.add_typer(annotate_app, name="annotate", help="Label Studio: serve, push weak labels, pull corrections.")
+
+
+_register_annotate()
+
+
 @app.callback()
 def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
     if version:

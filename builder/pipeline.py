@@ -42,7 +42,8 @@ class BuildSummary:
         """Rows of the end-of-build summary table."""
         rows = [
             ("documents", str(self.documents)),
-            ("removed blocks", f"{sum(self.removed_blocks.values())} ({', '.join(f'{k} {v}' for k, v in sorted(self.removed_blocks.items()))})"),
+            ("removed blocks", str(sum(self.removed_blocks.values()))),
+            *((f"  {rule}", str(n)) for rule, n in sorted(self.removed_blocks.items())),
             ("sentences", str(self.sentences)),
             ("human-annotated sentences", str(self.human)),
         ]

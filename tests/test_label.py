@@ -1,0 +1,100 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from builder.cli import app
+from builder.label import WeakLabeller
+
+
+@pytest.fixture(scope="module")
+def labeller():
+    return WeakLabeller()
+
+
+def events_of(labeller, text):
+    (events,) = labeller.label_texts([text])
+    return [(e.type, e.text) for e in events]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("A US drone strike hit the airport.", [("STRIKE", "drone strike")]),
+        ("Airstrikes pounded the positions.", [("STRIKE", "Airstrikes")]),
+        ("A rocket attack on the base was reported.", [("ATTACK", "rocket attack")]),
+        ("Gunmen opened fire on the convoy.", [("ATTACK", "opened fire")]),
+        ("The blast killed 25 people.", [("ATTACK", "blast"), ("CASUALTY", "killed")]),
+        ("At least 55 were wounded.", [("CASUALTY", "wounded")]),
+        ("The militia vowed revenge.", [("THREAT", "vowed")]),
+        ("The group threatened the embassy.", [("THREAT", "threatened")]),
+    ],
+)
+def test_each_type_has_a_labelling_function(labeller, text, expected):
+    assert events_of(labeller, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Askari issued a scathing attack on Kadhimi.",
+        "Teachers began a general strike on Monday.",
+        "He suffered a heart attack.",
+        "The Houthis called it a grave threat to the country.",
+    ],
+)
+def test_vetoes_drop_non_event_senses(labeller, text):
+    assert events_of(labeller, text) == []
+
+
+def test_events_carry_offsets_confidence_and_sources(labeller):
+    text = "The US responded with airstrikes, killing 25 fighters."
+    (events,) = labeller.label_texts([text])
+    for e in events:
+        assert text[e.start : e.end] == e.text
+        assert 0.5 <= e.confidence <= 1
+        assert e.sources and all(s.endswith(".v1") for s in e.sources)
+
+
+def test_lf_failures_are_counted_when_tolerant():
+    lab = WeakLabeller(tolerant=True)
+
+    def broken(doc):
+        raise RuntimeError("boom")
+
+    lab.functions["broken.v1"] = broken
+    (events,) = lab.label_texts(["A drone strike hit."])
+    assert [e.type for e in events] == ["STRIKE"]
+    assert lab.stats.failures["broken.v1"] == 1
+
+
+def test_label_command_on_arbitrary_jsonl(tmp_path):
+    src = tmp_path / "in.jsonl"
+    lines = [
+        {"id": 1, "text": "Shelling of Kharkiv killed three civilians on Tuesday.", "source": "wire"},
+        {"id": "b", "text": "The minister vowed to retaliate 🚀 if attacked again."},
+        {"id": "c", "text": "Stocks rose on Monday."},
+    ]
+    src.write_text("".join(json.dumps(l, ensure_ascii=False) + "\n" for l in lines), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["label", str(src), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(l) for l in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == [1, "b", "c"]
+    assert rows[0]["source"] == "wire"
+    assert {(e["type"], e["text"]) for e in rows[0]["events"]} == {("ATTACK", "Shelling"), ("CASUALTY", "killed")}
+    assert [e["type"] for e in rows[1]["events"]] == ["THREAT", "ATTACK"]
+    assert rows[2]["events"] == []
+    for row in rows:
+        for e in row["events"]:
+            assert row["text"][e["start"] : e["end"]] == e["text"]
+
+
+def test_label_command_rejects_a_line_without_text_and_writes_nothing(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": 1, "text": "ok"}\n{"id": 2, "body": "x"}\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["label", str(src), "-o", str(out)])
+    assert result.exit_code == 2
+    assert f"{src}:2 -> text" in result.output
+    assert not out.exists()

@@ -1,0 +1,63 @@
+import json
+
+from builder.errors import InputError
+from builder.publish import load_published, publish
+from builder.validate import validate_path
+
+from test_validate import record
+
+import pytest
+
+
+def write_records(path, records):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+
+
+def manifest_for(docs):
+    return {"documents": {d: {"split": s, "group": d} for d, s in docs.items()}}
+
+
+def test_published_folder_loads_with_nested_events_and_classlabels(tmp_path):
+    records = [
+        record(id="a-1", doc_id="a"),
+        record(id="b-1", doc_id="b", events=[], labels=[]),
+        record(id="c-1", doc_id="c", text="Héllo 🚀 wörld", start=0, end=13, events=[], labels=[],
+               provenance={"raw_start": 0, "raw_end": 13, "labeller": None, "annotators": []}),
+    ]
+    src = tmp_path / "records.jsonl"
+    write_records(src, records)
+    out = tmp_path / "dataset"
+    stats = publish(src, manifest_for({"a": "train", "b": "validation", "c": "test"}), out)
+    assert dict(stats.sentences) == {"train": 1, "validation": 1, "test": 1}
+    ds = load_published(out)
+    assert set(ds) == {"train", "validation", "test"}
+    row = ds["train"][0]
+    type_names = ds["train"].features["events"].feature["type"].names
+    assert type_names == ["ATTACK", "STRIKE", "CASUALTY", "THREAT"]
+    assert [type_names[e["type"]] for e in row["events"]] == ["STRIKE", "CASUALTY"]
+    assert row["events"][1]["arguments"] == [{"role": "count", "start": 27, "end": 29, "text": "25"}]
+    assert row["events"][1]["count"] == {"value": 25, "min": 25, "max": 25, "qualifier": "exact"}
+    assert row["events"][0]["count"] is None
+    assert ds["test"][0]["text"] == "Héllo 🚀 wörld"
+    assert validate_path(out).ok
+
+
+def test_card_yaml_carries_configs_features_and_splits(tmp_path):
+    src = tmp_path / "records.jsonl"
+    write_records(src, [record(id="a-1", doc_id="a")])
+    out = tmp_path / "dataset"
+    publish(src, manifest_for({"a": "train"}), out)
+    card = (out / "README.md").read_text(encoding="utf-8")
+    yaml_part = card.split("---")[1]
+    assert "config_name: spans" in yaml_part and "default: true" in yaml_part
+    assert "class_label" in yaml_part and "path: data/spans/train-*" in yaml_part
+
+
+def test_document_missing_from_manifest_fails_and_leaves_no_folder(tmp_path):
+    src = tmp_path / "records.jsonl"
+    write_records(src, [record(id="a-1", doc_id="a")])
+    out = tmp_path / "dataset"
+    with pytest.raises(InputError, match="document 'a' is not in the split manifest"):
+        publish(src, manifest_for({}), out)
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["records.jsonl"]
