@@ -11,6 +11,8 @@ import hashlib
 from collections import Counter
 from typing import Iterable, Iterator, Optional
 
+from spacy.tokens import Doc
+
 from .nlp import segmenter
 from .records import CleanArticle, Sentence
 
@@ -19,6 +21,26 @@ def sentence_id(doc_id: str, text: str, occurrence: int = 1) -> str:
     """Stable sentence id: ``<doc_id>-<12 hex of sha1(text)>``, plus ``-<n>`` for the n-th repeat."""
     digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
     return f"{doc_id}-{digest}" if occurrence == 1 else f"{doc_id}-{digest}-{occurrence}"
+
+
+OPENING_QUOTES = frozenset("“‘«„‚\"'")
+
+
+def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
+    """Character bounds of the sentences of ``doc``, an opening quote moved to the sentence it opens.
+
+    The sentencizer splits after the token that follows a full stop, so in
+    ``said. “This claim`` the quote would end the first sentence.
+    """
+    bounds = [[s.start_char, s.end_char] for s in doc.sents]
+    text = doc.text
+    for i in range(len(bounds) - 1):
+        end = bounds[i][1]
+        stripped_end = len(text[:end].rstrip())
+        if stripped_end >= 2 and text[stripped_end - 1] in OPENING_QUOTES and text[stripped_end - 2].isspace():
+            bounds[i][1] = stripped_end - 1
+            bounds[i + 1][0] = stripped_end - 1
+    return [(a, b) for a, b in bounds]
 
 
 def segment_article(article: CleanArticle, model: Optional[str] = None) -> Iterator[Sentence]:
@@ -37,13 +59,13 @@ def segment_article(article: CleanArticle, model: Optional[str] = None) -> Itera
     index = 0
     docs = nlp.pipe(article.text[s:e] for s, e in paragraphs)
     for (p_start, _), seg, doc in zip(paragraphs, article.segments, docs):
-        for sent in doc.sents:
-            raw = sent.text
+        for s_start, s_end in sentence_bounds(doc):
+            raw = doc.text[s_start:s_end]
             stripped = raw.strip()
             if not stripped:
                 continue
             lead = len(raw) - len(raw.lstrip())
-            start = p_start + sent.start_char + lead
+            start = p_start + s_start + lead
             end = start + len(stripped)
             raw_start = seg.raw_start + (start - p_start)
             seen[stripped] += 1

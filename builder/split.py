@@ -1,6 +1,6 @@
 """Document-level train / validation / test splits that never leak duplicates.
 
-Documents that share a sentence (after normalisation) form one group and go to one split,
+Documents that share a near-duplicate sentence (:mod:`builder.dedup`) form one group and go to one split,
 so a paragraph re-run by two outlets cannot sit in train and test at once. Assignments are
 recorded in a manifest (``splits/manifest.json``) and never move: re-running only assigns
 documents that are new, and a new document that joins groups already in different splits
@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .clean import normalise
+from .dedup import DedupParams, NearDuplicateIndex
 from .errors import InputError
 from .io import write_json
 from .records import Sentence
@@ -25,33 +25,30 @@ SPLITS = ("train", "validation", "test")
 DEFAULT_RATIOS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 DEFAULT_SEED = "eventds"
 MANIFEST_VERSION = 1
-MIN_KEY_CHARS = 20  # sentences shorter than this ("Comments.", "He said.") never link documents
 
 
-@dataclass
 class DocumentIndex:
-    """What the splitter needs to know of each document: its sentence count and sentence keys."""
+    """What the splitter needs to know of each document: its sentence count and its near-duplicates."""
 
-    sentences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    keys: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    def __init__(self, params: DedupParams = DedupParams()):
+        self.sentences: dict[str, int] = defaultdict(int)
+        self.duplicates = NearDuplicateIndex(params)
 
     def add(self, sentence: Sentence) -> Sentence:
         self.sentences[sentence.doc_id] += 1
-        key = normalise(sentence.text)
-        if len(key) >= MIN_KEY_CHARS:
-            self.keys[sentence.doc_id].add(hashlib.sha1(key.encode("utf-8")).hexdigest()[:16])
+        self.duplicates.add(sentence.id, sentence.doc_id, sentence.text)
         return sentence
 
 
-def index_documents(sentences: Iterable[Sentence]) -> DocumentIndex:
-    index = DocumentIndex()
+def index_documents(sentences: Iterable[Sentence], params: DedupParams = DedupParams()) -> DocumentIndex:
+    index = DocumentIndex(params)
     for s in sentences:
         index.add(s)
     return index
 
 
 def group_documents(index: DocumentIndex) -> dict[str, list[str]]:
-    """Connected groups of documents sharing a sentence key: ``{group_id: [doc_ids]}``."""
+    """Connected groups of documents linked by near-duplicate sentences: ``{group_id: [doc_ids]}``."""
     parent: dict[str, str] = {d: d for d in index.sentences}
 
     def find(d: str) -> str:
@@ -60,15 +57,10 @@ def group_documents(index: DocumentIndex) -> dict[str, list[str]]:
             d = parent[d]
         return d
 
-    owner: dict[str, str] = {}
-    for doc in sorted(index.keys):
-        for key in index.keys[doc]:
-            if key in owner:
-                a, b = find(owner[key]), find(doc)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-            else:
-                owner[key] = doc
+    for a, b in index.duplicates.document_links():
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
     groups: dict[str, list[str]] = defaultdict(list)
     for doc in sorted(parent):
         groups[find(doc)].append(doc)
@@ -135,6 +127,11 @@ def assign_splits(
         old_splits = sorted({assigned[d]["split"] for d in docs if d in assigned})
         fresh = [d for d in docs if d not in assigned]
         if not fresh:
+            if len(old_splits) > 1:
+                conflicts.append(
+                    f"documents {docs} share near-duplicate sentences but were assigned earlier to splits {old_splits}; "
+                    "they were not moved: edit the manifest by hand to fix this leak"
+                )
             continue
         new_docs.extend(fresh)
         if not old_splits:
@@ -172,8 +169,8 @@ def assign_splits(
         "seed": seed,
         "ratios": ratios,
         "grouping": {
-            "method": "documents sharing a normalised sentence (NFKC, quotes unified, case-folded, punctuation collapsed)",
-            "min_key_chars": MIN_KEY_CHARS,
+            "method": "connected documents sharing a near-duplicate sentence (see builder/dedup.py)",
+            **index.duplicates.params.to_dict(),
         },
         "documents": {d: assigned[d] for d in sorted(assigned)},
     }

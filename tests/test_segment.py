@@ -59,3 +59,8 @@ def test_sentence_offsets_map_back_to_the_raw_text_exactly(paragraphs, sep):
         assert raw[s.raw_start : s.raw_end] == s.text
         assert cleaned.text[s.start : s.end] == s.text
         assert cleaned.to_raw(s.start) == s.raw_start
+
+
+def test_an_opening_quote_starts_the_sentence_it_opens():
+    texts = [s.text for s in sentences_of("“We deny it,” he said on Monday. “This claim is false.” Then silence.")]
+    assert texts == ["“We deny it,” he said on Monday.", "“This claim is false.”", "Then silence."]
