@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .errors import EventdsError, ValidationFailed
+from .errors import EventdsError, ServiceError, ValidationFailed
 
 app = typer.Typer(
     name="eventds",
@@ -241,9 +241,11 @@ def publish(
     records: Path = typer.Argument(Path("build/records.jsonl"), help="Validated sentence records."),
     manifest: Path = typer.Option(Path("splits/manifest.json"), "-m", "--manifest"),
     output: Path = typer.Option(Path("build/dataset"), "-o", "--output"),
+    push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Also push every config to this Hub repository (needs network and HF_TOKEN)."),
 ) -> None:
-    """Write the Hugging Face dataset folder (parquet + dataset card)."""
+    """Write the Hugging Face dataset folder (parquet + dataset card), optionally push it to the Hub."""
     from .publish import publish as run
+    from .publish import push_to_hub as push
     from .split import load_manifest
     from .validate import format_report, validate_path
 
@@ -254,9 +256,14 @@ def publish(
         m = load_manifest(manifest)
         if m is None:
             raise EventdsError(f"{manifest}: no split manifest; run `eventds split` first")
-        stats = run(records, m, output)
+        stats = run(records, m, output, card_extra={"manifest": m})
+        pushed = push(output, push_to_hub) if push_to_hub else []
     except EventdsError as e:
         _fail(e)
+    except Exception as e:  # the Hub client raises its own errors (network, auth)
+        _fail(ServiceError(f"push to the Hub repository {push_to_hub!r} failed: {e}"))
+    for config in pushed:
+        err.print(f"pushed config {config!r} to {push_to_hub}", highlight=False)
     _table("publish", [(f"sentences in {s}", str(n)) for s, n in stats.sentences.items()] + [("output", str(output))])
 
 

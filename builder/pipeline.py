@@ -101,6 +101,18 @@ def apply_human_layer(sentences: Iterable[Sentence], layer: dict[str, HumanAnnot
         yield s.with_(events=ann.events, status=ann.status, annotators=ann.annotators, guidelines_version=ann.guidelines_version)
 
 
+def load_figures(annotations_dir: Path, out_dir: Path) -> dict:
+    """Agreement and weak-label quality figures for the card, where they have been computed."""
+    figures = {}
+    for key, path in (("agreement", annotations_dir / "agreement.json"), ("quality", out_dir / "report" / "quality.json")):
+        if path.exists():
+            try:
+                figures[key] = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as e:
+                raise InputError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from e
+    return figures
+
+
 def build(
     corpus: Optional[Path] = None,
     out_dir: Path = Path("build"),
@@ -154,5 +166,6 @@ def build(
     summary.new_documents, summary.conflicts = result.new_documents, result.conflicts
 
     progress("publish")
-    summary.published = publish(records_path, result.manifest, out_dir / "dataset")
+    extra = {"manifest": result.manifest, **load_figures(Path(annotations_dir), out_dir)}
+    summary.published = publish(records_path, result.manifest, out_dir / "dataset", card_extra=extra)
     return summary

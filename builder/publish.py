@@ -1,28 +1,37 @@
 """Publishing: sentence records + split manifest -> a Hugging Face dataset folder.
 
-The folder holds parquet files per config and split under ``data/`` and a ``README.md``
-dataset card whose YAML (configs, features, splits) is written with datasets' own card
-metadata classes, as ``push_to_hub`` writes it. Event types are ``ClassLabel`` features,
-event lists are ``List({...})``.
+The folder holds parquet files per config and split under ``data/<config>/`` and a
+``README.md`` dataset card whose YAML (configs, features, splits) is written with datasets'
+own card metadata classes, as ``push_to_hub`` writes it. Three configs:
+
+- ``spans`` (default): one row per sentence record, events as ``List({...})`` with the type
+  a ``ClassLabel``;
+- ``bio``: spaCy tokens, whitespace flags and BIO tags (``ClassLabel``) for token
+  classification;
+- ``labels``: the sentence-level multi-label view for text classification.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
+from .bio import bio_labels, to_bio
 from .errors import InputError
 from .io import read_jsonl
 from .labelset import event_types, guidelines_version
 from .split import SPLITS
 
 DEFAULT_CONFIG = "spans"
+CONFIGS = ("spans", "bio", "labels")
 CARD_NAME = "README.md"
+STATS_NAME = "stats.json"
 
 
 def event_features() -> dict[str, Any]:
@@ -41,36 +50,80 @@ def event_features() -> dict[str, Any]:
     }
 
 
-def spans_features():
-    """Features of the ``spans`` config: one row per sentence record."""
+def config_features(config: str):
+    """The ``datasets.Features`` of a config."""
     from datasets import ClassLabel, Features, List, Value
 
     string = Value("string")
-    return Features(
-        {
-            "id": string,
-            "doc_id": string,
-            "index": Value("int32"),
-            "text": string,
-            "start": Value("int32"),
-            "end": Value("int32"),
-            "document": {k: string for k in ("outlet", "title", "published", "author", "source_file")},
-            "events": List(event_features()),
-            "weak_events": List(event_features()),
-            "labels": List(ClassLabel(names=list(event_types()))),
-            "status": string,
-            "guidelines_version": string,
-            "provenance": {"raw_start": Value("int32"), "raw_end": Value("int32"), "labeller": string, "annotators": List(string)},
-        }
-    )
+    if config == "spans":
+        return Features(
+            {
+                "id": string,
+                "doc_id": string,
+                "index": Value("int32"),
+                "text": string,
+                "start": Value("int32"),
+                "end": Value("int32"),
+                "document": {k: string for k in ("outlet", "title", "published", "author", "source_file")},
+                "events": List(event_features()),
+                "weak_events": List(event_features()),
+                "labels": List(ClassLabel(names=list(event_types()))),
+                "status": string,
+                "guidelines_version": string,
+                "provenance": {"raw_start": Value("int32"), "raw_end": Value("int32"), "labeller": string, "annotators": List(string)},
+            }
+        )
+    if config == "bio":
+        return Features(
+            {
+                "id": string,
+                "doc_id": string,
+                "tokens": List(string),
+                "spaces": List(Value("bool")),
+                "ner_tags": List(ClassLabel(names=bio_labels())),
+                "status": string,
+            }
+        )
+    if config == "labels":
+        return Features({"id": string, "doc_id": string, "text": string, "labels": List(ClassLabel(names=list(event_types()))), "status": string})
+    raise ValueError(f"unknown config {config!r}; expected one of {CONFIGS}")
+
+
+def config_row(config: str, record: dict[str, Any], where: str) -> dict[str, Any]:
+    """The row of ``config`` for one sentence record (not yet encoded)."""
+    if config == "spans":
+        return record
+    if config == "bio":
+        tokens, spaces, tags = to_bio(record["text"], ((e["type"], e["start"], e["end"]) for e in record["events"]), where)
+        return {"id": record["id"], "doc_id": record["doc_id"], "tokens": tokens, "spaces": spaces, "ner_tags": tags, "status": record["status"]}
+    return {"id": record["id"], "doc_id": record["doc_id"], "text": record["text"], "labels": record["labels"], "status": record["status"]}
 
 
 @dataclass
 class PublishStats:
-    sentences: Counter = field(default_factory=Counter)  # per split
+    """Counts of what was published, per split (recomputable from the folder)."""
+
+    sentences: Counter = field(default_factory=Counter)
     documents: dict[str, set] = field(default_factory=lambda: defaultdict(set))
     events: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))  # split -> type -> n
+    sentences_with: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))  # split -> type -> n
     status: Counter = field(default_factory=Counter)
+    example: Optional[dict] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        types = event_types()
+        return {
+            "splits": {
+                s: {
+                    "documents": len(self.documents[s]),
+                    "sentences": self.sentences[s],
+                    "events": {t: self.events[s][t] for t in types},
+                    "sentences_with": {t: self.sentences_with[s][t] for t in types},
+                }
+                for s in SPLITS
+            },
+            "status": dict(sorted(self.status.items())),
+        }
 
 
 def _split_of(record: dict, manifest: dict, where: str) -> str:
@@ -81,53 +134,71 @@ def _split_of(record: dict, manifest: dict, where: str) -> str:
 
 
 def publish(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optional[dict] = None) -> PublishStats:
-    """Write the dataset folder from a records JSONL file, streaming one split at a time.
+    """Write the dataset folder from a records JSONL file in one streaming pass.
 
-    The folder is built in a temporary directory beside ``out_dir`` and renamed over it
-    only when complete.
+    The folder is built in a temporary directory beside ``out_dir`` and swapped in only
+    when complete, so a failure leaves the previous dataset untouched.
+
+    Args:
+        records_path: validated sentence records.
+        manifest: the split manifest (``documents -> {doc_id: {"split"}}``).
+        out_dir: the dataset folder to (re)write.
+        card_extra: optional figures for the card: ``agreement`` and ``quality`` dicts,
+            ``manifest`` parameters, ``removals`` counts.
     """
     from datasets.arrow_writer import ParquetWriter
 
-    features = spans_features()
+    features = {c: config_features(c) for c in CONFIGS}
     stats = PublishStats()
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    writers: dict[tuple[str, str], Any] = {}
     try:
-        for split in SPLITS:
-            path = tmp / "data" / DEFAULT_CONFIG / f"{split}-00000-of-00001.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            writer = ParquetWriter(features=features, path=str(path))
-            try:
-                for lineno, record in read_jsonl(records_path):
-                    if _split_of(record, manifest, f"{records_path}:{lineno}") != split:
-                        continue
-                    writer.write(features.encode_example(record))
-                    stats.sentences[split] += 1
-                    stats.documents[split].add(record["doc_id"])
-                    stats.status[record["status"]] += 1
-                    for e in record["events"]:
-                        stats.events[split][e["type"]] += 1
-                writer.finalize()
-            finally:
-                writer.close()
+        for config in CONFIGS:
+            for split in SPLITS:
+                path = tmp / "data" / config / f"{split}-00000-of-00001.parquet"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                writers[config, split] = ParquetWriter(features=features[config], path=str(path))
+        for lineno, record in read_jsonl(records_path):
+            where = f"{records_path}:{lineno}"
+            split = _split_of(record, manifest, where)
+            for config in CONFIGS:
+                writers[config, split].write(features[config].encode_example(config_row(config, record, where)))
+            stats.sentences[split] += 1
+            stats.documents[split].add(record["doc_id"])
+            stats.status[record["status"]] += 1
+            stats.events[split].update(e["type"] for e in record["events"])
+            stats.sentences_with[split].update(record["labels"])
+            if stats.example is None and split == "train" and record["events"]:
+                stats.example = record
+        for writer in writers.values():
+            writer.finalize()
+        (tmp / STATS_NAME).write_text(json.dumps(stats.to_dict(), indent=2) + "\n", encoding="utf-8")
         write_card(tmp, features, stats, card_extra or {})
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
+        _swap_in(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        for writer in writers.values():
+            writer.close()
     return stats
 
 
-def card_metadata(features, stats: PublishStats):
-    """The card's YAML metadata: configs (default marked) and dataset_info, via datasets' classes."""
+def _swap_in(tmp: Path, out_dir: Path) -> None:
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out_dir)
+
+
+def card_metadata(features: dict, stats: PublishStats):
+    """The card's YAML metadata: configs (``spans`` marked default) and dataset_info, via datasets' classes."""
     from datasets import DatasetInfo, SplitInfo
     from datasets.info import DatasetInfosDict
     from datasets.splits import SplitDict
@@ -136,73 +207,146 @@ def card_metadata(features, stats: PublishStats):
 
     card_data = DatasetCardData(
         language=["en"],
+        license="other",
         task_categories=["token-classification", "text-classification"],
         pretty_name="Conflict events in news (eventds)",
         tags=["event-extraction", "conflict", "weak-supervision"],
     )
-    splits = SplitDict()
-    for split in SPLITS:
-        splits.add(SplitInfo(name=split, num_examples=stats.sentences[split]))
-    info = DatasetInfo(features=features, splits=splits)
-    DatasetInfosDict({DEFAULT_CONFIG: info}).to_dataset_card_data(card_data)
+    infos = {}
+    for config in CONFIGS:
+        splits = SplitDict()
+        for split in SPLITS:
+            splits.add(SplitInfo(name=split, num_examples=stats.sentences[split]))
+        infos[config] = DatasetInfo(features=features[config], splits=splits)
+    DatasetInfosDict(infos).to_dataset_card_data(card_data)
     MetadataConfigs(
         {
-            DEFAULT_CONFIG: {
-                "default": True,
-                "data_files": [{"split": s, "path": f"data/{DEFAULT_CONFIG}/{s}-*"} for s in SPLITS],
+            config: {
+                **({"default": True} if config == DEFAULT_CONFIG else {}),
+                "data_files": [{"split": s, "path": f"data/{config}/{s}-*"} for s in SPLITS],
             }
+            for config in CONFIGS
         }
     ).to_dataset_card_data(card_data)
     return card_data
 
 
-def write_card(folder: Path, features, stats: PublishStats, extra: dict) -> None:
-    from huggingface_hub import DatasetCard
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
 
-    card_data = card_metadata(features, stats)
-    types = event_types()
-    rows = [
-        f"| {s} | {len(stats.documents[s])} | {stats.sentences[s]} | " + " | ".join(str(stats.events[s][t]) for t in types) + " |"
-        for s in SPLITS
-    ]
-    body = f"""
+
+def _example(record: Optional[dict]) -> str:
+    if record is None:
+        return "_No training sentence has events yet._"
+    shown = {k: record[k] for k in ("id", "text", "events", "labels", "status")}
+    shown["events"] = [{k: e[k] for k in ("type", "start", "end", "text", "realis", "confidence", "sources")} for e in record["events"]]
+    return "```json\n" + json.dumps(shown, ensure_ascii=False, indent=2) + "\n```"
+
+
+def card_body(stats: PublishStats, extra: dict) -> str:
+    """The card's Markdown, every number taken from ``stats`` or ``extra``."""
+    types = list(event_types())
+    split_rows = [[s, len(stats.documents[s]), stats.sentences[s], *(stats.events[s][t] for t in types)] for s in SPLITS]
+    split_rows.append(["total", sum(len(stats.documents[s]) for s in SPLITS), sum(stats.sentences.values()), *(sum(stats.events[s][t] for s in SPLITS) for t in types)])
+    sections = []
+    agreement = extra.get("agreement")
+    if agreement:
+        rows = [[t, v["exact_f1"], v["overlap_f1"], v["kappa"]] for t, v in agreement["per_type"].items()]
+        sections.append(
+            "## Inter-annotator agreement\n\n"
+            f"{agreement['sentences']} sentences were annotated twice, independently. Span F1 between the two "
+            "annotators (exact and overlapping triggers) and Cohen's kappa on sentence-level labels:\n\n"
+            + _table(["type", "exact F1", "overlap F1", "kappa"], rows)
+        )
+    quality = extra.get("quality")
+    if quality:
+        rows = [[t, v["precision"], v["recall"], v["f1"]] for t, v in quality["per_type"].items()]
+        sections.append(
+            "## Weak-label quality\n\nWeak labels against the human layer, trigger level, overlap match:\n\n"
+            + _table(["type", "precision", "recall", "F1"], rows)
+            + f"\n\nShare of pre-annotations accepted unchanged: {quality.get('accepted_unchanged', 'n/a')}."
+        )
+    grouping = (extra.get("manifest") or {}).get("grouping")
+    split_note = (
+        f"Documents linked by a near-duplicate sentence (word {grouping['shingle_words']}-shingles, Jaccard >= "
+        f"{grouping['jaccard']} or containment >= {grouping['containment']}) share a split, so no near-duplicate "
+        "pair crosses splits. Assignments are recorded in `splits/manifest.json` and never move."
+        if grouping
+        else "Splits are by document."
+    )
+    status = ", ".join(f"{k}: {v}" for k, v in sorted(stats.status.items()))
+    return f"""
 # Conflict events in news
 
-Sentences from news articles about conflict, annotated with event triggers of four types:
-{", ".join(f"`{t}`" for t in types)}. Built by `eventds` (this repository): articles are cleaned of
-scrape noise, segmented with spaCy, pre-annotated by weak labelling functions, corrected by
+Sentences from news articles about conflict in Iraq and the region, annotated with event
+triggers of four types: {", ".join(f"`{t}`" for t in types)}. Built with `eventds`: articles are
+cleaned of scrape noise (comment sections, donation widgets, bylines, captions, repeated
+paragraphs), segmented with spaCy, pre-annotated by weak labelling functions, corrected by
 annotators in Label Studio where a human layer exists, validated against the JSON Schema in
-`schema/`, and split by document groups so that no duplicated paragraph crosses splits.
+`schema/`, and split by groups of documents.
 
-- Annotation guidelines version: `{guidelines_version()}`
-- Annotation status of the sentences: {", ".join(f"{k}: {v}" for k, v in sorted(stats.status.items()))}
+- Annotation guidelines version: `{guidelines_version()}` (see `guidelines/` in the source repository)
+- Annotation status of the sentences: {status}
 
-## Splits
+## Counts per split
 
-| split | documents | sentences | {" | ".join(types)} |
-|---|---|---|{"---|" * len(types)}
-{chr(10).join(rows)}
+Events per type (from `events`, the best available layer):
 
-## Loading
+{_table(["split", "documents", "sentences", *types], split_rows)}
+
+{split_note}
+
+{chr(10).join(s + chr(10) for s in sections)}
+## Configs and how to load them
 
 ```python
 from datasets import load_dataset
-ds = load_dataset("path/to/this/folder")  # config "{DEFAULT_CONFIG}" (default)
-ds["train"][0]["events"]
+spans = load_dataset("PATH_OR_REPO")            # "spans" (default): text + events with offsets
+bio = load_dataset("PATH_OR_REPO", "bio")       # tokens, spaces, ner_tags (BIO, ClassLabel)
+labels = load_dataset("PATH_OR_REPO", "labels") # text + multi-label sentence labels
+names = bio["train"].features["ner_tags"].feature.names
 ```
 
-Offsets are character offsets into `text` (Python string indices), end exclusive; every
-event's `text` equals `text[start:end]`. `events` is the best available layer (human where
-`status` is `corrected` or `adjudicated`), `weak_events` the weak labeller's output.
+- `spans`: `events` is the best available layer (human where `status` is `corrected` or
+  `adjudicated`), `weak_events` the weak labeller's output. Offsets are character offsets
+  into `text` (Python string indices, end exclusive); every event's `text` equals
+  `text[start:end]`. Events carry `type` (ClassLabel), `realis`, `arguments` (role + span),
+  `count` (casualty counts), `confidence` and `sources` (labelling functions) where known.
+- `bio`: spaCy tokens of `text` (blank English tokenizer) with `spaces` so that
+  `"".join(t + " " * s for t, s in zip(tokens, spaces)) == text`; tags aligned with
+  `Doc.char_span(..., alignment_mode="strict")`, never shifted.
+- `labels`: the distinct event types of each sentence, for multi-label classification.
+
+## Example (`spans`, train)
+
+{_example(stats.example)}
 
 ## Sources and licence
 
-The texts are news articles scraped from the web and remain under their publishers'
-copyright; they are included for research on annotation tooling. Outlets, titles, dates and
-authors are given only where the article text states them.
-{extra.get("notes", "")}
+The texts are news articles scraped from the web (Rudaw, SouthFront, The Independent and an
+unnamed republisher) and remain under their publishers' copyright; they are included to
+develop and test annotation tooling. Outlets, titles, dates and authors are given only where
+the article text itself states them. The annotations are released under the licence of the
+`eventds` project.
+
+## Known limitations
+
+- Five articles, one conflict episode (Iraq, December 2019 to July 2020): counts are small and
+  the splits cannot follow the 80/10/10 target closely when documents must stay grouped.
+- Sentences with `status` `weak` carry only machine labels.
+- Realis, arguments and casualty counts are filled only where the annotators or the rules
+  gave them.
+- The blank English sentencizer splits on punctuation; a few abbreviations may split a sentence.
 """
-    DatasetCard(f"---\n{card_data.to_yaml()}\n---\n{body}").save(folder / CARD_NAME)
+
+
+def write_card(folder: Path, features: dict, stats: PublishStats, extra: dict) -> None:
+    from huggingface_hub import DatasetCard
+
+    card_data = card_metadata(features, stats)
+    DatasetCard(f"---\n{card_data.to_yaml()}\n---\n{card_body(stats, extra)}").save(folder / CARD_NAME)
 
 
 def load_published(folder: Path, config: Optional[str] = None):
@@ -217,3 +361,26 @@ def load_published(folder: Path, config: Optional[str] = None):
         return load_dataset(str(folder), config) if config else load_dataset(str(folder))
     except Exception as e:  # datasets raises many types for a broken folder
         raise InputError(f"{folder}: could not be loaded by datasets.load_dataset: {e}") from e
+
+
+HubPusher = Callable[[Any, str, str, bool], None]
+
+
+def datasets_pusher(dataset, repo_id: str, config_name: str, set_default: bool) -> None:
+    """Push one config with ``DatasetDict.push_to_hub`` (needs network and a token)."""
+    dataset.push_to_hub(repo_id, config_name=config_name, set_default=set_default)
+
+
+def push_to_hub(folder: Path, repo_id: str, pusher: HubPusher = datasets_pusher) -> list[str]:
+    """Push every config of a published folder to a Hub repository, the default config marked.
+
+    ``pusher`` is the seam to the Hub: tests pass a fake, since the Hub is unreachable here.
+
+    Returns:
+        The configs pushed, in order.
+    """
+    pushed = []
+    for config in CONFIGS:
+        pusher(load_published(folder, config), repo_id, config, config == DEFAULT_CONFIG)
+        pushed.append(config)
+    return pushed

@@ -78,3 +78,113 @@ def test_committed_manifest_is_kept(built):
     rebuilt = json.loads((tmp / "manifest.json").read_text(encoding="utf-8"))
     for doc, entry in committed["documents"].items():
         assert rebuilt["documents"][doc]["split"] == entry["split"]
+
+
+def _independent_shingles(text):
+    """Word 3-shingles of a normalised text, written here without the splitter's code."""
+    import re
+    import unicodedata
+
+    t = unicodedata.normalize("NFKC", text).casefold()
+    for a, b in (("‘", "'"), ("’", "'"), ("“", '"'), ("”", '"')):
+        t = t.replace(a, b)
+    words = re.sub(r"[\W_]+", " ", t).split()
+    if len(words) < 3:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+@pytest.mark.slow
+def test_no_near_duplicate_pair_crosses_splits(built):
+    tmp, _ = built
+    ds = load_published(tmp / "build" / "dataset")
+    rows = [(split, r["doc_id"], r["text"]) for split in ds for r in ds[split]]
+    docs_per_split = {}
+    for split, doc, _ in rows:
+        docs_per_split.setdefault(doc, set()).add(split)
+    assert all(len(s) == 1 for s in docs_per_split.values())
+    manifest = json.loads((tmp / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["documents"]) >= set(docs_per_split)
+    shingled = [(split, text, _independent_shingles(text)) for split, _, text in rows]
+    crossing, near = [], 0
+    for i, (sa, ta, a) in enumerate(shingled):
+        for sb, tb, b in shingled[i + 1 :]:
+            if min(len(a), len(b)) < 4:
+                continue
+            inter = len(a & b)
+            if inter / len(a | b) >= 0.5 or inter / min(len(a), len(b)) >= 0.75:
+                near += 1
+                if sa != sb:
+                    crossing.append((sa, ta, sb, tb))
+    assert near > 0  # the corpus does repeat itself: the check is not vacuous
+    assert crossing == []
+
+
+@pytest.mark.slow
+def test_card_numbers_match_the_data(built):
+    tmp, _ = built
+    folder = tmp / "build" / "dataset"
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    ds = load_published(folder)
+    names = ds["train"].features["events"].feature["type"].names
+    for split in ds:
+        counts = [sum(1 for r in ds[split] for e in r["events"] if names[e["type"]] == t) for t in names]
+        docs = len(set(ds[split]["doc_id"]))
+        row = f"| {split} | {docs} | {len(ds[split])} | " + " | ".join(map(str, counts)) + " |"
+        assert row in card, row
+    total_events = sum(len(r["events"]) for split in ds for r in ds[split])
+    assert total_events == sum(int(c) for line in card.splitlines() if line.startswith("| total |") for c in line.strip("| \n").split(" | ")[3:])
+    assert f"`{json.loads((ROOT / 'guidelines' / 'labels.json').read_text())['version']}`" in card
+
+
+@pytest.mark.slow
+def test_bio_and_labels_configs_load_and_agree_with_spans(built):
+    from builder.bio import from_bio
+
+    tmp, _ = built
+    folder = tmp / "build" / "dataset"
+    spans, bio, labels = (load_published(folder, c) for c in ("spans", "bio", "labels"))
+    tag_names = bio["train"].features["ner_tags"].feature.names
+    type_names = spans["train"].features["events"].feature["type"].names
+    for split in spans:
+        assert len(spans[split]) == len(bio[split]) == len(labels[split])
+        for s, b, l in zip(spans[split], bio[split], labels[split]):
+            assert s["id"] == b["id"] == l["id"]
+            assert "".join(t + " " * sp for t, sp in zip(b["tokens"], b["spaces"])) == s["text"]
+            got = from_bio(b["tokens"], b["spaces"], [tag_names[t] for t in b["ner_tags"]])
+            assert got == sorted(((type_names[e["type"]], e["start"], e["end"]) for e in s["events"]), key=lambda x: x[1])
+            assert sorted(l["labels"]) == sorted({e["type"] for e in s["events"]})
+
+
+@pytest.mark.slow
+def test_spacy_ner_trains_straight_from_the_bio_config(built):
+    import random
+
+    import spacy
+    from datasets import load_dataset
+    from spacy.tokens import Doc
+    from spacy.training import Example, iob_to_biluo
+
+    tmp, _ = built
+    bio = load_dataset(str(tmp / "build" / "dataset"), "bio")
+    train = bio["train"]
+    names = train.features["ner_tags"].feature.names
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("ner")
+    examples = []
+    for row in train:
+        doc = Doc(nlp.vocab, words=row["tokens"], spaces=row["spaces"])
+        tags = iob_to_biluo([names[t] for t in row["ner_tags"]])
+        examples.append(Example.from_dict(doc, {"entities": tags}))
+    for name in names[1:]:
+        ner.add_label(name[2:])
+    optimizer = nlp.initialize(lambda: examples)
+    random.seed(0)
+    losses = []
+    for _ in range(12):
+        step = {}
+        random.shuffle(examples)
+        for batch in spacy.util.minibatch(examples, size=16):
+            nlp.update(batch, sgd=optimizer, losses=step)
+        losses.append(step["ner"])
+    assert losses[-1] < 0.5 * max(losses), losses  # it learns

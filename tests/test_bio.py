@@ -1,0 +1,49 @@
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from builder.bio import AlignmentError, bio_labels, from_bio, tokenizer_nlp, to_bio
+
+
+def test_tags_and_round_trip():
+    text = "A US drone strike hit Baghdad airport, killing 2."
+    spans = [("STRIKE", 5, 17), ("CASUALTY", 39, 46)]
+    tokens, spaces, tags = to_bio(text, spans)
+    assert tags[tokens.index("drone")] == "B-STRIKE" and tags[tokens.index("strike")] == "I-STRIKE"
+    assert from_bio(tokens, spaces, tags) == spans
+    assert set(tags) <= set(bio_labels())
+
+
+def test_misaligned_span_is_an_error_naming_the_record():
+    with pytest.raises(AlignmentError, match=r"rec-7: span \[2, 7\) 'drone' \(STRIKE\) does not align"):
+        to_bio("A drones struck.", [("STRIKE", 2, 7)], "rec-7")
+
+
+def test_overlapping_spans_are_an_error():
+    with pytest.raises(AlignmentError, match="overlaps"):
+        to_bio("A drone strike hit.", [("STRIKE", 2, 14), ("ATTACK", 8, 14)], "r")
+
+
+text_st = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text_st, st.data())
+def test_bio_converts_back_to_exactly_the_original_spans(text, data):
+    doc = tokenizer_nlp().make_doc(text)
+    words = [t for t in doc if not t.is_space]
+    # choose non-overlapping token runs as spans
+    spans, i = [], 0
+    types = ["ATTACK", "STRIKE", "CASUALTY", "THREAT"]
+    while i < len(words):
+        if data.draw(st.booleans()):
+            length = data.draw(st.integers(1, 3))
+            run = words[i : i + length]
+            if all(run[k].i + 1 == run[k + 1].i for k in range(len(run) - 1)):
+                spans.append((data.draw(st.sampled_from(types)), run[0].idx, run[-1].idx + len(run[-1])))
+            i += length
+        else:
+            i += 1
+    tokens, spaces, tags = to_bio(text, spans)
+    assert "".join(t + " " * s for t, s in zip(tokens, spaces)) == text
+    assert from_bio(tokens, spaces, tags) == spans
