@@ -172,8 +172,11 @@ def publish(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optio
             stats.sentences_with[split].update(record["labels"])
             if stats.example is None and split == "train" and record["events"]:
                 stats.example = record
-        for writer in writers.values():
+        for (config, split), writer in writers.items():
             writer.finalize()
+            writer.close()
+            if not stats.sentences[split]:  # datasets cannot load a declared split with no data
+                (tmp / "data" / config / f"{split}-00000-of-00001.parquet").unlink(missing_ok=True)
         (tmp / STATS_NAME).write_text(json.dumps(stats.to_dict(), indent=2) + "\n", encoding="utf-8")
         write_card(tmp, features, stats, card_extra or {})
         _swap_in(tmp, out_dir)
@@ -212,10 +215,11 @@ def card_metadata(features: dict, stats: PublishStats):
         pretty_name="Conflict events in news (eventds)",
         tags=["event-extraction", "conflict", "weak-supervision"],
     )
+    present = [s for s in SPLITS if stats.sentences[s]]
     infos = {}
     for config in CONFIGS:
         splits = SplitDict()
-        for split in SPLITS:
+        for split in present:
             splits.add(SplitInfo(name=split, num_examples=stats.sentences[split]))
         infos[config] = DatasetInfo(features=features[config], splits=splits)
     DatasetInfosDict(infos).to_dataset_card_data(card_data)
@@ -223,7 +227,7 @@ def card_metadata(features: dict, stats: PublishStats):
         {
             config: {
                 **({"default": True} if config == DEFAULT_CONFIG else {}),
-                "data_files": [{"split": s, "path": f"data/{config}/{s}-*"} for s in SPLITS],
+                "data_files": [{"split": s, "path": f"data/{config}/{s}-*"} for s in present],
             }
             for config in CONFIGS
         }
