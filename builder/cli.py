@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .errors import EventdsError, ServiceError, ValidationFailed
+from .errors import EventdsError, InputError, ServiceError, ValidationFailed
 
 app = typer.Typer(
     name="eventds",
@@ -31,7 +31,7 @@ err = Console(stderr=True)
 
 
 def _fail(e: EventdsError) -> None:
-    err.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+    err.print(f"error: {e}", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(e.exit_code)
 
 
@@ -186,23 +186,36 @@ def label(
 
 @app.command()
 def validate(
-    path: Path = typer.Argument(..., help="A JSONL file of records, a folder of them, or a published dataset folder."),
-    kind: Optional[str] = typer.Option(None, "--kind", help="jsonl | jsonl-dir | dataset (detected when omitted)."),
-    fmt: str = typer.Option("text", "--format", help="text | json | github"),
+    paths: list[Path] = typer.Argument(..., help="JSONL files of records, folders of them, published dataset folders, split manifests (.json) or Label Studio exports (.json)."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="jsonl | jsonl-dir | dataset | manifest | ls-export (detected when omitted)."),
+    manifest: Optional[Path] = typer.Option(None, "--manifest", "-m", help="Also check records against this split manifest."),
+    fmt: str = typer.Option("text", "--format", help="text | json | github (GitHub Actions annotations)."),
 ) -> None:
-    """Check records against the JSON Schema and the semantic rules; exit 1 on any problem."""
-    from .validate import format_report, validate_path
+    """Check against the JSON Schemas and the semantic rules; report every problem.
+
+    Exit 0 when clean, 1 when the content is invalid, 2 when an input cannot be read.
+    """
+    from .validate import Problem, Report, format_report, validate_path
 
     if fmt not in ("text", "json", "github"):
-        _fail(EventdsError(f"--format must be text, json or github, got {fmt!r}"))
-    try:
-        report = validate_path(path, kind)
-    except EventdsError as e:
-        _fail(e)
-    text = format_report(report, fmt)
+        _fail(InputError(f"--format must be text, json or github, got {fmt!r}"))
+    problems: list[Problem] = []
+    records = 0
+    unreadable: list[str] = []
+    for path in paths:
+        try:
+            report = validate_path(path, kind, manifest)
+        except InputError as e:
+            message = str(e)
+            unreadable.append(message)
+            problems.append(Problem(str(path), 0, (), message.removeprefix(f"{path}: ")))
+            continue
+        problems += report.problems
+        records += report.records
+    text = format_report(Report(sorted(problems), records), fmt)
     if text:
         out.print(text, highlight=False, markup=False, soft_wrap=True)
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(2 if unreadable else 0 if not problems else 1)
 
 
 @app.command()

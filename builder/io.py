@@ -15,37 +15,47 @@ from typing import Any, Iterable, Iterator, TextIO
 
 from .errors import InputError
 
+MAX_LINE_CHARS = 8 * 1024 * 1024  # bytes; a JSONL line longer than this is not a record but a broken file
+
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line of a JSONL file.
 
     Raises:
-        InputError: naming the file and line when the file is missing, not UTF-8, starts
-            with a byte-order mark, is empty, or a line is not a JSON object.
+        InputError: naming the file and line when the file is missing, binary, not UTF-8,
+            starts with a byte-order mark, is empty, has an over-long line, or a line is
+            not a JSON object.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     seen_any = False
-    try:
-        with path.open("r", encoding="utf-8", newline="") as fh:
-            for lineno, line in enumerate(fh, start=1):
-                if lineno == 1 and line.startswith("\ufeff"):
-                    raise InputError(f"{path}:1: file starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM")
-                if not line.strip():
-                    continue
-                if "\x00" in line:
-                    raise InputError(f"{path}:{lineno}: NUL byte: this looks like a binary file, not JSONL")
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise InputError(f"{path}:{lineno}: invalid JSON at column {e.colno}: {e.msg}") from e
-                if not isinstance(obj, dict):
-                    raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
-                seen_any = True
-                yield lineno, obj
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path}: not valid UTF-8 (byte {e.start} of the undecodable chunk: {e.reason})") from e
+    with path.open("rb") as fh:
+        head = fh.read(8192)
+        if b"\x00" in head:
+            raise InputError(f"{path}:1: NUL byte: this looks like a binary file, not JSONL")
+        if head.startswith(b"\xef\xbb\xbf"):
+            raise InputError(f"{path}:1: file starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM")
+        fh.seek(0)
+        for lineno, raw in enumerate(fh, start=1):
+            if len(raw) > MAX_LINE_CHARS:
+                raise InputError(f"{path}:{lineno}: line is {len(raw):,} bytes long, over the limit of {MAX_LINE_CHARS:,}")
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InputError(f"{path}:{lineno}: not valid UTF-8 at byte {e.start} of the line: {e.reason}") from e
+            if not line.strip():
+                continue
+            if "\x00" in line:
+                raise InputError(f"{path}:{lineno}: NUL byte: this looks like a binary file, not JSONL")
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InputError(f"{path}:{lineno}: invalid JSON at column {e.colno}: {e.msg}") from e
+            if not isinstance(obj, dict):
+                raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
+            seen_any = True
+            yield lineno, obj
     if not seen_any:
         raise InputError(f"{path}: empty file, expected JSON lines")
 

@@ -33,13 +33,15 @@ class Problem:
 
     def format(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: [{self.location()}] {self.message}"
+        location = self.location()
+        return f"{where}: [{location}] {self.message}" if location else f"{where}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "record": self.record, "path": list(self.path), "message": self.message}
 
     def github(self) -> str:
-        msg = f"[{self.location()}] {self.message}".replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        location = self.location()
+        msg = (f"[{location}] {self.message}" if location else self.message).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         line = f",line={self.line}" if self.line else ""
         return f"::error file={self.file}{line}::{msg}"
 
@@ -140,10 +142,10 @@ def iter_dataset_records(folder: Path) -> Iterator[tuple[str, int, str, Any]]:
     from .publish import load_published
 
     dataset = load_published(folder)
+    type_names = event_types()
     for split, ds in dataset.items():
-        type_names = event_types()
         for i, row in enumerate(ds):
-            yield str(folder / split), 0, f"{split} record {i}", _decode_row(row, type_names)
+            yield str(folder / split), 0, f"{split} record {i}", {**_decode_row(row, type_names), "__split__": split}
 
 
 def _decode_row(row: dict[str, Any], type_names: tuple[str, ...]) -> dict[str, Any]:
@@ -154,29 +156,116 @@ def _decode_row(row: dict[str, Any], type_names: tuple[str, ...]) -> dict[str, A
     return row
 
 
+def _with_split_checks(
+    records: Iterable[tuple[str, int, str, Any]], manifest: Optional[dict], manifest_path: str, problems: list[Problem]
+) -> Iterator[tuple[str, int, str, Any]]:
+    """Pass records through, noting documents in two splits and documents the manifest lacks or misplaces."""
+    split_of_doc: dict[str, tuple[str, str]] = {}
+    for file, line, label, obj in records:
+        split = obj.pop("__split__", None) if isinstance(obj, dict) else None
+        doc = obj.get("doc_id") if isinstance(obj, dict) else None
+        if isinstance(doc, str):
+            if split is not None:
+                first = split_of_doc.setdefault(doc, (split, label))
+                if first[0] != split:
+                    problems.append(Problem(file, line, ("doc_id",), f"document {doc!r} is in split {split!r} and in {first[0]!r} ({first[1]})", label))
+            if manifest is not None:
+                entry = manifest["documents"].get(doc)
+                if entry is None:
+                    problems.append(Problem(file, line, ("doc_id",), f"document {doc!r} is not in the split manifest {manifest_path}", label))
+                elif split is not None and entry["split"] != split:
+                    problems.append(Problem(file, line, ("doc_id",), f"document {doc!r} is published in {split!r} but the manifest says {entry['split']!r}", label))
+        yield file, line, label, obj
+
+
+def validate_manifest(path: Path) -> Report:
+    """Validate a split manifest against ``schema/split_manifest.schema.json``."""
+    obj = _read_json(path)
+    validator = Draft202012Validator(load_schema("split_manifest"))
+    problems = [
+        Problem(str(path), 0, tuple(str(p) for p in e.absolute_path), _message(e), "manifest")
+        for e in validator.iter_errors(obj)
+    ]
+    return Report(sorted(problems), len(obj.get("documents", {})) if isinstance(obj, dict) else 0)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"{path}: cannot be read: {e.strerror}") from e
+    if not data.strip():
+        raise InputError(f"{path}: empty file, expected JSON")
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise InputError(f"{path}:1: file starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not valid UTF-8 at byte {e.start}: {e.reason}") from e
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}:{e.lineno}: invalid JSON at column {e.colno}: {e.msg}") from e
+
+
+KINDS = ("jsonl", "jsonl-dir", "dataset", "manifest", "ls-export")
+
+
 def detect_kind(path: Path) -> str:
-    """``dataset`` for a published folder, ``jsonl-dir`` for a folder of JSONL, ``jsonl`` for a file."""
+    """Tell what ``path`` holds: one of :data:`KINDS`."""
     if path.is_dir():
         return "dataset" if (path / "README.md").exists() and any(path.rglob("*.parquet")) else "jsonl-dir"
-    if path.is_file():
-        return "jsonl"
-    raise InputError(f"{path}: no such file or folder")
+    if not path.is_file():
+        raise InputError(f"{path}: no such file or folder")
+    if path.suffix == ".json":
+        obj = _read_json(path)
+        if isinstance(obj, dict) and "documents" in obj:
+            return "manifest"
+        if isinstance(obj, list):
+            return "ls-export"
+        raise InputError(f"{path}: a JSON file that is neither a split manifest (object with 'documents') nor a Label Studio export (list of tasks)")
+    return "jsonl"
 
 
-def validate_path(path: str | Path, kind: Optional[str] = None) -> Report:
-    """Validate a JSONL file, a folder of JSONL files, or a published dataset folder."""
+def validate_path(path: str | Path, kind: Optional[str] = None, manifest: Optional[str | Path] = None) -> Report:
+    """Validate a JSONL file, a folder of JSONL files, a published dataset folder, a split
+    manifest or a Label Studio export.
+
+    Args:
+        path: what to validate.
+        kind: one of :data:`KINDS`; detected when ``None``.
+        manifest: a split manifest to check records against (every document listed; in a
+            dataset folder, every document in the split the manifest gives).
+
+    Raises:
+        InputError: the input cannot be read at all (exit code 2, distinct from invalid content).
+    """
     path = Path(path)
     kind = kind or detect_kind(path)
+    if kind not in KINDS:
+        raise InputError(f"unknown input kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if kind == "manifest":
+        return validate_manifest(path)
+    if kind == "ls-export":
+        from .studio_convert import validate_export
+
+        return validate_export(path)
+    manifest_obj = None
+    if manifest is not None:
+        m_report = validate_manifest(Path(manifest))
+        if not m_report.ok:
+            return m_report
+        manifest_obj = _read_json(Path(manifest))
     if kind == "jsonl":
-        return validate_records(iter_jsonl_records(path))
-    if kind == "jsonl-dir":
+        records = iter_jsonl_records(path)
+    elif kind == "jsonl-dir":
         files = sorted(path.rglob("*.jsonl"))
         if not files:
             raise InputError(f"{path}: no .jsonl files in this folder")
-        return validate_records(r for f in files for r in iter_jsonl_records(f))
-    if kind == "dataset":
-        return validate_records(iter_dataset_records(path))
-    raise InputError(f"unknown input kind {kind!r}; expected jsonl, jsonl-dir or dataset")
+        records = (r for f in files for r in iter_jsonl_records(f))
+    else:
+        records = iter_dataset_records(path)
+    extra: list[Problem] = []
+    report = validate_records(_with_split_checks(records, manifest_obj, str(manifest), extra))
+    return Report(sorted(report.problems + extra), report.records)
 
 
 def format_report(report: Report, fmt: str = "text") -> str:
