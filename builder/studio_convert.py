@@ -42,7 +42,10 @@ RELATION = "relation"
 DEFAULT_MODEL_VERSION = "eventds-weak"
 
 # Used when the guidelines give no colour for an event type or role.
-_PALETTE = ("#D62728", "#1F77B4", "#7B3294", "#E69F00", "#2CA02C", "#8C564B", "#E377C2", "#17BECF", "#BCBD22", "#7F7F7F")
+_PALETTES = {
+    "trigger": ("#D62728", "#1F77B4", "#7B3294", "#E69F00", "#2CA02C", "#8C564B"),
+    "argument": ("#17BECF", "#BCBD22", "#E377C2", "#7F7F7F", "#9EDAE5", "#C5B0D5", "#FFBB78", "#98DF8A", "#FF9896", "#C49C94"),
+}
 
 
 class OffsetError(ValueError):
@@ -163,7 +166,8 @@ class LabelSet:
             for i, n in enumerate(names):
                 entry = section.get(n)
                 color = entry.get("color") if isinstance(entry, Mapping) else None
-                colors[control][n] = color if isinstance(color, str) and color else _PALETTE[i % len(_PALETTE)]
+                palette = _PALETTES.get(control, _PALETTES[ARGUMENT])
+                colors[control][n] = color if isinstance(color, str) and color else palette[i % len(palette)]
         role_section = sections[ARGUMENT] if isinstance(sections[ARGUMENT], Mapping) else {}
         role_types = {
             r: tuple(t for t in role_section[r]["types"] if isinstance(t, str))

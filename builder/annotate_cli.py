@@ -1,0 +1,162 @@
+"""``eventds annotate``: run Label Studio, push weak labels to it, pull the corrections back.
+
+Thin wrappers around :mod:`builder.studio`; errors end the command with the message and the
+error's exit code (2 unreadable input, 1 invalid content, 3 configuration, 4 Label Studio).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import EventdsError, ServiceError
+
+annotate_app = typer.Typer(
+    name="annotate",
+    help="Label Studio: serve, push weak labels, pull corrections.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+WORKSPACE_HELP = "Workspace folder; the server keeps its data and credentials in WORKSPACE/label-studio/."
+
+
+def _fail(e: EventdsError) -> None:
+    err.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(e.exit_code)
+
+
+def _table(title: str, rows: list[tuple[str, str]]) -> None:
+    table = Table(title=title, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for k, v in rows:
+        table.add_row(k, v)
+    err.print(table)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@annotate_app.command()
+def serve(
+    port: int = typer.Option(8080, "--port", help="Port to listen on (bound to 127.0.0.1)."),
+    workspace: Path = typer.Option(Path("workspace"), "--workspace", help=WORKSPACE_HELP),
+) -> None:
+    """Run Label Studio on 127.0.0.1 until Ctrl-C.
+
+    The first start creates the database, an admin account and an API token, saved in
+    WORKSPACE/label-studio/credentials.json (readable by you only). Log in with the user and
+    password from that file.
+    """
+    from .studio import credentials_path, data_dir, start_server
+
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    server = None
+    try:
+        err.print(f"starting Label Studio (the first start takes about 30 s; log: {data_dir(workspace) / 'server.log'})")
+        server = start_server(workspace, port)
+        out.print(f"Label Studio is running at {server.url}", highlight=False)
+        out.print(f"login and API token: {credentials_path(workspace)}", highlight=False)
+        out.print("press Ctrl-C to stop", highlight=False)
+        while server.alive():
+            time.sleep(0.5)
+        raise ServiceError(f"Label Studio exited with code {server.process.returncode}; see {server.log_path}")
+    except KeyboardInterrupt:
+        err.print("stopping Label Studio")
+    except EventdsError as e:
+        _fail(e)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+@annotate_app.command()
+def push(
+    records: Path = typer.Argument(Path("build/records.jsonl"), help="Sentence records with weak events."),
+    project: str = typer.Option("eventds", "--project", help="Project title (created if missing)."),
+    batch_size: int = typer.Option(100, "--batch-size", min=1, help="Tasks per import request."),
+    workspace: Path = typer.Option(Path("workspace"), "--workspace", help=WORKSPACE_HELP),
+) -> None:
+    """Import one task per sentence with its weak events as predictions.
+
+    Safe to repeat: tasks are found again by sentence id, predictions of the same model
+    version are replaced, and an interrupted push completes when run again.
+
+    The server is found from WORKSPACE/label-studio/credentials.json, or from
+    LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY when both are set.
+    """
+    from .studio import StudioClient, push as run
+
+    try:
+        with StudioClient.connect(workspace) as client, err.status("pushing") as status:
+            stats = run(
+                client, records, project, batch_size,
+                progress=lambda stage, done, total: status.update(f"pushing: {stage} {done}/{total}"),
+            )
+    except EventdsError as e:
+        _fail(e)
+    _table("push", stats.rows())
+
+
+
+@annotate_app.command()
+def pull(
+    project: str = typer.Option("eventds", "--project", help="Project title."),
+    out_dir: Path = typer.Option(Path("annotations"), "--out", help="Folder for export.json, human.jsonl, annotators.jsonl."),
+    drafts: bool = typer.Option(False, "--drafts", help="Use drafts (unsubmitted work) as annotations too."),
+    workspace: Path = typer.Option(Path("workspace"), "--workspace", help=WORKSPACE_HELP),
+) -> None:
+    """Export the annotations and write the human layer that `eventds build` merges.
+
+    Writes OUT/export.json (the export as Label Studio gave it), OUT/human.jsonl (one
+    annotation per sentence: ground truth, else the most recent) and OUT/annotators.jsonl
+    (each annotator's events per sentence). Any invalid region stops the pull and nothing
+    is written. The server is found as for `push`.
+    """
+    from .studio import StudioClient, pull as run
+
+    try:
+        with StudioClient.connect(workspace) as client:
+            stats = run(client, project, out_dir, drafts)
+    except EventdsError as e:
+        _fail(e)
+    if not stats.annotated:
+        err.print("no completed annotations yet: nothing written", highlight=False)
+    _table("pull", stats.rows() + [("output", str(out_dir) if stats.annotated else "-")])
+
+
+
+@annotate_app.command()
+def config(
+    apply: bool = typer.Option(False, "--apply", help="Create the project or update its config (refused if it would orphan annotations)."),
+    project: str = typer.Option("eventds", "--project", help="Project title (with --apply)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the XML to this file instead of stdout."),
+    workspace: Path = typer.Option(Path("workspace"), "--workspace", help=WORKSPACE_HELP),
+) -> None:
+    """Print the labelling interface generated from the label set (or apply it with --apply)."""
+    from .io import atomic_open
+    from .studio import StudioClient, ensure_project, label_config
+
+    xml = label_config()
+    try:
+        if apply:
+            with StudioClient.connect(workspace) as client:
+                p = ensure_project(client, project, xml)
+            err.print(f"project {project!r} (id {p['id']}) uses the generated config", highlight=False)
+        if output:
+            with atomic_open(output) as fh:
+                fh.write(xml + "\n")
+        elif not apply:
+            out.print(xml, highlight=False, markup=False, soft_wrap=True)
+    except EventdsError as e:
+        _fail(e)

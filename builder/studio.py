@@ -1,0 +1,801 @@
+"""Label Studio: run the server, generate the labelling interface, push weak labels, pull annotations.
+
+The server runs from the ``label-studio`` package (optional extra ``server``) with its data in
+``WORKSPACE/label-studio/``. Its admin account and API token are generated on first start
+and kept in ``WORKSPACE/label-studio/credentials.json`` (mode 0600); other commands read
+them from there unless ``LABEL_STUDIO_URL`` and ``LABEL_STUDIO_API_KEY`` are set.
+
+Tasks carry the sentence id in ``data.sentence_id``; pushes look tasks up by it, so a push
+can be repeated (or resumed after a failure) without creating duplicates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+
+import httpx
+
+from . import studio_convert as conv
+from .errors import ConfigError, InputError, ServiceError, ValidationFailed
+from .io import atomic_open, read_jsonl
+from .records import Sentence
+from .studio_convert import LS_OFFSET_UNIT, LabelSet, OffsetUnit, PullStats
+
+DATA_SUBDIR = "label-studio"
+CREDENTIALS_FILE = "credentials.json"
+SERVER_LOG = "server.log"
+ENV_URL = "LABEL_STUDIO_URL"
+ENV_API_KEY = "LABEL_STUDIO_API_KEY"
+DEFAULT_PROJECT = "eventds"
+DEFAULT_PORT = 8080
+EXPORT_FILE = "export.json"
+HUMAN_FILE = "human.jsonl"
+ANNOTATORS_FILE = "annotators.jsonl"
+
+
+# ---------------------------------------------------------------------------------------
+# Credentials
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The admin account and API token of a workspace's server (secrets: never print them)."""
+
+    username: str
+    password: str = field(repr=False)
+    token: str = field(repr=False)
+    url: Optional[str] = None
+
+    @classmethod
+    def generate(cls) -> "Credentials":
+        """New random credentials (the token is a 40-character legacy API token)."""
+        return cls(username="admin@eventds.local", password=secrets.token_urlsafe(18), token=secrets.token_hex(20))
+
+    @classmethod
+    def load(cls, path: Path) -> "Credentials":
+        """Read a credentials file.
+
+        Raises:
+            ConfigError: the file is missing or not a credentials file.
+        """
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+            return cls(username=d["username"], password=d["password"], token=d["token"], url=d.get("url"))
+        except FileNotFoundError as e:
+            raise ConfigError(f"{path}: no credentials; start the server with `eventds annotate serve` first") from e
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise ConfigError(f"{path}: not a credentials file ({e!r})") from e
+
+    def save(self, path: Path) -> None:
+        """Write the file atomically with mode 0600 (created so, never widened)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"url": self.url, "username": self.username, "password": self.password, "token": self.token}, fh, indent=2)
+                fh.write("\n")
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+
+def data_dir(workspace: Path) -> Path:
+    """Where the server of ``workspace`` keeps its database, credentials and log."""
+    return Path(workspace) / DATA_SUBDIR
+
+
+def credentials_path(workspace: Path) -> Path:
+    return data_dir(workspace) / CREDENTIALS_FILE
+
+
+def ensure_credentials(workspace: Path) -> Credentials:
+    """Load the workspace's credentials, generating and saving them on first use."""
+    path = credentials_path(workspace)
+    if path.exists():
+        return Credentials.load(path)
+    creds = Credentials.generate()
+    creds.save(path)
+    return creds
+
+
+# ---------------------------------------------------------------------------------------
+# Server process
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running Label Studio server started by :func:`start_server`."""
+
+    url: str
+    workspace: Path
+    process: subprocess.Popen
+    log_path: Path
+
+    @property
+    def credentials(self) -> Credentials:
+        return Credentials.load(credentials_path(self.workspace))
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> int:
+        """Terminate the server (SIGTERM, then SIGKILL after ``timeout``) and wait for it."""
+        if self.alive():
+            self._signal(signal.SIGTERM)
+            try:
+                return self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+        return self.process.wait()
+
+    def kill(self) -> None:
+        """Kill the server at once, as a crash would (for tests of interrupted work)."""
+        if self.alive():
+            self._signal(signal.SIGKILL)
+        self.process.wait()
+
+    def _signal(self, sig: int) -> None:
+        # The server runs in its own process group (start_new_session): signal that group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def _server_env(creds: Credentials, ddir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for key in (ENV_URL, ENV_API_KEY):
+        env.pop(key, None)
+    env.update(
+        {
+            "LABEL_STUDIO_USERNAME": creds.username,
+            "LABEL_STUDIO_PASSWORD": creds.password,
+            "LABEL_STUDIO_USER_TOKEN": creds.token,
+            "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
+            "LABEL_STUDIO_BASE_DATA_DIR": str(ddir),
+            "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
+            "LATEST_VERSION_CHECK": "false",
+            "COLLECT_ANALYTICS": "false",
+            "SENTRY_DSN": "",
+            "FRONTEND_SENTRY_DSN": "",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def start_server(
+    workspace: Path = Path("workspace"),
+    port: int = DEFAULT_PORT,
+    host: str = "127.0.0.1",
+    timeout: float = 180.0,
+) -> Server:
+    """Start Label Studio on ``host:port`` with its data in ``workspace/label-studio/`` and wait until it answers.
+
+    The first start creates the database (about 25 s), the admin account and API token
+    (saved in ``credentials.json``); later starts reuse them (a few seconds). The server
+    log goes to ``workspace/label-studio/server.log``.
+
+    Args:
+        workspace: the workspace folder.
+        port: the port to listen on.
+        host: the address to bind (loopback by default: the server has no TLS).
+        timeout: seconds to wait for the server to answer.
+
+    Returns:
+        The running :class:`Server`; call ``stop()`` (or use it as a context manager).
+
+    Raises:
+        ConfigError: Label Studio is not installed.
+        ServiceError: the port is taken, or the server died or did not answer in time.
+    """
+    if importlib.util.find_spec("label_studio") is None:
+        raise ConfigError("Label Studio is not installed: pip install 'eventds[server]'")
+    if not port_is_free(port, host):
+        raise ServiceError(f"port {port} on {host} is in use; choose another with --port")
+    ddir = data_dir(Path(workspace)).resolve()
+    ddir.mkdir(parents=True, exist_ok=True)
+    ddir.chmod(0o700)  # the database holds the API token in clear
+    creds = ensure_credentials(Path(workspace))
+    url = f"http://{host}:{port}"
+    log_path = ddir / SERVER_LOG
+    cmd = [
+        sys.executable, "-c", "from label_studio.server import main; main()",
+        "start", "--no-browser", "--internal-host", host, "--port", str(port), "--data-dir", str(ddir),
+    ]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            cmd, cwd=ddir, env=_server_env(creds, ddir), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(url=url, workspace=Path(workspace), process=process, log_path=log_path)
+    try:
+        wait_ready(url, creds.token, timeout, process, log_path)
+    except BaseException:
+        server.stop()
+        raise
+    if creds.url != url:
+        Credentials(creds.username, creds.password, creds.token, url).save(credentials_path(Path(workspace)))
+    return server
+
+
+def wait_ready(
+    url: str,
+    token: Optional[str] = None,
+    timeout: float = 180.0,
+    process: Optional[subprocess.Popen] = None,
+    log_path: Optional[Path] = None,
+) -> None:
+    """Wait until the server at ``url`` is healthy and (with ``token``) accepts the token.
+
+    Raises:
+        ServiceError: the process exited, or the server did not get ready within ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    headers = {"Authorization": f"Token {token}"} if token else {}
+    where = f" (see {log_path})" if log_path else ""
+    with httpx.Client(base_url=url, timeout=5.0) as http:
+        while True:
+            if process is not None and process.poll() is not None:
+                raise ServiceError(f"Label Studio exited with code {process.returncode} while starting{where}")
+            try:
+                if http.get("/health").status_code == 200:
+                    if not token or http.get("/api/current-user/whoami", headers=headers).status_code == 200:
+                        return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise ServiceError(f"Label Studio at {url} did not get ready within {timeout:.0f} s{where}")
+            time.sleep(0.25)
+
+
+# ---------------------------------------------------------------------------------------
+# Client
+
+
+_JWT = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+
+
+class StudioClient:
+    """A small client of the Label Studio REST API that raises :class:`ServiceError` on failure.
+
+    Args:
+        url: the server's base URL.
+        api_key: a legacy API token, or a personal access token (a JWT refresh token, which
+            is exchanged for access tokens as needed).
+        timeout: seconds per request.
+    """
+
+    def __init__(self, url: str, api_key: str, timeout: float = 300.0):
+        self.url = url.rstrip("/")
+        self._key = api_key
+        self._jwt = bool(_JWT.match(api_key))
+        self._http = httpx.Client(base_url=self.url, timeout=timeout)
+        self._access: Optional[str] = None
+
+    @classmethod
+    def connect(cls, workspace: Path = Path("workspace")) -> "StudioClient":
+        """Find the server: ``LABEL_STUDIO_URL`` + ``LABEL_STUDIO_API_KEY`` win, else the workspace's credentials.
+
+        Raises:
+            ConfigError: only one of the variables is set, or there are no credentials.
+        """
+        url, key = os.environ.get(ENV_URL), os.environ.get(ENV_API_KEY)
+        if url or key:
+            if not (url and key):
+                raise ConfigError(f"set both {ENV_URL} and {ENV_API_KEY} (or neither, to use {credentials_path(workspace)})")
+            return cls(url, key)
+        creds = Credentials.load(credentials_path(workspace))
+        if not creds.url:
+            raise ConfigError(f"{credentials_path(workspace)}: no server URL; start it with `eventds annotate serve`")
+        return cls(creds.url, creds.token)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "StudioClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _auth(self, refresh: bool = False) -> dict[str, str]:
+        if not self._jwt:
+            return {"Authorization": f"Token {self._key}"}
+        if self._access is None or refresh:
+            body = self._send("POST", "/api/token/refresh/", json={"refresh": self._key}, auth={})
+            self._access = body["access"]
+        return {"Authorization": f"Bearer {self._access}"}
+
+    def request(self, method: str, path: str, *, params: Optional[Mapping[str, Any]] = None, json: Any = None) -> Any:
+        """Send a request; return the decoded JSON body (``None`` when empty).
+
+        Raises:
+            ServiceError: the server cannot be reached or answers with an error status.
+        """
+        try:
+            return self._send(method, path, params=params, json=json, auth=self._auth())
+        except ServiceError as e:
+            if self._jwt and getattr(e, "status", None) == 401:
+                return self._send(method, path, params=params, json=json, auth=self._auth(refresh=True))
+            raise
+
+    def _send(self, method: str, path: str, *, auth: Mapping[str, str], params: Any = None, json: Any = None) -> Any:
+        try:
+            r = self._http.request(method, path, params=params, json=json, headers=dict(auth))
+        except httpx.HTTPError as e:
+            raise ServiceError(
+                f"cannot reach Label Studio at {self.url} ({type(e).__name__}: {e}); is `eventds annotate serve` running?"
+            ) from e
+        if r.status_code >= 400:
+            err = ServiceError(f"Label Studio {method} {path}: HTTP {r.status_code}: {_error_detail(r)}")
+            err.status = r.status_code  # type: ignore[attr-defined]
+            raise err
+        if not r.content:
+            return None
+        try:
+            return r.json()
+        except ValueError as e:
+            raise ServiceError(f"Label Studio {method} {path}: the answer is not JSON: {r.text[:200]!r}") from e
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=params or None)
+
+    def post(self, path: str, body: Any = None, **params: Any) -> Any:
+        return self.request("POST", path, json=body, params=params or None)
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.request("PATCH", path, json=body)
+
+    def delete(self, path: str) -> Any:
+        return self.request("DELETE", path)
+
+    # -- reads used by push and pull
+
+    def find_project(self, title: str) -> Optional[dict[str, Any]]:
+        """The project with exactly this title (the lowest id if several), or ``None``."""
+        page, found = 1, []
+        while True:
+            body = self.get("/api/projects", title=title, page=page, page_size=100)
+            found += [p for p in body.get("results", []) if p.get("title") == title]
+            if not body.get("next"):
+                break
+            page += 1
+        return min(found, key=lambda p: p["id"]) if found else None
+
+    def tasks(self, project_id: int, page_size: int = 500) -> list[dict[str, Any]]:
+        """Every task of a project (``id`` and ``data`` only), in id order."""
+        tasks: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            body = self.get("/api/tasks", project=project_id, page=page, page_size=page_size, include="id,data")
+            tasks += body.get("tasks", [])
+            if len(tasks) >= body.get("total", 0) or not body.get("tasks"):
+                break
+            page += 1
+        return sorted(tasks, key=lambda t: t["id"])
+
+    def predictions(self, project_id: int) -> list[dict[str, Any]]:
+        """Every prediction of a project (with task, model_version, score and result)."""
+        body = self.get("/api/predictions", project=project_id)
+        return body if isinstance(body, list) else body.get("results", [])
+
+    def export(self, project_id: int) -> Any:
+        """The project's JSON export of all tasks (annotations, drafts; predictions as ids)."""
+        return self.get(f"/api/projects/{project_id}/export", exportType="JSON", download_all_tasks="true")
+
+    def users(self) -> dict[int, str]:
+        """User id -> email (empty if this token may not list users)."""
+        try:
+            body = self.get("/api/users/")
+        except ServiceError:
+            return {}
+        users = body if isinstance(body, list) else body.get("results", [])
+        return {u["id"]: u.get("email") or u.get("username") or f"user:{u['id']}" for u in users if "id" in u}
+
+
+def _error_detail(r: httpx.Response) -> str:
+    try:
+        body = r.json()
+    except ValueError:
+        return r.text[:500] or r.reason_phrase
+    if isinstance(body, dict):
+        for key in ("validation_errors", "detail", "label_config"):
+            if body.get(key):
+                return json.dumps(body[key], ensure_ascii=False)[:1000]
+    return json.dumps(body, ensure_ascii=False)[:1000]
+
+
+# ---------------------------------------------------------------------------------------
+# Labelling interface
+
+
+def label_config(labels: Optional[LabelSet] = None) -> str:
+    """The labelling interface (XML) for a label set.
+
+    Trigger labels (the event types) and argument labels (the roles) on one text, relations
+    labelled with the roles, and a realis choice per trigger region. Hints from the
+    guidelines show on hover; colours come from the guidelines (or a default palette).
+    """
+    labels = labels or LabelSet.current()
+    view = ET.Element("View")
+    ET.SubElement(view, "Header", value="$context", size="6")
+    for name, values in ((conv.TRIGGER, labels.event_types), (conv.ARGUMENT, labels.roles)):
+        group = ET.SubElement(view, "Labels", name=name, toName=conv.TEXT, choice="single", showInline="true")
+        for v in values:
+            attrs = {"value": v, "background": labels.colors.get(name, {}).get(v, "#7F7F7F")}
+            hint = labels.hints.get(name, {}).get(v)
+            if name == conv.ARGUMENT and labels.role_types.get(v):
+                hint = f"{hint or v} [{', '.join(labels.role_types[v])}]"
+            if hint:
+                attrs["hint"] = hint
+            ET.SubElement(group, "Label", attrs)
+    ET.SubElement(view, "Text", name=conv.TEXT, value=f"${conv.TEXT}", granularity="symbol")
+    relations = ET.SubElement(view, "Relations")
+    for role in labels.roles:
+        ET.SubElement(relations, "Relation", value=role)
+    realis = ET.SubElement(
+        view, "Choices", name=conv.REALIS, toName=conv.TEXT, perRegion="true", choice="single", showInline="true",
+        visibleWhen="region-selected", whenTagName=conv.TRIGGER,
+    )
+    for v in labels.realis:
+        attrs = {"value": v}
+        if hint := labels.hints.get(conv.REALIS, {}).get(v):
+            attrs["hint"] = hint
+        ET.SubElement(realis, "Choice", attrs)
+    ET.indent(view)
+    return ET.tostring(view, encoding="unicode")
+
+
+def config_labels(config: str) -> dict[str, set[str]]:
+    """Label values per control name of a labelling config (relations under ``relation``).
+
+    Raises:
+        ConfigError: the config is not XML.
+    """
+    try:
+        root = ET.fromstring(config)
+    except ET.ParseError as e:
+        raise ConfigError(f"label config is not valid XML: {e}") from e
+    out: dict[str, set[str]] = defaultdict(set)
+    for el in root.iter():
+        if el.tag == "Relations":
+            out[conv.RELATION] |= {c.get("value", "") for c in el if c.tag == "Relation"}
+        elif el.get("name") and el.tag.endswith(("Labels", "Choices")):
+            out[el.get("name", "")] |= {c.get("value", "") for c in el if c.tag in ("Label", "Choice")}
+    return dict(out)
+
+
+def check_config(client: StudioClient, config: str, project_id: Optional[int] = None) -> None:
+    """Validate a config with the SDK's parser and with the server.
+
+    Raises:
+        ConfigError: either finds the config invalid.
+    """
+    try:
+        from label_studio_sdk.label_interface import LabelInterface
+
+        LabelInterface(config).validate()
+    except ImportError:
+        pass
+    except Exception as e:  # the SDK raises assorted errors on invalid configs
+        raise ConfigError(f"invalid label config: {e}") from e
+    path = f"/api/projects/{project_id}/validate/" if project_id else "/api/projects/validate/"
+    try:
+        client.post(path, {"label_config": config})
+    except ServiceError as e:
+        if getattr(e, "status", None) == 400:
+            raise ConfigError(f"Label Studio rejects the label config: {e}") from e
+        raise
+
+
+def used_labels(client: StudioClient, project_id: int) -> Counter:
+    """``(control, label) -> count`` over every annotation and draft of a project."""
+    export = client.export(project_id)
+    results = []
+    for t in export if isinstance(export, list) else []:
+        for a in (t.get("annotations") or []) + (t.get("drafts") or []):
+            if isinstance(a, Mapping):
+                results.append(a.get("result"))
+    return conv.labels_in_results(results)
+
+
+def orphaned_labels(used: Mapping[tuple[str, str], int], config: str) -> list[str]:
+    """Labels used by annotations that ``config`` no longer offers, as ``control: label (n uses)``."""
+    offered = config_labels(config)
+    return [f"{control}: {label} ({n} uses)" for (control, label), n in sorted(used.items()) if label not in offered.get(control, set())]
+
+
+def ensure_project(client: StudioClient, title: str, config: str, model_version: Optional[str] = None) -> dict[str, Any]:
+    """Create the project, or reuse it and bring its config up to date without orphaning annotations.
+
+    Raises:
+        ConfigError: the config is invalid, or updating would drop labels that annotations use.
+    """
+    project = client.find_project(title)
+    settings: dict[str, Any] = {"show_collab_predictions": True}
+    if model_version:
+        settings["model_version"] = model_version
+    if project is None:
+        check_config(client, config)
+        return client.post("/api/projects", {"title": title, "label_config": config, **settings})
+    changes = {k: v for k, v in settings.items() if project.get(k) != v}
+    if _normalise(project.get("label_config", "")) != _normalise(config):
+        check_config(client, config, project["id"])
+        lost = orphaned_labels(used_labels(client, project["id"]), config)
+        if lost:
+            raise ConfigError(
+                f"project {title!r} (id {project['id']}): the new label config drops labels that existing annotations "
+                f"use: {'; '.join(lost)}. Fix those annotations first or keep the labels."
+            )
+        changes["label_config"] = config
+    if changes:
+        project = client.patch(f"/api/projects/{project['id']}", changes)
+    return project
+
+
+def _normalise(config: str) -> str:
+    return re.sub(r">\s+<", "><", config.strip())
+
+
+# ---------------------------------------------------------------------------------------
+# Push
+
+
+@dataclass
+class PushStats:
+    """What a push did."""
+
+    project_id: int = 0
+    sentences: int = 0
+    created: int = 0
+    predictions_updated: int = 0
+    unchanged: int = 0
+    data_updated: int = 0
+    duplicate_tasks: int = 0
+    model_versions: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            ("project id", str(self.project_id)),
+            ("sentences", str(self.sentences)),
+            ("tasks created", str(self.created)),
+            ("predictions replaced", str(self.predictions_updated)),
+            ("task data updated", str(self.data_updated)),
+            ("unchanged", str(self.unchanged)),
+            ("duplicate tasks found", str(self.duplicate_tasks)),
+            ("model version", ", ".join(self.model_versions)),
+        ]
+
+
+def read_sentences(path: Path, labels: LabelSet) -> list[Sentence]:
+    """Read sentence records and check that their weak events make valid predictions.
+
+    Raises:
+        InputError: unreadable file or line, or a duplicate sentence id.
+        ValidationFailed: an event uses an unknown label or a span whose text does not match.
+    """
+    sentences: list[Sentence] = []
+    seen: dict[str, int] = {}
+    problems: list[str] = []
+    for lineno, obj in read_jsonl(path):
+        try:
+            s = Sentence.from_dict(obj)
+        except (KeyError, TypeError, ValueError) as e:
+            raise InputError(f"{path}:{lineno}: not a sentence record ({e!r})") from e
+        if s.id in seen:
+            raise InputError(f"{path}:{lineno}: duplicate sentence id {s.id!r} (first at line {seen[s.id]})")
+        seen[s.id] = lineno
+        problems += conv.record_problems(s, labels, f"{path}:{lineno} sentence {s.id}")
+        sentences.append(s)
+    if problems:
+        raise ValidationFailed(problems)
+    return sentences
+
+
+def _batches(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _same_prediction(existing: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    score = existing.get("score")
+    return existing.get("result") == new["result"] and (score == new["score"] or (score is not None and new["score"] is not None and abs(score - new["score"]) < 1e-9))
+
+
+def push(
+    client: StudioClient,
+    records: Path,
+    project_title: str = DEFAULT_PROJECT,
+    batch_size: int = 100,
+    labels: Optional[LabelSet] = None,
+    unit: OffsetUnit = LS_OFFSET_UNIT,
+    progress: Callable[[str, int, int], None] = lambda stage, done, total: None,
+) -> PushStats:
+    """Push sentence records as tasks, their weak events as predictions.
+
+    Creates or reuses the project (config from the label set), imports one task per new
+    sentence in batches (each batch with its predictions in one atomic request), and for
+    sentences that already have a task replaces the prediction of the same model version
+    when it differs and updates changed task data. Tasks are found by ``data.sentence_id``,
+    so re-running (also after an interrupted push) never creates duplicates.
+
+    Args:
+        client: connection to the server.
+        records: sentence records (JSONL).
+        project_title: the project to create or reuse.
+        batch_size: tasks (or predictions) per request.
+        labels: the label set (default: the project's).
+        unit: Label Studio's offset unit.
+        progress: called as ``progress(stage, done, total)`` after every batch.
+
+    Raises:
+        InputError, ValidationFailed: bad records (nothing is sent).
+        ConfigError: the config is invalid or would orphan annotations.
+        ServiceError: the server failed; re-run to complete.
+    """
+    if batch_size < 1:
+        raise ConfigError(f"batch size must be at least 1, got {batch_size}")
+    labels = labels or LabelSet.current()
+    sentences = read_sentences(Path(records), labels)
+    tasks = {s.id: conv.task(s, unit) for s in sentences}
+    problems = [p for s in sentences for p in conv.prediction_problems(s, tasks[s.id]["predictions"][0], labels, unit)]
+    if problems:
+        raise ValidationFailed(problems)
+    versions = Counter(conv.model_version(s) for s in sentences)
+    stats = PushStats(sentences=len(sentences), model_versions=sorted(versions))
+    project = ensure_project(client, project_title, label_config(labels), versions.most_common(1)[0][0] if versions else None)
+    pid = stats.project_id = project["id"]
+
+    existing: dict[str, dict[str, Any]] = {}
+    for t in client.tasks(pid):
+        sid = (t.get("data") or {}).get("sentence_id")
+        if sid in existing:
+            stats.duplicate_tasks += 1
+        elif sid is not None:
+            existing[sid] = t
+
+    new = [tasks[s.id] for s in sentences if s.id not in existing]
+    done = 0
+    for batch in _batches(new, batch_size):
+        client.post(f"/api/projects/{pid}/import", list(batch))
+        done += len(batch)
+        stats.created += len(batch)
+        progress("import", done, len(new))
+
+    by_task: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if any(s.id in existing for s in sentences):
+        for p in client.predictions(pid):
+            by_task[p.get("task")].append(p)
+    replace: list[dict[str, Any]] = []
+    stale: list[int] = []
+    for s in sentences:
+        if s.id not in existing:
+            continue
+        task_id, new_task = existing[s.id]["id"], tasks[s.id]
+        changed = False
+        if existing[s.id].get("data") != new_task["data"]:
+            client.patch(f"/api/tasks/{task_id}", {"data": new_task["data"]})
+            stats.data_updated += 1
+            changed = True
+        pred = new_task["predictions"][0]
+        mine = [p for p in by_task.get(task_id, []) if p.get("model_version") == pred["model_version"]]
+        if len(mine) == 1 and _same_prediction(mine[0], pred):
+            stats.unchanged += not changed
+            continue
+        replace.append({"task": task_id, **pred})
+        stale += [p["id"] for p in mine]
+    done = 0
+    for batch in _batches(replace, batch_size):
+        # New predictions first: an interruption leaves old + new, which the next push cleans up.
+        client.post(f"/api/projects/{pid}/import/predictions", list(batch))
+        done += len(batch)
+        progress("predictions", done, len(replace))
+    for pred_id in stale:
+        client.delete(f"/api/predictions/{pred_id}/")
+    stats.predictions_updated = len(replace)
+    return stats
+
+
+# ---------------------------------------------------------------------------------------
+# Pull
+
+
+def write_pull(
+    export: Any,
+    out_dir: Path,
+    users: Mapping[int, str],
+    include_drafts: bool = False,
+    labels: Optional[LabelSet] = None,
+    unit: OffsetUnit = LS_OFFSET_UNIT,
+) -> PullStats:
+    """Convert an export and write ``export.json``, ``human.jsonl`` and ``annotators.jsonl`` to ``out_dir``.
+
+    Everything is converted and checked before anything is written; the three files are
+    written to temporary files and renamed together at the end. When no task has a
+    completed annotation, nothing is written (``stats.annotated == 0``).
+
+    Raises:
+        ValidationFailed: a region or relation is invalid or the export is malformed; no file
+            is written.
+    """
+    from .labelset import guidelines_version
+
+    labels = labels or LabelSet.current()
+    layer = conv.human_layer_from_export(export, labels, users, labels.version or guidelines_version(), include_drafts, unit)
+    if not layer.records:
+        return layer.stats  # an empty human.jsonl would not be a readable JSONL file: write nothing
+    out_dir = Path(out_dir)
+    with contextlib.ExitStack() as stack:
+        fx = stack.enter_context(atomic_open(out_dir / EXPORT_FILE))
+        fh = stack.enter_context(atomic_open(out_dir / HUMAN_FILE))
+        fa = stack.enter_context(atomic_open(out_dir / ANNOTATORS_FILE))
+        json.dump(export, fx, ensure_ascii=False, indent=2)
+        fx.write("\n")
+        for rec in sorted(layer.records, key=lambda r: r["id"]):
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        for rec in sorted(layer.annotators, key=lambda r: (r["id"], r["annotator"])):
+            fa.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return layer.stats
+
+
+def pull(
+    client: StudioClient,
+    project_title: str = DEFAULT_PROJECT,
+    out_dir: Path = Path("annotations"),
+    include_drafts: bool = False,
+    labels: Optional[LabelSet] = None,
+    unit: OffsetUnit = LS_OFFSET_UNIT,
+) -> PullStats:
+    """Export a project's annotations and write the human layer (see :func:`write_pull`).
+
+    Raises:
+        ConfigError: there is no such project.
+        ServiceError: the server failed.
+        ValidationFailed: an invalid region or a malformed export; nothing is written.
+    """
+    project = client.find_project(project_title)
+    if project is None:
+        raise ConfigError(f"no Label Studio project titled {project_title!r} at {client.url}; push records first")
+    export = client.export(project["id"])
+    return write_pull(export, out_dir, client.users(), include_drafts, labels, unit)
+
