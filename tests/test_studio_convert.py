@@ -1,0 +1,301 @@
+"""Pure conversions between records and Label Studio results: offsets, round trips, checks."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from builder import studio_convert as conv
+from builder.errors import ValidationFailed
+from builder.records import Argument, Event
+from builder.studio import config_labels, label_config, orphaned_labels, write_pull
+from builder.studio_convert import LabelSet, OffsetError, OffsetMap
+
+from conftest import tricky_sentences
+
+LABELS = LabelSet.current()
+USERS = {1: "admin@example.org", 2: "second@example.org"}
+
+# ---------------------------------------------------------------------------------------
+# Strategies: texts full of characters that break offset arithmetic
+
+ASTRAL = st.characters(min_codepoint=0x10000, max_codepoint=0x10FFFF, exclude_categories=("Cs",))
+AWKWARD = st.sampled_from(["\u00a0", "“", "”", "‘", "’", "\r\n", "\r", "\n", "\u200d", "\u0301", "😀", "👨‍👩‍👧", "𝄞", "中", "文", "\t", "\ufeff"])
+CJK = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
+ANY = st.characters(exclude_categories=("Cs",))
+TEXTS = st.lists(st.one_of(ASTRAL, AWKWARD, CJK, ANY, st.sampled_from("abc ")), min_size=1, max_size=40).map("".join)
+
+
+@st.composite
+def text_and_events(draw):
+    text = draw(TEXTS)
+    n = len(text)
+
+    def span():
+        start = draw(st.integers(0, n - 1))
+        end = draw(st.integers(start + 1, n))
+        return start, end
+
+    events = []
+    for _ in range(draw(st.integers(0, 4))):
+        start, end = span()
+        args = []
+        for _ in range(draw(st.integers(0, 2))):
+            a_start, a_end = span()
+            args.append(Argument(draw(st.sampled_from(LABELS.roles)), a_start, a_end, text[a_start:a_end]))
+        events.append(
+            Event(
+                type=draw(st.sampled_from(LABELS.event_types)),
+                start=start,
+                end=end,
+                text=text[start:end],
+                confidence=draw(st.one_of(st.none(), st.floats(0, 1))),
+                realis=draw(st.one_of(st.none(), st.sampled_from(LABELS.realis))),
+                arguments=tuple(args),
+            )
+        )
+    return text, events
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text_and_events(), st.sampled_from(["codepoint", "utf16"]))
+def test_events_round_trip_through_label_studio_results(case, unit):
+    text, events = case
+    result = conv.event_results(events, text, unit)
+    # What Label Studio stores is JSON: go through it so nothing Python-only survives.
+    result = json.loads(json.dumps(result, ensure_ascii=False))
+    back, problems = conv.events_from_results(result, text, LABELS, "test", unit)
+    assert problems == []
+    assert back == conv.sort_events(conv.annotatable(e) for e in events)
+    for item in result:
+        if "value" in item:
+            v = item["value"]
+            if unit == "utf16":
+                assert text.encode("utf-16-le")[2 * v["start"] : 2 * v["end"]].decode("utf-16-le") == v["text"]
+            else:
+                assert text[v["start"] : v["end"]] == v["text"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(TEXTS)
+def test_offset_map_both_ways(text):
+    utf16 = OffsetMap(text, "utf16")
+    cp = OffsetMap(text, "codepoint")
+    assert utf16.ls_length == len(text.encode("utf-16-le")) // 2
+    for i in range(len(text) + 1):
+        j = utf16.to_ls(i)
+        assert j == len(text[:i].encode("utf-16-le")) // 2
+        assert utf16.from_ls(j) == i
+        assert cp.from_ls(cp.to_ls(i)) == i == cp.to_ls(i)
+    inside_pairs = {utf16.to_ls(i) + 1 for i, c in enumerate(text) if ord(c) > 0xFFFF}
+    for j in inside_pairs:
+        with pytest.raises(OffsetError, match="surrogate"):
+            utf16.from_ls(j)
+
+
+def test_offset_map_rejects_out_of_range_and_non_integers():
+    m = OffsetMap("a😀b", "utf16")
+    assert (m.to_ls(2), m.from_ls(3)) == (3, 2)
+    for bad in (-1, 5, "1", 1.0, True, None):
+        with pytest.raises(OffsetError):
+            m.from_ls(bad)
+    with pytest.raises(OffsetError):
+        m.to_ls(4)
+
+
+def test_label_studio_offsets_are_code_points():
+    """LS 1.23 counts code points (verified in the browser by test_labelling_page); so do we."""
+    assert conv.LS_OFFSET_UNIT == "codepoint"
+    text = "Hi 😀 there attack"
+    [item] = conv.event_results([Event("ATTACK", 12, 18, "attack")], text)
+    assert (item["value"]["start"], item["value"]["end"]) == (12, 18)
+
+
+@pytest.mark.parametrize("s", tricky_sentences(), ids=lambda s: s.id)
+def test_tricky_sentences_round_trip(s):
+    pred = conv.prediction(s)
+    assert conv.prediction_problems(s, pred, LABELS) == []
+    assert pred["model_version"] == s.labeller
+    scores = [e.confidence for e in s.weak_events if e.confidence is not None]
+    assert pred["score"] == (pytest.approx(sum(scores) / len(scores)) if scores else None)
+    regions = [r for r in pred["result"] if r.get("from_name") == "trigger"]
+    assert [r.get("score") for r in regions] == [e.confidence for e in s.weak_events]
+    assert conv.task(s)["data"]["sentence_id"] == s.id
+
+
+# ---------------------------------------------------------------------------------------
+# Label config
+
+
+def test_label_config_has_every_label_and_validates_with_the_sdk():
+    from label_studio_sdk.label_interface import LabelInterface
+
+    xml = label_config(LABELS)
+    LabelInterface(xml).validate()
+    labels = config_labels(xml)
+    assert labels["trigger"] == set(LABELS.event_types) == {"ATTACK", "STRIKE", "CASUALTY", "THREAT"}
+    assert labels["argument"] == labels["relation"] == set(LABELS.roles)
+    assert labels["realis"] == {"ACTUAL", "GENERIC", "OTHER"}
+    assert 'perRegion="true"' in xml and "hint=" in xml
+
+
+def test_label_config_copes_with_guidelines_without_hints_or_colours():
+    bare = LabelSet(LABELS.event_types, LABELS.roles, LABELS.realis)
+    xml = label_config(bare)
+    assert "hint=" not in xml and 'background="#7F7F7F"' in xml
+    assert config_labels(xml)["trigger"] == set(LABELS.event_types)
+
+
+def test_label_config_escapes_hints():
+    odd = LabelSet(("ATTACK",), ("attacker",), ("ACTUAL",), hints={"trigger": {"ATTACK": 'a "quoted" <b>&amp; hint'}})
+    xml = label_config(odd)
+    assert config_labels(xml)["trigger"] == {"ATTACK"}
+
+
+def test_orphaned_labels_names_what_a_new_config_would_drop():
+    used = conv.labels_in_results([[{"id": "a", "from_name": "trigger", "type": "labels", "value": {"labels": ["THREAT"]}}]])
+    smaller = LabelSet(("ATTACK", "STRIKE", "CASUALTY"), LABELS.roles, LABELS.realis)
+    assert orphaned_labels(used, label_config(LABELS)) == []
+    assert orphaned_labels(used, label_config(smaller)) == ["trigger: THREAT (1 uses)"]
+
+
+# ---------------------------------------------------------------------------------------
+# Export -> human layer
+
+
+def _task(task_id, s, annotations=(), drafts=()):
+    return {"id": task_id, "data": conv.task_data(s), "annotations": list(annotations), "drafts": list(drafts), "predictions": [1]}
+
+
+def _ann(ann_id, result, by=1, when="2024-05-01T10:00:00Z", cancelled=False, gt=False):
+    return {"id": ann_id, "completed_by": by, "result": copy.deepcopy(result), "was_cancelled": cancelled, "ground_truth": gt,
+            "created_at": when, "updated_at": when, "lead_time": 3.0}
+
+
+def test_export_picks_ground_truth_else_latest_and_keeps_each_annotator():
+    s = tricky_sentences()[0]
+    accepted = conv.prediction(s)["result"]
+    edited = [r for r in accepted if r.get("id") != "e1" and r.get("from_id") != "e1" and not str(r.get("id", "")).startswith("e1a")]
+    export = [_task(7, s, [_ann(1, accepted, by=1), _ann(2, edited, by=2, when="2024-05-02T10:00:00Z"), _ann(3, [], by=1, cancelled=True)],
+                    drafts=[{"id": 9, "user": "third@example.org", "result": [], "created_at": "2024-05-03T00:00:00Z"}])]
+    layer = conv.human_layer_from_export(export, LABELS, USERS, "1.0.0")
+    [rec] = layer.records
+    assert rec["id"] == s.id and rec["status"] == "corrected" and rec["text"] == s.text
+    assert rec["annotators"] == ["second@example.org", "admin@example.org"]
+    assert [Event.from_dict(e) for e in rec["events"]] == [conv.annotatable(s.weak_events[0])]
+    assert rec["label_studio"]["selected_by"] == "most_recent"
+    by = {d["annotator"]: d for d in layer.annotators}
+    assert [Event.from_dict(e) for e in by["admin@example.org"]["events"]] == conv.sort_events(conv.annotatable(e) for e in s.weak_events)
+    assert (layer.stats.skipped, layer.stats.drafts_ignored, layer.stats.annotations) == (1, 1, 2)
+
+    export[0]["annotations"][0]["ground_truth"] = True
+    layer = conv.human_layer_from_export(export, LABELS, USERS, "1.0.0")
+    assert layer.records[0]["annotators"][0] == "admin@example.org"
+    assert layer.records[0]["label_studio"]["selected_by"] == "ground_truth"
+
+    layer = conv.human_layer_from_export(export, LABELS, USERS, "1.0.0", include_drafts=True)
+    assert layer.stats.drafts_used == 1 and "third@example.org" in layer.records[0]["annotators"]
+
+
+def test_only_skipped_annotations_give_no_human_record():
+    s = tricky_sentences()[1]
+    layer = conv.human_layer_from_export([_task(1, s, [_ann(1, [], cancelled=True)])], LABELS, USERS, "1.0.0")
+    assert layer.records == [] and layer.stats.skipped == 1
+
+
+def _region(rid, start, end, text, label, control="trigger"):
+    return {"id": rid, "from_name": control, "to_name": "text", "type": "labels", "value": {"start": start, "end": end, "text": text, "labels": [label]}}
+
+
+BAD_RESULTS = {
+    "unknown label": ([_region("r1", 10, 15, "fired", "BOMBING")], "region r1: trigger label 'BOMBING' is not in the label set"),
+    "text mismatch": ([_region("r2", 11, 16, "fired", "ATTACK")], "region r2: region text 'fired' does not equal the task text at [11, 16)"),
+    "utf16 offsets": ([_region("r3", 10, 16, "fired", "ATTACK")], "region r3: region text"),
+    "offset past end": ([_region("r4", 10, 500, "fired", "ATTACK")], "region r4: bad offsets"),
+    "unknown role": ([_region("r5", 0, 9, "Militants", "boss", "argument")], "region r5: argument label 'boss'"),
+    "missing relation end": (
+        [_region("r6", 10, 15, "fired", "ATTACK"), {"from_id": "r6", "to_id": "gone", "type": "relation", "direction": "right", "labels": ["attacker"]}],
+        "relation 'r6' -> 'gone': points to missing region 'gone'",
+    ),
+    "bad realis": (
+        [_region("r7", 10, 15, "fired", "ATTACK"), {"id": "r7", "from_name": "realis", "to_name": "text", "type": "choices", "value": {"choices": ["MAYBE"]}}],
+        "region r7: realis ['MAYBE']",
+    ),
+    "unknown control": ([{"id": "r8", "from_name": "notes", "to_name": "text", "type": "textarea", "value": {"text": ["x"]}}], "region r8: unknown control 'notes'"),
+    "two labels": ([{**_region("r9", 10, 15, "fired", "ATTACK"), "value": {"start": 10, "end": 15, "text": "fired", "labels": ["ATTACK", "STRIKE"]}}], "region r9: expected exactly one"),
+    "result not a list": ({"id": "x"}, "result is not a list"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_RESULTS)
+def test_invalid_regions_are_rejected_naming_task_sentence_and_region(name, tmp_path):
+    s = tricky_sentences()[0]
+    result, expected = BAD_RESULTS[name]
+    export = [_task(42, s, [_ann(5, result)])]
+    with pytest.raises(ValidationFailed) as e:
+        write_pull(export, tmp_path / "out", USERS, labels=LABELS)
+    message = str(e.value)
+    assert f"task 42 (sentence {s.id}) annotation 5" in message
+    assert expected in message
+    assert not (tmp_path / "out").exists()
+
+
+MALFORMED = {
+    "not a list": ({"tasks": []}, "expected a JSON list of tasks"),
+    "task not an object": (["oops"], "export item 0: not a task object"),
+    "no sentence id": ([{"id": 3, "data": {"text": "x"}, "annotations": []}], "task 3: data has no text or sentence_id"),
+    "annotations not a list": ([{"id": 4, "data": {"text": "x", "sentence_id": "s"}, "annotations": {}}], "task 4 (sentence s): annotations or drafts is not a list"),
+    "duplicate sentence": (
+        [{"id": 5, "data": {"text": "x", "sentence_id": "s"}}, {"id": 6, "data": {"text": "x", "sentence_id": "s"}}],
+        "task 6 (sentence s): sentence id also used by task 5",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", MALFORMED)
+def test_malformed_exports_are_rejected_and_nothing_is_written(name, tmp_path):
+    export, expected = MALFORMED[name]
+    out = tmp_path / "annotations"
+    out.mkdir()
+    with pytest.raises(ValidationFailed, match="") as e:
+        write_pull(export, out, USERS, labels=LABELS)
+    assert expected in str(e.value)
+    assert list(out.iterdir()) == []
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    s = tricky_sentences()[0]
+    export = [_task(1, s, [_ann(1, BAD_RESULTS["unknown label"][0])]), _task(2, tricky_sentences()[1], [_ann(2, BAD_RESULTS["text mismatch"][0])])]
+    with pytest.raises(ValidationFailed) as e:
+        write_pull(export, tmp_path, USERS, labels=LABELS)
+    assert len(e.value.problems) == 2
+
+
+def test_relations_become_arguments_and_realis_is_kept():
+    s = tricky_sentences()[0]
+    t = s.text
+    result = [
+        _region("t", t.index("fired"), t.index("fired") + 5, "fired", "ATTACK"),
+        _region("a", 0, 9, "Militants", "attacker", "argument"),
+        _region("b", t.index("rockets"), t.index("rockets") + 7, "rockets", "target", "argument"),
+        {"id": "t", "from_name": "realis", "to_name": "text", "type": "choices", "value": {"start": 10, "end": 15, "text": "fired", "choices": ["GENERIC"]}},
+        {"from_id": "a", "to_id": "t", "type": "relation", "direction": "left", "labels": ["attacker"]},
+        {"from_id": "t", "to_id": "b", "type": "relation", "direction": "right", "labels": []},  # role from the region
+    ]
+    [event], problems = conv.events_from_results(result, t, LABELS, "w")
+    assert problems == []
+    assert event.realis == "GENERIC"
+    assert event.arguments == (Argument("attacker", 0, 9, "Militants"), Argument("target", 16, 23, "rockets"))
+
+
+def test_records_with_unknown_labels_are_refused_before_sending():
+    s = tricky_sentences()[0]
+    bad = s.with_(weak_events=(Event("BOMBING", 10, 15, "fired"), Event("ATTACK", 0, 3, "xyz")))
+    problems = conv.record_problems(bad, LABELS, "records.jsonl:1")
+    assert any("'BOMBING' is not in the label set" in p for p in problems)
+    assert any("'xyz' does not equal the sentence text at [0, 3)" in p for p in problems)
