@@ -300,3 +300,61 @@ def build(
         err.print(f"warning: {c}", highlight=False, markup=False)
     _table("build", summary.table())
     err.print(f"dataset written to {out_dir / 'dataset'}", highlight=False)
+
+
+@app.command()
+def evaluate(
+    predictions: Path = typer.Argument(..., help="JSONL of {id, text, events} to score (e.g. `eventds label` output)."),
+    gold: Path = typer.Option(..., "--gold", help="Gold JSONL of {id, text, events} (e.g. build/records.jsonl of human-annotated sentences)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the scores as JSON."),
+) -> None:
+    """Score predictions against gold: per type, trigger exact/overlap, sentence level, arguments, realis."""
+    from .evaluate import evaluate_files, format_scores
+    from .io import write_json
+
+    try:
+        scores = evaluate_files(gold, predictions)
+    except EventdsError as e:
+        _fail(e)
+    out.print(format_scores(scores), highlight=False, markup=False)
+    if json_out:
+        write_json(json_out, scores.to_dict())
+
+
+@app.command()
+def agreement(
+    annotators: Path = typer.Option(Path("annotations/annotators.jsonl"), "--annotators", help="Per-annotator layer written by `eventds annotate pull`."),
+    output: Path = typer.Option(Path("annotations/agreement.json"), "-o", "--output"),
+) -> None:
+    """Inter-annotator agreement: span F1 (exact, overlap) and Cohen's kappa per type."""
+    from .agreement import agreement as run
+    from .agreement import format_agreement, load_annotator_layer
+    from .io import write_json
+
+    try:
+        result = run(load_annotator_layer(annotators))
+    except EventdsError as e:
+        _fail(e)
+    write_json(output, result)
+    _table("agreement", list(format_agreement(result)))
+
+
+@app.command()
+def report(
+    records: Path = typer.Argument(Path("build/records.jsonl"), help="Sentence records with a human layer."),
+    manifest: Path = typer.Option(Path("splits/manifest.json"), "-m", "--manifest"),
+    output: Path = typer.Option(Path("build/report"), "-o", "--output", help="Folder for quality.json, index.html and the PNG plots."),
+) -> None:
+    """Weak labels against the human layer: per-type scores, accepted share, labelling-function analysis."""
+    from .report import quality, write_report
+    from .split import load_manifest
+
+    try:
+        q = quality(records, load_manifest(manifest))
+        files = write_report(q, output)
+    except EventdsError as e:
+        _fail(e)
+    rows = [("human-annotated sentences", str(q["human_sentences"])), ("accepted unchanged", str(q["accepted_unchanged"]))]
+    rows += [(f"{t} overlap F1", f"{v['f1']:.2f}") for t, v in q["per_type"].items()]
+    _table("report", rows)
+    err.print(f"report written to {files[1]}", highlight=False)

@@ -139,7 +139,7 @@ def tricky_sentences() -> list[Sentence]:
         ev(t, "vowed", "THREAT", realis="OTHER", args=[("threatener", "The group")]),
         ev(t, "shelling", "ATTACK", confidence=None, args=[("place", "𝕄𝕒𝕣𝕚𝕦𝕡𝕠𝕝")]),
     ]))
-    t = "Gunmen attacked the convoy 👨‍👩‍👧.\r\nTwo guards were wounded in the 𝄞 Hall attack."
+    t = "Gunmen attacked the convoy 👨‍👩‍👧.\r\nTwo guards were wounded and one was killed in the 𝄞 Hall attack."
     rows.append(sentence("doc4-a", t, [
         ev(t, "attacked", "ATTACK", confidence=0.75),
         ev(t, "wounded", "CASUALTY", confidence=0.55, args=[("place", "𝄞 Hall")]),

@@ -112,8 +112,9 @@ def test_label_studio_offsets_are_code_points():
     """LS 1.23 counts code points (verified in the browser by test_labelling_page); so do we."""
     assert conv.LS_OFFSET_UNIT == "codepoint"
     text = "Hi 😀 there attack"
-    [item] = conv.event_results([Event("ATTACK", 12, 18, "attack")], text)
-    assert (item["value"]["start"], item["value"]["end"]) == (12, 18)
+    start = text.index("attack")
+    [item] = conv.event_results([Event("ATTACK", start, start + 6, "attack")], text)
+    assert (item["value"]["start"], item["value"]["end"]) == (11, 17)
 
 
 @pytest.mark.parametrize("s", tricky_sentences(), ids=lambda s: s.id)
@@ -262,7 +263,7 @@ def test_malformed_exports_are_rejected_and_nothing_is_written(name, tmp_path):
     export, expected = MALFORMED[name]
     out = tmp_path / "annotations"
     out.mkdir()
-    with pytest.raises(ValidationFailed, match="") as e:
+    with pytest.raises(ValidationFailed) as e:
         write_pull(export, out, USERS, labels=LABELS)
     assert expected in str(e.value)
     assert list(out.iterdir()) == []
