@@ -1,7 +1,9 @@
 """Inter-annotator agreement on sentences annotated by two annotators.
 
 Per event type: span F1 between the annotators (one taken as reference; F1 is symmetric),
-exact and overlap, and Cohen's kappa on the sentence-level label "has an event of this type".
+exact and overlap, and Cohen's kappa on the sentence-level label "has an event of this type";
+overall, realis agreement and argument F1 on matched triggers. A sentence is a disagreement
+when the two annotations differ in any trigger, type, realis or argument.
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ def cohen_kappa(a: list[bool], b: list[bool]) -> float:
     if expected == 1.0:
         return 1.0 if observed == 1.0 else 0.0
     return (observed - expected) / (1 - expected)
+
+
+def _signature(events: list[dict]) -> list:
+    """What two annotations must share to agree: triggers, types, realis and arguments."""
+    return sorted(
+        (e["type"], e["start"], e["end"], e.get("realis"), tuple(sorted((a["role"], a["start"], a["end"]) for a in e.get("arguments") or ())))
+        for e in events
+    )
 
 
 def load_annotator_layer(path: Path) -> dict[str, dict[str, list[dict]]]:
@@ -62,7 +72,7 @@ def agreement(layer: dict[str, dict[str, list[dict]]]) -> dict[str, Any]:
         for t in event_types():
             labels_a[t].append(any(e["type"] == t for e in ea))
             labels_b[t].append(any(e["type"] == t for e in eb))
-        if sorted((e["type"], e["start"], e["end"]) for e in ea) != sorted((e["type"], e["start"], e["end"]) for e in eb):
+        if _signature(ea) != _signature(eb):
             disagreements.append(sid)
     scores = score(pairs)
     per_type = {}
@@ -86,6 +96,7 @@ def agreement(layer: dict[str, dict[str, list[dict]]]) -> dict[str, Any]:
         "per_type": per_type,
         "overall": {"exact_f1": round(exact.f1, 4), "overlap_f1": round(overlap.f1, 4), "kappa": round(cohen_kappa(all_a, all_b), 4)},
         "realis_agreement": scores.to_dict()["realis_accuracy"],
+        "argument_f1": (scores.to_dict()["arguments"] or {}).get("f1"),
         "disagreements": disagreements,
     }
 

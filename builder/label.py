@@ -73,19 +73,29 @@ class LexiconFunction:
         self.type = spec["type"]
         self.matcher = Matcher(nlp.vocab)
         self.confidence: dict[int, float] = {}  # keyed by the hash of the pattern id
+        self.generic: set[int] = set()  # patterns of G5 priority-3 words
+        self.head_only: set[int] = set()  # patterns whose trigger is the last matched token
         for i, pattern in enumerate(spec["patterns"]):
             try:
                 self.matcher.add(pattern["id"], [pattern["pattern"]], greedy="LONGEST")
             except (ValueError, KeyError) as e:
                 raise ConfigError(f"{RULES_PATH} -> functions -> {name} -> patterns -> {i}: {e}") from e
             self.confidence[get_string_id(pattern["id"])] = float(pattern.get("confidence", 1.0))
+            if pattern.get("head_only"):
+                self.head_only.add(get_string_id(pattern["id"]))
+            if pattern.get("generic"):
+                self.generic.add(get_string_id(pattern["id"]))
 
     def __call__(self, doc: Doc) -> None:
         spans = []
         for match_id, start, end in self.matcher(doc):
+            if match_id in self.head_only:  # a count construction: the trigger is its last word (G1)
+                start = end - 1
             span = Span(doc, start, end, label=self.type)
             spans.append(span)
             span_confidence(doc)[(self.name, span.start_char, span.end_char)] = self.confidence[match_id]
+            if match_id in self.generic:
+                generic_spans(doc).add((span.start_char, span.end_char))
         doc.spans[self.name] = spans
 
 
@@ -98,6 +108,15 @@ def span_confidence(doc: Doc) -> dict[tuple[str, int, int], float]:
     return doc._.lf_confidence
 
 
+def generic_spans(doc: Doc) -> set[tuple[int, int]]:
+    """Per-document set of spans matched only as generic attack words (G5 priority 3)."""
+    if not Doc.has_extension("lf_generic"):
+        Doc.set_extension("lf_generic", default=None)
+    if doc._.lf_generic is None:
+        doc._.lf_generic = set()
+    return doc._.lf_generic
+
+
 def _lexicon_factory(name: str) -> Callable[[WeakRules], LabellingFunction]:
     def factory(rules: WeakRules) -> LabellingFunction:
         if name not in rules.functions:
@@ -107,8 +126,14 @@ def _lexicon_factory(name: str) -> Callable[[WeakRules], LabellingFunction]:
     return factory
 
 
-for _name in ("strike_lexicon.v1", "attack_lexicon.v1", "casualty_lexicon.v1", "threat_lexicon.v1", "sense_veto.v1"):
-    register(_name)(_lexicon_factory(_name))
+def registry(rules: WeakRules) -> dict[str, Callable[[WeakRules], LabellingFunction]]:
+    """Every labelling function: the lexicon functions named in the rules file, then the
+    context functions registered in code (:mod:`builder.lfs`)."""
+    from . import lfs  # noqa: F401  (registers the context functions)
+
+    functions = {name: _lexicon_factory(name) for name in rules.functions}
+    functions.update(REGISTRY)
+    return functions
 
 
 @dataclass
@@ -133,12 +158,13 @@ class WeakLabeller:
 
     def __init__(self, functions: Optional[Iterable[str]] = None, model: Optional[str] = None, tolerant: bool = False):
         self.rules = WeakRules.load()
-        names = list(functions) if functions is not None else list(REGISTRY)
-        unknown = [n for n in names if n not in REGISTRY]
+        available = registry(self.rules)
+        names = list(functions) if functions is not None else list(available)
+        unknown = [n for n in names if n not in available]
         if unknown:
-            raise ConfigError(f"unknown labelling functions {unknown}; registered: {sorted(REGISTRY)}")
+            raise ConfigError(f"unknown labelling functions {unknown}; registered: {sorted(available)}")
         self.nlp = lemmatizer(model)
-        self.functions = {name: REGISTRY[name](self.rules) for name in names}
+        self.functions = {name: available[name](self.rules) for name in names}
         self.tolerant = tolerant
         self.stats = LabelStats()
 
@@ -159,8 +185,10 @@ class WeakLabeller:
         return doc
 
     def events(self, doc: Doc) -> list[Event]:
-        """Aggregate the span groups of an annotated doc into events."""
-        events = aggregate(doc, self.functions, self.rules)
+        """Aggregate the span groups of an annotated doc into events, with realis, arguments and counts."""
+        from .enrich import enrich
+
+        events = enrich(doc, aggregate(doc, self.functions, self.rules))
         self.stats.records += 1
         for name in self.functions:
             self.stats.votes[name] += len(doc.spans[name])
@@ -207,6 +235,13 @@ def aggregate(doc: Doc, functions: dict[str, Any], rules: WeakRules) -> list[Eve
             if set(sources) - set(k_sources):  # an independent function agrees
                 k_conf = _noisy_or([k_conf, conf])
             chosen[i] = (k_start, k_end, k_type, k_conf, tuple(sorted(set(k_sources) | set(sources))))
+
+    # G5: a generic word (targeted, hit, struck) is not a trigger when a specific attack
+    # word of the sentence expresses the event.
+    generic = generic_spans(doc)
+    specific = any(c[2] in ("ATTACK", "STRIKE") and (c[0], c[1]) not in generic for c in chosen)
+    if specific:
+        chosen = [c for c in chosen if not ((c[0], c[1]) in generic and c[2] in ("ATTACK", "STRIKE"))]
 
     text = doc.text
     return [

@@ -13,6 +13,7 @@ own card metadata classes, as ``push_to_hub`` writes it. Three configs:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -172,13 +173,22 @@ def publish(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optio
             stats.sentences_with[split].update(record["labels"])
             if stats.example is None and split == "train" and record["events"]:
                 stats.example = record
+        files: dict[tuple[str, str], str] = {}
         for (config, split), writer in writers.items():
             writer.finalize()
             writer.close()
+            path = tmp / "data" / config / f"{split}-00000-of-00001.parquet"
             if not stats.sentences[split]:  # datasets cannot load a declared split with no data
-                (tmp / "data" / config / f"{split}-00000-of-00001.parquet").unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
+                continue
+            # Content-addressed names: datasets caches a local folder under its name and card
+            # metadata, so a rebuilt folder must look different to it or it serves stale rows.
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            named = path.with_name(f"{split}-{digest}.parquet")
+            os.replace(path, named)
+            files[config, split] = named.relative_to(tmp).as_posix()
         (tmp / STATS_NAME).write_text(json.dumps(stats.to_dict(), indent=2) + "\n", encoding="utf-8")
-        write_card(tmp, features, stats, card_extra or {})
+        write_card(tmp, features, stats, files, card_extra or {})
         _swap_in(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -200,7 +210,7 @@ def _swap_in(tmp: Path, out_dir: Path) -> None:
         os.replace(tmp, out_dir)
 
 
-def card_metadata(features: dict, stats: PublishStats):
+def card_metadata(features: dict, stats: PublishStats, files: dict[tuple[str, str], str]):
     """The card's YAML metadata: configs (``spans`` marked default) and dataset_info, via datasets' classes."""
     from datasets import DatasetInfo, SplitInfo
     from datasets.info import DatasetInfosDict
@@ -227,7 +237,7 @@ def card_metadata(features: dict, stats: PublishStats):
         {
             config: {
                 **({"default": True} if config == DEFAULT_CONFIG else {}),
-                "data_files": [{"split": s, "path": f"data/{config}/{s}-*"} for s in present],
+                "data_files": [{"split": s, "path": files[config, s]} for s in present],
             }
             for config in CONFIGS
         }
@@ -346,10 +356,10 @@ the article text itself states them. The annotations are released under the lice
 """
 
 
-def write_card(folder: Path, features: dict, stats: PublishStats, extra: dict) -> None:
+def write_card(folder: Path, features: dict, stats: PublishStats, files: dict[tuple[str, str], str], extra: dict) -> None:
     from huggingface_hub import DatasetCard
 
-    card_data = card_metadata(features, stats)
+    card_data = card_metadata(features, stats, files)
     DatasetCard(f"---\n{card_data.to_yaml()}\n---\n{card_body(stats, extra)}").save(folder / CARD_NAME)
 
 

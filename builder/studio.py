@@ -122,7 +122,9 @@ def ensure_credentials(workspace: Path) -> Credentials:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether nothing listens on ``host:port`` (connections lingering in TIME_WAIT do not count)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself binds
         try:
             s.bind((host, port))
         except OSError:

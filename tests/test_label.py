@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -53,7 +54,7 @@ def test_events_carry_offsets_confidence_and_sources(labeller):
     for e in events:
         assert text[e.start : e.end] == e.text
         assert 0.5 <= e.confidence <= 1
-        assert e.sources and all(s.endswith(".v1") for s in e.sources)
+        assert e.sources and all(re.fullmatch(r"[a-z_]+\.v[0-9]+", s) for s in e.sources)
 
 
 def test_lf_failures_are_counted_when_tolerant():

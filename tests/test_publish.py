@@ -1,4 +1,5 @@
 import json
+import re
 
 from builder.errors import InputError
 from builder.publish import load_published, publish
@@ -50,7 +51,7 @@ def test_card_yaml_carries_configs_features_and_splits(tmp_path):
     card = (out / "README.md").read_text(encoding="utf-8")
     yaml_part = card.split("---")[1]
     assert "config_name: spans" in yaml_part and "default: true" in yaml_part
-    assert "class_label" in yaml_part and "path: data/spans/train-*" in yaml_part
+    assert "class_label" in yaml_part and re.search(r"path: data/spans/train-[0-9a-f]{16}.parquet", yaml_part)
 
 
 def test_document_missing_from_manifest_fails_and_leaves_no_folder(tmp_path):
@@ -61,3 +62,15 @@ def test_document_missing_from_manifest_fails_and_leaves_no_folder(tmp_path):
         publish(src, manifest_for({}), out)
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["records.jsonl"]
+
+
+def test_a_rebuilt_folder_never_loads_stale_rows(tmp_path):
+    """datasets caches a local folder by its name and card: a rebuild must not be served from that cache."""
+    manifest = manifest_for({"a": "train"})
+    first, second = tmp_path / "one" / "dataset", tmp_path / "two" / "dataset"
+    for folder, events in ((first, record()["events"]), (second, [])):
+        src = folder.parent / "records.jsonl"
+        folder.parent.mkdir()
+        write_records(src, [record(id="a-1", doc_id="a", events=events, labels=sorted({e["type"] for e in events}))])
+        publish(src, manifest, folder)
+        assert len(load_published(folder)["train"][0]["events"]) == len(events)

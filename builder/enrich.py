@@ -1,0 +1,188 @@
+"""Pre-annotation beyond triggers: realis, arguments and casualty counts.
+
+Rules follow guidelines sections 7 (realis) and 8 (arguments). They only fill what they can
+find reliably from surface cues (no parser): time expressions, ``in``/``at`` + proper-name
+places, weapons as instruments, ``on``/``against`` targets, ``by`` attackers and
+proper-name modifiers, the count of a casualty, and the named subject of a threat.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from spacy.tokens import Doc
+
+from .counts import find_count
+from .records import Argument, Event
+
+MODALS = frozenset("will would could might may shall 'll wo can".split())
+PLANNING = frozenset("plan plans planned planning prepare prepared preparing intend intends intended ready".split())
+NEGATION = frozenset("not no never n't without".split())
+CONDITIONAL = frozenset("if unless whether".split())
+FREQUENCY = frozenset("repeatedly repeated increasingly frequent frequently often regularly routinely usually habitually constantly".split())
+STOP = frozenset({",", ";", ".", "!", "?", "“", "”", '"', "(", ")"})
+
+MONTHS = "january february march april may june july august september october november december".split()
+WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+_MONTH = "|".join(m.capitalize() for m in MONTHS)
+_DAY = "|".join(d.capitalize() for d in WEEKDAYS)
+TIME_RE = re.compile(
+    rf"\b(?:(?:early|late) )?(?:on )?(?:(?:{_DAY})(?: (?:night|morning|evening))?|(?:{_MONTH}) \d{{1,2}}(?:st|nd|rd|th)?(?:, \d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)? (?:{_MONTH})(?: \d{{4}})?|(?:earlier|later) this (?:week|month|year)|last (?:week|month|year|night)|yesterday|overnight)\b"
+)
+PLACE_RE = re.compile(r"\b(?:in|at|near|outside|inside|around)\s+((?:the\s+)?(?:[A-Z][\w’'-]*|al-[A-Z][\w’'-]*)(?:\s+(?:of\s+|al-)?[A-Z][\w’'-]*)*)")
+WEAPON_RE = re.compile(
+    r"\b(?:(?:more than|at least|about|around|some|nearly)\s+)?(?:(?:a dozen|dozens of|\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty)\s+)?"
+    r"(?:Katyusha\s+|ballistic\s+|cruise\s+|armed\s+|combat\s+)?(?:rockets?|missiles?|drones?|mortars?|shells|IEDs?|car bombs?|grenades?|artillery)\b",
+    re.IGNORECASE,
+)
+NP_AFTER_RE = re.compile(r"\s*(?:on|against)\s+((?:the\s+|a\s+|an\s+)?[^,;.“”\"()]+?)(?=\s+(?:in|on|at|by|that|which|who|with|killing|wounding|injuring|near|and\s+(?:killed|wounded))\b|[,;.“”\"()]|$)")
+BY_RE = re.compile(r"\s*(?:,\s*)?(?:\w+\s+){0,3}?by\s+((?:the\s+)?[A-Z][\w’'-]*(?:\s+(?:of\s+)?[A-Z][\w’'-]*)*)")
+PROPER_BEFORE_RE = re.compile(r"((?:[A-Z][\w’'.-]*\s+){0,3}[A-Z][\w’'.-]*)(?:’s|'s)?\s+$")
+DETERMINERS = ("the ", "a ", "an ")
+NOT_PLACES = frozenset(MONTHS + WEEKDAYS + ["the", "a"])
+
+
+def realis(doc: Doc, event: Event) -> str:
+    """ACTUAL, GENERIC or OTHER for an event of ``doc`` (guidelines section 7, tests in order)."""
+    span = doc.char_span(event.start, event.end, alignment_mode="expand")
+    if span is None:
+        return "ACTUAL"
+    i = span.start
+    before = []
+    j = i - 1
+    while j >= 0 and len(before) < 6 and doc[j].text not in (";", ".", "“", "”"):
+        before.append(doc[j].lower_)
+        j -= 1
+    near = before[:3]
+    clause = [t.lower_ for t in doc]
+    if event.type == "THREAT":
+        return "GENERIC" if any(w in FREQUENCY for w in before) else "ACTUAL"
+    if any(w in MODALS or w in PLANNING for w in near) or (near and near[0] in ("to", "any")) or "any" in near[:2]:
+        return "OTHER"
+    if any(w in NEGATION for w in near) or any(w in CONDITIONAL for w in before):
+        return "OTHER"
+    if any(w in FREQUENCY for w in clause):
+        return "GENERIC"
+    return "ACTUAL"
+
+
+def _strip_det(text: str, start: int) -> tuple[str, int]:
+    for det in DETERMINERS:
+        if text.lower().startswith(det):
+            return text[len(det) :], start + len(det)
+    return text, start
+
+
+def _arg(role: str, text: str, start: int, end: int) -> Optional[Argument]:
+    value = text[start:end].strip()
+    if not value:
+        return None
+    start += len(text[start:end]) - len(text[start:end].lstrip())
+    return Argument(role, start, start + len(value), value)
+
+
+def _nearest(event_spans: list[tuple[int, int]], start: int, end: int) -> int:
+    return min(range(len(event_spans)), key=lambda k: min(abs(event_spans[k][0] - end), abs(start - event_spans[k][1])))
+
+
+def arguments(text: str, events: list[Event]) -> list[list[Argument]]:
+    """Arguments for each event of a sentence, by surface rules; one list per event."""
+    found: list[list[Argument]] = [[] for _ in events]
+    if not events:
+        return found
+    bounds = [(e.start, e.end) for e in events]
+    occupied = list(bounds)
+
+    arg_spans: set[tuple[int, int]] = set()
+
+    def free(s: int, e: int) -> bool:
+        """No overlap with a trigger, nor with another argument region unless it is the same span (G9)."""
+        return all(e <= a or b <= s for a, b in occupied) and all((s, e) == (a, b) or e <= a or b <= s for a, b in arg_spans)
+
+    def attach(k: int, arg: Optional[Argument]) -> None:
+        if arg and free(arg.start, arg.end) and all(a.role != arg.role for a in found[k]):
+            found[k].append(arg)
+            arg_spans.add((arg.start, arg.end))
+
+    violent = [k for k, ev in enumerate(events) if ev.type != "THREAT"]
+
+    def owners(s: int, e: int, role: str) -> list[int]:
+        """Who gets a time or place: the nearest event; every violent event when the
+        sentence has a single attack (its casualties share its time and place)."""
+        k = _nearest(bounds, s, e)
+        attacks = [i for i in violent if events[i].type in ("ATTACK", "STRIKE")]
+        if events[k].type != "THREAT" and len(attacks) == 1:
+            return violent
+        if role == "place" and events[k].type == "THREAT":
+            return []
+        return [k]
+
+    for m in TIME_RE.finditer(text):
+        s, e = m.span()
+        if m.group(0).startswith("on "):
+            s += 3
+        for k in owners(s, e, "time"):
+            attach(k, _arg("time", text, s, e))
+    for m in PLACE_RE.finditer(text):
+        s, e = m.span(1)
+        value, s = _strip_det(m.group(1), s)
+        if value.split()[0].lower() in NOT_PLACES:
+            continue
+        for k in owners(s, s + len(value), "place"):
+            attach(k, _arg("place", text, s, s + len(value)))
+    for k, ev in enumerate(events):
+        if ev.type in ("ATTACK", "STRIKE"):
+            m = NP_AFTER_RE.match(text, ev.end)
+            if m and len(m.group(1).split()) <= 8:
+                value, s = _strip_det(m.group(1), m.start(1))
+                attach(k, _arg("target", text, s, s + len(value)))
+            m = BY_RE.match(text, ev.end)
+            if m:
+                value, s = _strip_det(m.group(1), m.start(1))
+                attach(k, _arg("attacker", text, s, s + len(value)))
+            m = PROPER_BEFORE_RE.search(text[: ev.start])
+            if m and m.group(1).split()[-1] not in ("The", "A", "An") and ev.start - m.end() == 0:
+                value = m.group(1)
+                attach(k, _arg("attacker", text, m.start(1), m.start(1) + len(value)))
+        elif ev.type == "THREAT":
+            m = PROPER_BEFORE_RE.search(text[: ev.start])
+            if m and ev.start - m.end() == 0 and m.group(1).split()[0] not in ("The", "A", "An"):
+                attach(k, _arg("threatener", text, m.start(1), m.start(1) + len(m.group(1))))
+        elif ev.type == "CASUALTY":
+            hit = find_count(text, ev.start, ev.end)
+            if hit:
+                s, e, _ = hit
+                attach(k, _arg("count", text, s, e))
+    for m in WEAPON_RE.finditer(text):
+        s, e = m.span()
+        candidates = [k for k, ev in enumerate(events) if ev.type in ("ATTACK", "STRIKE")]
+        if candidates and free(s, e):
+            k = min(candidates, key=lambda c: min(abs(bounds[c][0] - e), abs(s - bounds[c][1])))
+            attach(k, _arg("instrument", text, s, e))
+    return found
+
+
+def enrich(doc: Doc, events: list[Event]) -> list[Event]:
+    """Events with realis, arguments and (for CASUALTY) a normalised count filled in."""
+    args = arguments(doc.text, events)
+    out = []
+    for ev, ev_args in zip(events, args):
+        count = None
+        if ev.type == "CASUALTY":
+            hit = find_count(doc.text, ev.start, ev.end)
+            count = hit[2] if hit else None
+        out.append(
+            Event(
+                type=ev.type,
+                start=ev.start,
+                end=ev.end,
+                text=ev.text,
+                confidence=ev.confidence,
+                sources=ev.sources,
+                realis=realis(doc, ev),
+                arguments=tuple(sorted(ev_args, key=lambda a: (a.start, a.role))),
+                count=count,
+            )
+        )
+    return out

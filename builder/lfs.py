@@ -1,0 +1,146 @@
+"""Context labelling functions: rules that look beyond the trigger word.
+
+Each is registered under a versioned name in :data:`builder.label.REGISTRY` and writes
+only its own span group. Word lists are the guidelines' definitions, not sentences of the
+embedded corpus (see ``guidelines/GUIDELINES.md`` sections 3, 4 and 6).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from spacy.tokens import Doc, Span
+
+from .label import VETO, WeakRules, register, span_confidence
+
+# S-4 / S-5: the means that make a generic attack word a STRIKE.
+MEANS = frozenset(
+    "drone drones aircraft jet jets warplane warplanes helicopter helicopters gunship gunships missile missiles "
+    "plane planes bomber bombers airstrike airstrikes".split()
+)
+NOT_MEANS_AFTER = frozenset("defense defence defences defenses system systems battery batteries shield base bases launcher launchers factory".split())
+GENERIC_ATTACK = frozenset("attack attacks attacked attacking raid raids bombing bombings bombed struck hit hitting targeted targeting barrage barrages assault".split())
+ROCKETS = frozenset("rocket rockets katyusha katyushas mortar mortars shell shells projectile projectiles artillery grenade grenades".split())
+
+# T-1 / T-3: communication of force.
+FORCE = frozenset(
+    "retaliate retaliated retaliation retaliatory revenge avenge response respond responded confront confrontation "
+    "resist resistance fight fighting attack attacks strike strikes force forces reprisal reprisals punish punishment "
+    "war destroy kill target consequences harsh decisive crush crushing expel eliminate hit".split()
+)
+WARN = frozenset("warn warns warned warning".split())
+READY = frozenset("ready readiness prepared".split())
+T2_NOUNS = frozenset("response revenge retaliation reprisal".split())
+T2_ADJ = frozenset("harsh tough decisive severe strong crushing painful".split())
+CLAUSE_END = frozenset({";", ".", "!", "?"})
+
+SPORTS = frozenset(
+    "striker strikers midfielder midfielders goalkeeper goalie scored scores goal goals match league championship tournament "
+    "football soccer basketball cricket rugby hockey penalty fixture fixtures defender defenders derby coach".split()
+)
+LABOUR = frozenset("workers worker union unions wage wages pay pension pensions walkout picket pickets staff employees industrial".split())
+
+
+def _window(doc: Doc, i: int, before: int, after: int) -> Iterable[int]:
+    """Token indices around ``i`` that stay within the clause (no crossing ; . ! ?)."""
+    j = i - 1
+    while j >= max(0, i - before) and doc[j].text not in CLAUSE_END:
+        yield j
+        j -= 1
+    j = i + 1
+    while j < min(len(doc), i + after + 1) and doc[j].text not in CLAUSE_END:
+        yield j
+        j += 1
+
+
+def _emit(doc: Doc, name: str, spans: list[tuple[int, int, str, float]]) -> None:
+    conf = span_confidence(doc)
+    out = []
+    for start, end, label, c in spans:
+        span = Span(doc, start, end, label=label)
+        conf[(name, span.start_char, span.end_char)] = c
+        out.append(span)
+    doc.spans[name] = out
+
+
+def _is_means(doc: Doc, j: int) -> bool:
+    return doc[j].lower_ in MEANS and not (j + 1 < len(doc) and doc[j + 1].lower_ in NOT_MEANS_AFTER)
+
+
+@register("strike_means.v1")
+def strike_means(rules: WeakRules):
+    """A generic attack word is STRIKE when aircraft, drones or missiles deliver it (S-4, S-5),
+    and a barrage of rockets or shells is ATTACK."""
+    name = "strike_means.v1"
+
+    def lf(doc: Doc) -> None:
+        spans = []
+        for i, tok in enumerate(doc):
+            if tok.lower_ not in GENERIC_ATTACK:
+                continue
+            window = list(_window(doc, i, 8, 8))
+            if any(_is_means(doc, j) for j in window):
+                spans.append((i, i + 1, "STRIKE", 0.85))
+            elif tok.lower_.startswith("barrage") and any(doc[j].lower_ in ROCKETS for j in window):
+                spans.append((i, i + 1, "ATTACK", 0.8))
+        _emit(doc, name, spans)
+
+    return lf
+
+
+@register("threat_speech.v1")
+def threat_speech(rules: WeakRules):
+    """THREAT from speech that commits to force (T-1: warned of / ready to + force; T-2: the
+    future force itself when no threat word is there)."""
+    name = "threat_speech.v1"
+    threat_words = set()
+    for pattern in rules.functions.get("threat_lexicon.v2", {}).get("patterns", []):
+        lower = pattern["pattern"][0].get("LOWER")
+        threat_words.update(lower.get("IN", []) if isinstance(lower, dict) else [lower])
+
+    def lf(doc: Doc) -> None:
+        spans = []
+        for i, tok in enumerate(doc):
+            low = tok.lower_
+            if low in WARN and any(doc[j].lower_ in FORCE for j in _window(doc, i, 0, 10)):
+                spans.append((i, i + 1, "THREAT", 0.8))
+            elif low in READY:
+                after = list(_window(doc, i, 0, 5))
+                if after and doc[after[0]].lower_ in ("to", "for") and any(doc[j].lower_ in FORCE for j in after):
+                    spans.append((i, i + 1, "THREAT", 0.75))
+        has_t1 = bool(spans) or any(t.lower_ in threat_words for t in doc)
+        if not has_t1:
+            for i, tok in enumerate(doc):
+                low = tok.lower_
+                if low in T2_NOUNS:
+                    after = [doc[j].lower_ for j in _window(doc, i, 0, 8)]
+                    if any(w in ("will", "would") for w in after) and any(w in T2_ADJ for w in after):
+                        spans.append((i, i + 1, "THREAT", 0.65))
+                elif low == "fighting" and i >= 2:
+                    before = [doc[j].lower_ for j in _window(doc, i, 4, 0)]
+                    if ("stop" in before and ("not" in before or "n't" in before)) or "continue" in before:
+                        if any(w in ("will", "would", "wo") for w in before) or "ready" in before:
+                            spans.append((i, i + 1, "THREAT", 0.6))
+        _emit(doc, name, spans)
+
+    return lf
+
+
+@register("context_veto.v1")
+def context_veto(rules: WeakRules):
+    """Veto attack and strike words in sports sentences, and strikes in a labour context."""
+    name = "context_veto.v1"
+    attack_words = GENERIC_ATTACK | {"strike", "strikes", "shot", "fired", "killed", "killing"}
+
+    def lf(doc: Doc) -> None:
+        spans = []
+        sports = any(t.lower_ in SPORTS for t in doc)
+        for i, tok in enumerate(doc):
+            low = tok.lower_
+            if sports and low in attack_words:
+                spans.append((i, i + 1, VETO, 1.0))
+            elif low in ("strike", "strikes") and any(doc[j].lower_ in LABOUR for j in _window(doc, i, 6, 6)):
+                spans.append((i, i + 1, VETO, 1.0))
+        _emit(doc, name, spans)
+
+    return lf
