@@ -147,6 +147,7 @@ def label(
     output: Path = typer.Option(..., "-o", "--output", help="Same lines with weak `events` added."),
     model: Optional[str] = typer.Option(None, "--model", help="Installed spaCy pipeline for lemmas."),
     tolerant: bool = typer.Option(False, "--tolerant", help="Count and skip a labelling function that fails on a line instead of stopping."),
+    span_model: Optional[Path] = typer.Option(None, "--span-model", help="A model folder from `eventds train`, added as a labelling function."),
 ) -> None:
     """Pre-annotate text with weak event labels.
 
@@ -160,7 +161,7 @@ def label(
     from .records import Sentence
 
     try:
-        labeller = WeakLabeller(model=model, tolerant=tolerant)
+        labeller = WeakLabeller(model=model, tolerant=tolerant, span_model=span_model)
         lines = read_jsonl(input)
         first = next(lines, None)
         is_records = first is not None and "provenance" in first[1] and "doc_id" in first[1]
@@ -358,3 +359,57 @@ def report(
     rows += [(f"{t} overlap F1", f"{v['f1']:.2f}") for t, v in q["per_type"].items()]
     _table("report", rows)
     err.print(f"report written to {files[1]}", highlight=False)
+
+
+@app.command()
+def train(
+    records: Path = typer.Argument(Path("build/records.jsonl"), help="Sentence records with a human layer."),
+    output: Path = typer.Option(Path("build/span_model"), "-o", "--output", help="Folder for the trained model."),
+    manifest: Path = typer.Option(Path("splits/manifest.json"), "-m", "--manifest", help="Document groups for cross-validation."),
+    epochs: int = typer.Option(30, "--epochs"),
+    seed: int = typer.Option(0, "--seed"),
+    cv: bool = typer.Option(True, "--cv/--no-cv", help="Cross-validate by document group first and keep the model only for types where it helps."),
+) -> None:
+    """Train a spaCy span model (blank English, no pretrained weights) on the human layer."""
+    from .io import read_jsonl, write_json
+    from .split import load_manifest
+    from .train import cross_validate, save
+    from .train import train as fit
+
+    try:
+        rows, weak = [], {}
+        for _, r in read_jsonl(records):
+            if r["status"] in ("corrected", "adjudicated"):
+                rows.append({"id": r["id"], "doc_id": r["doc_id"], "text": r["text"], "events": r["events"]})
+                weak[r["id"]] = r["weak_events"]
+        m = load_manifest(manifest) or {"documents": {}}
+        groups = {d: e.get("group", d) for d, e in m["documents"].items()}
+        result = None
+        if cv:
+            with err.status("cross-validating by document group"):
+                result = cross_validate(rows, groups, weak, epochs=epochs, seed=seed)
+        with err.status("training on the whole human layer"):
+            nlp = fit(rows, epochs=epochs, seed=seed)
+        use_types = result["model_helps"] if result else list(event_types_())
+        save(nlp, output, {"epochs": epochs, "seed": seed, "sentences": len(rows), "use_types": use_types, "cv": result})
+        if result:
+            write_json(output / "cv.json", result)
+    except EventdsError as e:
+        _fail(e)
+    if result:
+        table = Table(title=f"cross-validation by document group ({result['folds']} folds, overlap F1)")
+        table.add_column("type")
+        for name in ("rules", "model", "rules+model"):
+            table.add_column(name, justify="right")
+        for t in event_types_():
+            table.add_row(t, *(f"{result[n]['overlap_f1'][t]:.2f}" for n in ("rules", "model", "rules+model")))
+        table.add_row("micro", *(f"{result[n]['micro_overlap_f1']:.2f}" for n in ("rules", "model", "rules+model")))
+        table.add_row("accepted unchanged", *(str(result[n]["accepted_unchanged"]) for n in ("rules", "model", "rules+model")))
+        err.print(table)
+    err.print(f"model written to {output}; used as span_model.v1 for: {', '.join(use_types) or 'no type (it does not help)'}", highlight=False)
+
+
+def event_types_():
+    from .labelset import event_types
+
+    return event_types()

@@ -102,7 +102,6 @@ QUALIFIER_PHRASES: dict[str, str] = {
 _QUALIFIERS_LONGEST_FIRST = sorted(QUALIFIER_PHRASES, key=len, reverse=True)
 
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212"), "-")
-_DIGITS_RE = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 
 
 def _normalise(text: str) -> str:
@@ -460,7 +459,7 @@ def find_count(text: str, trigger_start: int, trigger_end: int) -> Optional[tupl
        verb or gerund.
     2. **Before the trigger**: the nearest count that ends before the trigger in the same clause
        (``;`` and sentence ends are clause limits), with at most six words and no punctuation
-       between them (hyphens and apostrophes allowed), no casualty or attack word in between
+       between them (hyphens, apostrophes and abbreviation dots allowed), no casualty or attack word in between
        (``at least 25 militia fighters were killed``, ``left at least 25 dead``), and that is not
        itself the object of another casualty word (in ``killing 12 civilians and wounding
        others`` the 12 is not taken for ``wounding``).
@@ -488,15 +487,17 @@ def find_count(text: str, trigger_start: int, trigger_end: int) -> Optional[tupl
                 return s, e, parsed
             break
 
-    for s, e, parsed in reversed(_count_phrases(text, left, trigger_start)):
-        between = text[e:trigger_start]
-        words = re.findall(r"\w+(?:[-'\u2019.]\w+)*", between)
-        if len(words) > _MAX_GAP_WORDS or any(_TRIGGER_WORD_RE.fullmatch(w) for w in words):
-            return None
-        if re.search(r"[^\w\s\-'\u2019.]", between):
-            return None
-        before = re.findall(r"[\w'\u2019-]+", text[left:s])
-        if before and _TRIGGER_WORD_RE.fullmatch(before[-1]) and not text[left:s].rstrip().endswith((",", ";")):
-            return None
-        return s, e, parsed
-    return None
+    before_trigger = _count_phrases(text, left, trigger_start)
+    if not before_trigger:
+        return None
+    s, e, parsed = before_trigger[-1]  # the nearest one only
+    between = text[e:trigger_start]
+    words = re.findall(r"\w+(?:[-'\u2019.]\w+)*", between)
+    if len(words) > _MAX_GAP_WORDS or any(_TRIGGER_WORD_RE.fullmatch(w) for w in words):
+        return None
+    if re.search(r"[^\w\s\-'\u2019.]", between):
+        return None
+    preceding = re.findall(r"[\w'\u2019-]+", text[left:s])
+    if preceding and _TRIGGER_WORD_RE.fullmatch(preceding[-1]) and not text[left:s].rstrip().endswith((",", ";")):
+        return None  # the object count of another casualty word ("killing 12 ... and wounding")
+    return s, e, parsed

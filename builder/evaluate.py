@@ -124,6 +124,8 @@ def score_sentence(gold: list[Span], pred: list[Span], scores: Scores) -> None:
                 if g.get("realis") is not None and p.get("realis") is not None:
                     scores.realis_total += 1
                     scores.realis_correct += g["realis"] == p["realis"]
+                if "arguments" not in g:  # this gold does not annotate arguments
+                    continue
                 g_args = {(a["role"], a["start"], a["end"]) for a in g.get("arguments") or ()}
                 p_args = {(a["role"], a["start"], a["end"]) for a in p.get("arguments") or ()}
                 if g_args or p_args:

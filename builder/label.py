@@ -152,11 +152,19 @@ class WeakLabeller:
     Args:
         functions: LF names to run (all registered by default).
         model: spaCy pipeline name for lemmas (the blank English lookup pipeline by default).
+        span_model: a model folder from ``eventds train``, added as ``span_model.v1`` for the
+            types where cross-validation showed it helps.
         tolerant: when True, an LF that raises on a text is counted in ``stats.failures``
             and skipped for that text; otherwise the error propagates.
     """
 
-    def __init__(self, functions: Optional[Iterable[str]] = None, model: Optional[str] = None, tolerant: bool = False):
+    def __init__(
+        self,
+        functions: Optional[Iterable[str]] = None,
+        model: Optional[str] = None,
+        tolerant: bool = False,
+        span_model: Optional[Path] = None,
+    ):
         self.rules = WeakRules.load()
         available = registry(self.rules)
         names = list(functions) if functions is not None else list(available)
@@ -165,6 +173,11 @@ class WeakLabeller:
             raise ConfigError(f"unknown labelling functions {unknown}; registered: {sorted(available)}")
         self.nlp = lemmatizer(model)
         self.functions = {name: available[name](self.rules) for name in names}
+        if span_model is not None:
+            from .train import SpanModelFunction
+
+            lf = SpanModelFunction(Path(span_model))
+            self.functions[lf.name] = lf
         self.tolerant = tolerant
         self.stats = LabelStats()
 

@@ -105,7 +105,7 @@ def threat_speech(rules: WeakRules):
             if low in WARN and any(doc[j].lower_ in FORCE for j in _window(doc, i, 0, 10)):
                 spans.append((i, i + 1, "THREAT", 0.8))
             elif low in READY:
-                after = list(_window(doc, i, 0, 5))
+                after = [j for j in _window(doc, i, 0, 8) if not doc[j].is_punct]
                 if after and doc[after[0]].lower_ in ("to", "for") and any(doc[j].lower_ in FORCE for j in after):
                     spans.append((i, i + 1, "THREAT", 0.75))
         has_t1 = bool(spans) or any(t.lower_ in threat_words for t in doc)
