@@ -404,6 +404,15 @@ def _is_word(text: str, tok: tuple[int, int]) -> bool:
     return text[tok[0]].isalnum()
 
 
+# Words a count phrase can start with: a speed-up only (a token that cannot start one is skipped).
+_STARTERS = (
+    set(_UNITS) | set(_TENS) | set(_SCALES) | set(_VAGUE) | set(_VAGUE_UNITS)
+    | {w.split()[0] for w in _VAGUE} | {w.split()[0] for w in _VAGUE_DETERMINERS}
+    | {q.split()[0] for q in QUALIFIER_PHRASES} | {"a", "an", "half", "between", "tens"}
+)
+_HAS_NUMBER = re.compile(r"\d|\b(?:" + "|".join(sorted(set(_UNITS) | set(_TENS) | {"dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "million", "millions", "scores"}, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+
+
 def _count_phrases(text: str, start: int, end: int) -> list[tuple[int, int, dict]]:
     """All maximal count phrases in ``text[start:end]``, left to right, without overlaps.
 
@@ -415,10 +424,16 @@ def _count_phrases(text: str, start: int, end: int) -> list[tuple[int, int, dict
     end (int): End of the region to scan (exclusive).
     RETURNS (list[tuple[int, int, dict]]): ``(start, end, parsed)`` for each phrase.
     """
-    toks = _tokens(text, start, end)
     found: list[tuple[int, int, dict]] = []
+    if not _HAS_NUMBER.search(text, start, end):
+        return found
+    toks = _tokens(text, start, end)
     i = 0
     while i < len(toks):
+        first = text[toks[i][0] : toks[i][1]]
+        if not (first[0].isdigit() or first.lower() in _STARTERS):
+            i += 1
+            continue
         best = None
         for j in range(min(len(toks), i + _MAX_PHRASE_TOKENS) - 1, i - 1, -1):
             s, e = toks[i][0], toks[j][1]

@@ -10,6 +10,7 @@ to ``type_priority``), and overlapping spans keep the longest.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,7 +24,7 @@ from spacy.tokens import Doc, Span
 
 from .errors import ConfigError, InputError
 from .labelset import event_types, guidelines_version
-from .nlp import lemmatizer
+from .nlp import lemma_forms, tokenizer
 from .records import Event, Sentence
 
 RULES_PATH = Path(__file__).parent / "resources" / "weak_rules.json"
@@ -62,11 +63,42 @@ class WeakRules:
         for name, fn in data["functions"].items():
             if fn["type"] not in known:
                 raise ConfigError(f"{path} -> functions -> {name} -> type: {fn['type']!r} is not one of {sorted(known)}")
-        return cls(data["version"], float(data["min_confidence"]), tuple(data["type_priority"]), data["functions"])
+        functions = {name: {**fn, "patterns": [_compile_lemmas(p) for p in fn["patterns"]]} for name, fn in data["functions"].items()}
+        return cls(data["version"], float(data["min_confidence"]), tuple(data["type_priority"]), functions)
+
+    def trigger_words(self) -> set[str]:
+        """Every lower-case word any event (non-veto) pattern can match: a text with none of
+        them, and none of the context functions' words, cannot have an event."""
+        words: set[str] = set()
+        for fn in self.functions.values():
+            if fn["type"] == VETO:
+                continue
+            for pattern in fn["patterns"]:
+                for token in pattern["pattern"]:
+                    lower = token.get("LOWER")
+                    if isinstance(lower, str):
+                        words.add(lower)
+                    elif isinstance(lower, dict):
+                        words.update(lower.get("IN", []))
+        return words
+
+
+def _compile_lemmas(pattern: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite ``LEMMA`` token constraints as ``LOWER`` constraints over the forms of those lemmas."""
+    forms = lemma_forms()
+    tokens = []
+    for token in pattern["pattern"]:
+        token = dict(token)
+        lemma = token.pop("LEMMA", None)
+        if lemma is not None:
+            lemmas = lemma["IN"] if isinstance(lemma, dict) else [lemma]
+            token["LOWER"] = {"IN": sorted({f for l in lemmas for f in forms.get(l.lower(), {l.lower()})})}
+        tokens.append(token)
+    return {**pattern, "pattern": tokens}
 
 
 class LexiconFunction:
-    """A labelling function made of spaCy ``Matcher`` patterns over lower-case lemmas."""
+    """A labelling function made of spaCy ``Matcher`` patterns (lemma constraints compiled to word forms)."""
 
     def __init__(self, name: str, spec: dict[str, Any], nlp: Language):
         self.name = name
@@ -121,7 +153,7 @@ def _lexicon_factory(name: str) -> Callable[[WeakRules], LabellingFunction]:
     def factory(rules: WeakRules) -> LabellingFunction:
         if name not in rules.functions:
             raise ConfigError(f"{RULES_PATH}: no patterns for registered labelling function {name!r}")
-        return LexiconFunction(name, rules.functions[name], lemmatizer())
+        return LexiconFunction(name, rules.functions[name], tokenizer())
 
     return factory
 
@@ -171,7 +203,7 @@ class WeakLabeller:
         unknown = [n for n in names if n not in available]
         if unknown:
             raise ConfigError(f"unknown labelling functions {unknown}; registered: {sorted(available)}")
-        self.nlp = lemmatizer(model)
+        self.nlp = tokenizer(model)
         self.functions = {name: available[name](self.rules) for name in names}
         if span_model is not None:
             from .train import SpanModelFunction
@@ -180,6 +212,20 @@ class WeakLabeller:
             self.functions[lf.name] = lf
         self.tolerant = tolerant
         self.stats = LabelStats()
+        self._prefilter: Optional[re.Pattern[str]] = None
+
+    @property
+    def prefilter(self) -> "re.Pattern[str]":
+        """A regex that finds any word an event could hang on (lexicon and context functions)."""
+        if self._prefilter is None:
+            from .lfs import CONTEXT_WORDS
+
+            words = self.rules.trigger_words() | CONTEXT_WORDS
+            if "span_model.v1" in self.functions:
+                self._prefilter = re.compile(r"\w")  # a trained model may find anything
+            else:
+                self._prefilter = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + r")(?!\w)", re.IGNORECASE)
+        return self._prefilter
 
     @property
     def version(self) -> str:
@@ -211,8 +257,13 @@ class WeakLabeller:
 
     def label_texts(self, texts: Iterable[str]) -> Iterator[list[Event]]:
         """Yield the events of each text, in order, streaming in batches."""
-        for doc in self.nlp.pipe(texts, batch_size=BATCH_SIZE):
-            yield self.events(self.annotate(doc))
+        prefilter = self.prefilter
+        for text in texts:
+            if not prefilter.search(text):  # no word that any function could use: no event
+                self.stats.records += 1
+                yield []
+                continue
+            yield self.events(self.annotate(self.nlp.make_doc(text)))
 
 
 def aggregate(doc: Doc, functions: dict[str, Any], rules: WeakRules) -> list[Event]:

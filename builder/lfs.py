@@ -33,6 +33,8 @@ READY = frozenset("ready readiness prepared".split())
 T2_NOUNS = frozenset("response revenge retaliation reprisal".split())
 T2_ADJ = frozenset("harsh tough decisive severe strong crushing painful".split())
 CLAUSE_END = frozenset({";", ".", "!", "?"})
+#: Words the context functions start from (the labeller skips texts with none of these and no lexicon word).
+CONTEXT_WORDS = GENERIC_ATTACK | WARN | READY | T2_NOUNS | {"fighting"}
 
 SPORTS = frozenset(
     "striker strikers midfielder midfielders goalkeeper goalie scored scores goal goals match league championship tournament "

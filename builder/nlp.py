@@ -1,36 +1,41 @@
 """spaCy pipelines used by the stages.
 
 The default needs no download: ``spacy.blank("en")`` with a rule-based sentencizer for
-segmentation, and the lookup lemmatizer from ``spacy-lookups-data`` for labelling. A
-trained pipeline (e.g. ``en_core_web_sm``) may be named instead when it is installed.
+segmentation; labelling tokenizes only, its lemma patterns compiled through the lookup
+table of ``spacy-lookups-data`` (:func:`lemma_forms`). A trained pipeline (e.g.
+``en_core_web_sm``) may be named instead when it is installed.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Optional
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc
 
 from .errors import ConfigError
 
 
-@Language.component("casefold_lemmas")
-def casefold_lemmas(doc: Doc) -> Doc:
-    """Lower-case every lemma, re-looking up capitalised words ("Rockets" -> "rocket").
+@lru_cache(maxsize=None)
+def lemma_forms() -> dict[str, frozenset[str]]:
+    """Lemma -> the lower-case word forms whose lookup lemma it is (spacy-lookups-data, English).
 
-    The lookup table is keyed by the word as written, so a sentence-initial or headline
-    word keeps its capital and misses the table; patterns are written in lower case.
+    Patterns are written over lemmas and compiled into the forms that have them, so matching
+    needs no lemmatizer at run time and gives exactly what the lookup lemmatizer would
+    (a word's lemma is the table entry of its lower-cased form, or the form itself).
     """
-    table = doc.vocab.lookups.get_table("lemma_lookup") if doc.vocab.lookups.has_table("lemma_lookup") else {}
-    for token in doc:
-        lemma = token.lemma_
-        if lemma == token.text and token.text != token.lower_:
-            lemma = table.get(token.lower_, token.lower_)
-        token.lemma_ = lemma.lower()
-    return doc
+    try:
+        import spacy_lookups_data
+        import srsly
+    except ImportError as e:
+        raise ConfigError("lemma patterns need the spacy-lookups-data package: pip install spacy-lookups-data") from e
+    table = srsly.read_gzip_json(Path(spacy_lookups_data.__file__).parent / "data" / "en_lemma_lookup.json.gz")
+    forms: dict[str, set[str]] = {}
+    for form, lemma in table.items():
+        forms.setdefault(lemma.lower(), set()).add(form.lower())
+    return {lemma: frozenset(fs | {lemma}) for lemma, fs in forms.items()}
 
 
 def _load(model: Optional[str]) -> Language:
@@ -54,14 +59,6 @@ def segmenter(model: Optional[str] = None) -> Language:
 
 
 @lru_cache(maxsize=None)
-def lemmatizer(model: Optional[str] = None) -> Language:
-    """A pipeline that sets lower-case lemmas (lookup lemmatizer unless the model has its own)."""
-    nlp = _load(model)
-    if model is None:
-        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-        try:
-            nlp.initialize()
-        except (ValueError, OSError) as e:
-            raise ConfigError("the lookup lemmatizer needs the spacy-lookups-data package: pip install spacy-lookups-data") from e
-    nlp.add_pipe("casefold_lemmas", last=True)
-    return nlp
+def tokenizer(model: Optional[str] = None) -> Language:
+    """A pipeline used for its tokenizer only (``make_doc``): blank English by default."""
+    return _load(model)

@@ -21,6 +21,7 @@ The labelling interface has four controls on one ``<Text name="text">``:
 from __future__ import annotations
 
 import bisect
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -307,7 +308,8 @@ def events_from_results(
     Every region is checked: known control and label, one label, offsets inside the text,
     ``value.text`` equal to the text at ``start:end`` after offset conversion. Relations
     (trigger -> argument, labelled with the role) become arguments; a per-region realis
-    choice becomes ``realis``. Argument regions not joined to any trigger are dropped.
+    choice becomes ``realis``; a ``count`` argument gives the normalised ``count``.
+    Argument regions not joined to any trigger are dropped.
 
     Args:
         result: the ``result`` list as Label Studio returns it.
@@ -431,29 +433,48 @@ def events_from_results(
         if control != TRIGGER:
             continue
         arguments = tuple(sorted(set(args.get(rid, ())), key=lambda a: (a.start, a.end, a.role)))
-        events.append(Event(type=label, start=start, end=end, text=r_text, realis=realis.get(rid), arguments=arguments))
+        events.append(
+            Event(
+                type=label, start=start, end=end, text=r_text, realis=realis.get(rid), arguments=arguments,
+                count=derived_count(arguments),
+            )
+        )
     return sort_events(events), problems
 
 
 def sort_events(events: Iterable[Event]) -> list[Event]:
     """Events in a canonical order (position, type, realis), exact duplicates removed."""
-    unique = list(dict.fromkeys(events))
+    unique = list({json.dumps(e.to_dict(), sort_keys=True): e for e in events}.values())  # Events with a count are unhashable
     return sorted(unique, key=lambda e: (e.start, e.end, e.type, e.realis or "", tuple((a.start, a.end, a.role) for a in e.arguments)))
 
 
-def annotatable(event: Event) -> Event:
-    """What an annotator can see and change of an event: span, type, realis and arguments.
+def derived_count(arguments: Iterable[Argument]) -> Optional[dict[str, Any]]:
+    """The casualty count an annotation states: its one ``count`` argument, normalised.
 
-    Confidence, sources and casualty counts are weak-labeller output and are not carried by
-    Label Studio annotations; this projection is what a push/pull round trip preserves.
+    ``None`` when there is no ``count`` argument, several, or one that is not a count phrase.
     """
+    from .counts import parse_count
+
+    counts = [a for a in arguments if a.role == "count"]
+    return parse_count(counts[0].text) if len(counts) == 1 else None
+
+
+def annotatable(event: Event) -> Event:
+    """What an annotation determines of an event: span, type, realis, arguments, and the
+    count normalised from its ``count`` argument.
+
+    Confidence and sources are weak-labeller output that Label Studio annotations do not
+    carry; this projection is what a push/pull round trip preserves.
+    """
+    arguments = tuple(sorted(set(event.arguments), key=lambda a: (a.start, a.end, a.role)))
     return Event(
         type=event.type,
         start=event.start,
         end=event.end,
         text=event.text,
         realis=event.realis,
-        arguments=tuple(sorted(set(event.arguments), key=lambda a: (a.start, a.end, a.role))),
+        arguments=arguments,
+        count=derived_count(arguments),
     )
 
 
