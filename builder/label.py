@@ -9,6 +9,7 @@ to ``type_priority``), and overlapping spans keep the longest.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter, defaultdict
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from spacy.language import Language
-from spacy.matcher import Matcher
+from spacy.matcher import Matcher, PhraseMatcher
 from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 
@@ -107,9 +108,14 @@ class LexiconFunction:
         self.confidence: dict[int, float] = {}  # keyed by the hash of the pattern id
         self.generic: set[int] = set()  # patterns of G5 priority-3 words
         self.head_only: set[int] = set()  # patterns whose trigger is the last matched token
+        self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         for i, pattern in enumerate(spec["patterns"]):
             try:
-                self.matcher.add(pattern["id"], [pattern["pattern"]], greedy="LONGEST")
+                words = _phrase_words(pattern["pattern"])
+                if words is None:
+                    self.matcher.add(pattern["id"], [pattern["pattern"]], greedy="LONGEST")
+                else:  # fixed word sequences: the hash-based PhraseMatcher is much faster
+                    self.phrases.add(pattern["id"], [Doc(nlp.vocab, words=list(w)) for w in itertools.product(*words)])
             except (ValueError, KeyError) as e:
                 raise ConfigError(f"{RULES_PATH} -> functions -> {name} -> patterns -> {i}: {e}") from e
             self.confidence[get_string_id(pattern["id"])] = float(pattern.get("confidence", 1.0))
@@ -120,7 +126,8 @@ class LexiconFunction:
 
     def __call__(self, doc: Doc) -> None:
         spans = []
-        for match_id, start, end in self.matcher(doc):
+        matches = [*self.phrases(doc), *(self.matcher(doc) if len(self.matcher) else ())]
+        for match_id, start, end in matches:
             if match_id in self.head_only:  # a count construction: the trigger is its last word (G1)
                 start = end - 1
             span = Span(doc, start, end, label=self.type)
@@ -129,6 +136,22 @@ class LexiconFunction:
             if match_id in self.generic:
                 generic_spans(doc).add((span.start_char, span.end_char))
         doc.spans[self.name] = spans
+
+
+def _phrase_words(pattern: list[dict[str, Any]]) -> Optional[list[list[str]]]:
+    """The word alternatives of a pattern made only of ``LOWER`` constraints, else ``None``."""
+    words = []
+    for token in pattern:
+        if set(token) != {"LOWER"}:
+            return None
+        lower = token["LOWER"]
+        if isinstance(lower, str):
+            words.append([lower])
+        elif isinstance(lower, dict) and set(lower) == {"IN"}:
+            words.append(list(lower["IN"]))
+        else:
+            return None
+    return words
 
 
 def span_confidence(doc: Doc) -> dict[tuple[str, int, int], float]:
