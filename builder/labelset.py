@@ -55,3 +55,18 @@ def guidelines() -> dict[str, Any]:
 
 def guidelines_version() -> str:
     return str(guidelines()["version"])
+
+
+SCHEMAS = ("sentence", "split_manifest", "ls_task", "ls_export")
+
+
+def validator(name: str):
+    """A Draft 2020-12 validator for ``schema/<name>.schema.json``, able to resolve ``$ref``s
+    between the project's schemas by their ``$id``."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    registry = Registry().with_resources(
+        (load_schema(n)["$id"], Resource.from_contents(load_schema(n))) for n in SCHEMAS
+    )
+    return Draft202012Validator(load_schema(name), registry=registry)

@@ -13,9 +13,9 @@ from typing import Any, Iterable, Iterator, Optional
 
 from jsonschema import Draft202012Validator
 
-from .errors import InputError
+from .errors import InputError, ValidationFailed
 from .io import read_jsonl
-from .labelset import event_types, load_schema
+from .labelset import event_types, load_schema, validator
 
 
 @dataclass(frozen=True, order=True)
@@ -57,7 +57,7 @@ class Report:
 
 
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(load_schema("sentence"))
+    return validator("sentence")
 
 
 def _span_problems(text: str, span: dict, path: list[str], what: str) -> Iterator[tuple[list[str], str]]:
@@ -181,10 +181,9 @@ def _with_split_checks(
 def validate_manifest(path: Path) -> Report:
     """Validate a split manifest against ``schema/split_manifest.schema.json``."""
     obj = _read_json(path)
-    validator = Draft202012Validator(load_schema("split_manifest"))
     problems = [
         Problem(str(path), 0, tuple(str(p) for p in e.absolute_path), _message(e), "manifest")
-        for e in validator.iter_errors(obj)
+        for e in validator("split_manifest").iter_errors(obj)
     ]
     return Report(sorted(problems), len(obj.get("documents", {})) if isinstance(obj, dict) else 0)
 
@@ -204,6 +203,26 @@ def _read_json(path: Path) -> Any:
         raise InputError(f"{path}: not valid UTF-8 at byte {e.start}: {e.reason}") from e
     except json.JSONDecodeError as e:
         raise InputError(f"{path}:{e.lineno}: invalid JSON at column {e.colno}: {e.msg}") from e
+
+
+def validate_export(path: Path) -> Report:
+    """Validate a Label Studio JSON export: the schema of the part we read, then every region
+    and relation as ``eventds annotate pull`` would convert them (label set, region text
+    against the task text, relations to existing regions)."""
+    from .studio_convert import LabelSet, human_layer_from_export
+
+    export = _read_json(path)
+    schema_problems = [
+        Problem(str(path), 0, tuple(str(p) for p in e.absolute_path), _message(e), "export")
+        for e in validator("ls_export").iter_errors(export)
+    ]
+    if schema_problems:
+        return Report(sorted(schema_problems), len(export) if isinstance(export, list) else 0)
+    try:
+        human_layer_from_export(export, LabelSet.current(), {}, None, include_drafts=True)
+    except ValidationFailed as e:
+        return Report([Problem(str(path), 0, (), p) for p in e.problems], len(export))
+    return Report([], len(export))
 
 
 KINDS = ("jsonl", "jsonl-dir", "dataset", "manifest", "ls-export")
@@ -245,8 +264,6 @@ def validate_path(path: str | Path, kind: Optional[str] = None, manifest: Option
     if kind == "manifest":
         return validate_manifest(path)
     if kind == "ls-export":
-        from .studio_convert import validate_export
-
         return validate_export(path)
     manifest_obj = None
     if manifest is not None:

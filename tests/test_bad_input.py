@@ -57,6 +57,14 @@ CASES = [
     ("labels disagree", "validate", jsonl(rec(labels=["THREAT"])), "in.jsonl", 1, "[record 1 -> labels]"),
     ("json array line", "validate", b"[1, 2]\n", "in.jsonl", 2, "in.jsonl:1: expected a JSON object, got list"),
     ("bad manifest split", "validate", json.dumps({"version": 1, "seed": "s", "ratios": {"train": 1, "validation": 0, "test": 0}, "grouping": {"method": "x"}, "documents": {"d": {"split": "dev", "group": "g"}}}).encode(), "manifest.json", 1, "[manifest -> documents -> d -> split] 'dev' is not one of"),
+    ("export: relation to a missing region", "validate", json.dumps([{"id": 7, "data": {"text": "A drone strike hit.", "sentence_id": "s-1"}, "annotations": [{"id": 3, "result": [
+        {"id": "r1", "from_name": "trigger", "to_name": "text", "type": "labels", "value": {"start": 2, "end": 14, "text": "drone strike", "labels": ["STRIKE"]}},
+        {"from_id": "r1", "to_id": "r9", "type": "relation", "labels": ["target"]}]}]}]).encode(), "export.json", 1, "task 7 (sentence s-1) annotation 3 relation 'r1' -> 'r9': points to missing region 'r9'"),
+    ("export: region text mismatch", "validate", json.dumps([{"id": 8, "data": {"text": "A drone strike hit.", "sentence_id": "s-2"}, "annotations": [{"id": 4, "result": [
+        {"id": "r1", "from_name": "trigger", "to_name": "text", "type": "labels", "value": {"start": 2, "end": 14, "text": "drone strikes", "labels": ["STRIKE"]}}]}]}]).encode(), "export.json", 1, "task 8 (sentence s-2) annotation 4 region r1"),
+    ("export: unknown label", "validate", json.dumps([{"id": 9, "data": {"text": "A drone strike hit.", "sentence_id": "s-3"}, "annotations": [{"id": 5, "result": [
+        {"id": "r1", "from_name": "trigger", "to_name": "text", "type": "labels", "value": {"start": 2, "end": 14, "text": "drone strike", "labels": ["AIRSTRIKE"]}}]}]}]).encode(), "export.json", 1, "task 9 (sentence s-3) annotation 5 region r1: trigger label 'AIRSTRIKE' is not in the label set"),
+    ("export: not the export shape", "validate", json.dumps([{"id": "x", "data": {}, "annotations": []}]).encode(), "export.json", 1, "[export -> 0 -> data] missing field: 'text'"),
     ("ingest: article without text", "ingest", jsonl({"id": "a", "text": "Fine."}, {"id": "b", "body": "x"}), "in.jsonl", 2, "in.jsonl:2 -> text: missing"),
     ("ingest: duplicate article id", "ingest", jsonl({"id": "a", "text": "x"}, {"id": "a", "text": "y"}), "in.jsonl", 2, "in.jsonl:2 -> id: duplicate id 'a'"),
     ("ingest: non-utf8 jsonl", "ingest", b'{"id": "a", "text": "caf\xe9"}\n', "in.jsonl", 2, "in.jsonl:1: not valid UTF-8"),
