@@ -8,12 +8,14 @@ proper-name modifiers, the count of a casualty, and the named subject of a threa
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Optional
 
 from spacy.tokens import Doc
 
 from .counts import find_count
+from .label import lowers, token_starts
 from .records import Argument, Event
 
 MODALS = frozenset("will would could might may shall 'll wo can".split())
@@ -45,24 +47,21 @@ NOT_PLACES = frozenset(MONTHS + WEEKDAYS + ["the", "a"])
 
 def realis(doc: Doc, event: Event) -> str:
     """ACTUAL, GENERIC or OTHER for an event of ``doc`` (guidelines section 7, tests in order)."""
-    span = doc.char_span(event.start, event.end, alignment_mode="expand")
-    if span is None:
-        return "ACTUAL"
-    i = span.start
+    words = lowers(doc)
+    i = bisect.bisect_right(token_starts(doc), event.start) - 1
     before = []
     j = i - 1
-    while j >= 0 and len(before) < 6 and doc[j].text not in (";", ".", "“", "”"):
-        before.append(doc[j].lower_)
+    while j >= 0 and len(before) < 6 and words[j] not in (";", ".", "“", "”"):
+        before.append(words[j])
         j -= 1
     near = before[:3]
-    clause = [t.lower_ for t in doc]
     if event.type == "THREAT":
-        return "GENERIC" if any(w in FREQUENCY for w in before) else "ACTUAL"
+        return "GENERIC" if not FREQUENCY.isdisjoint(before) else "ACTUAL"
     if any(w in MODALS or w in PLANNING for w in near) or (near and near[0] in ("to", "any")) or "any" in near[:2]:
         return "OTHER"
-    if any(w in NEGATION for w in near) or any(w in CONDITIONAL for w in before):
+    if not NEGATION.isdisjoint(near) or not CONDITIONAL.isdisjoint(before):
         return "OTHER"
-    if any(w in FREQUENCY for w in clause):
+    if not FREQUENCY.isdisjoint(words):
         return "GENERIC"
     return "ACTUAL"
 
@@ -86,11 +85,13 @@ def _nearest(event_spans: list[tuple[int, int]], start: int, end: int) -> int:
     return min(range(len(event_spans)), key=lambda k: min(abs(event_spans[k][0] - end), abs(start - event_spans[k][1])))
 
 
-def arguments(text: str, events: list[Event]) -> list[list[Argument]]:
-    """Arguments for each event of a sentence, by surface rules; one list per event."""
+def arguments(text: str, events: list[Event]) -> tuple[list[list[Argument]], list[Optional[dict]]]:
+    """Arguments for each event of a sentence, by surface rules, and the parsed casualty
+    count of each event (``None`` for others); one entry per event."""
     found: list[list[Argument]] = [[] for _ in events]
+    counts: list[Optional[dict]] = [None] * len(events)
     if not events:
-        return found
+        return found, counts
     bounds = [(e.start, e.end) for e in events]
     occupied = list(bounds)
 
@@ -152,7 +153,7 @@ def arguments(text: str, events: list[Event]) -> list[list[Argument]]:
         elif ev.type == "CASUALTY":
             hit = find_count(text, ev.start, ev.end)
             if hit:
-                s, e, _ = hit
+                s, e, counts[k] = hit
                 attach(k, _arg("count", text, s, e))
     for m in WEAPON_RE.finditer(text):
         s, e = m.span()
@@ -160,18 +161,16 @@ def arguments(text: str, events: list[Event]) -> list[list[Argument]]:
         if candidates and free(s, e):
             k = min(candidates, key=lambda c: min(abs(bounds[c][0] - e), abs(s - bounds[c][1])))
             attach(k, _arg("instrument", text, s, e))
-    return found
+    return found, counts
 
 
 def enrich(doc: Doc, events: list[Event]) -> list[Event]:
     """Events with realis, arguments and (for CASUALTY) a normalised count filled in."""
-    args = arguments(doc.text, events)
+    if not events:
+        return []
+    args, counts = arguments(doc.text, events)
     out = []
-    for ev, ev_args in zip(events, args):
-        count = None
-        if ev.type == "CASUALTY":
-            hit = find_count(doc.text, ev.start, ev.end)
-            count = hit[2] if hit else None
+    for ev, ev_args, count in zip(events, args, counts):
         out.append(
             Event(
                 type=ev.type,

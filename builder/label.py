@@ -30,6 +30,7 @@ from .records import Event, Sentence
 
 RULES_PATH = Path(__file__).parent / "resources" / "weak_rules.json"
 VETO = "VETO"
+_WORDS = re.compile(r"[^\W_]+")  # alphanumeric runs: what the prefilter compares
 BATCH_SIZE = 256
 
 LabellingFunction = Callable[[Doc], None]
@@ -111,11 +112,12 @@ class LexiconFunction:
         self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         for i, pattern in enumerate(spec["patterns"]):
             try:
-                words = _phrase_words(pattern["pattern"])
-                if words is None:
+                variants = _phrase_words(pattern["pattern"])
+                if variants is None:
                     self.matcher.add(pattern["id"], [pattern["pattern"]], greedy="LONGEST")
                 else:  # fixed word sequences: the hash-based PhraseMatcher is much faster
-                    self.phrases.add(pattern["id"], [Doc(nlp.vocab, words=list(w)) for w in itertools.product(*words)])
+                    docs = [Doc(nlp.vocab, words=list(w)) for v in variants for w in itertools.product(*v)]
+                    self.phrases.add(pattern["id"], docs)
             except (ValueError, KeyError) as e:
                 raise ConfigError(f"{RULES_PATH} -> functions -> {name} -> patterns -> {i}: {e}") from e
             self.confidence[get_string_id(pattern["id"])] = float(pattern.get("confidence", 1.0))
@@ -138,20 +140,41 @@ class LexiconFunction:
         doc.spans[self.name] = spans
 
 
-def _phrase_words(pattern: list[dict[str, Any]]) -> Optional[list[list[str]]]:
-    """The word alternatives of a pattern made only of ``LOWER`` constraints, else ``None``."""
-    words = []
+def _phrase_words(pattern: list[dict[str, Any]]) -> Optional[list[list[list[str]]]]:
+    """The word sequences of a pattern made only of ``LOWER`` constraints (optional tokens,
+    ``"OP": "?"``, give one variant without them), as per-variant lists of alternatives;
+    ``None`` when the pattern needs the ``Matcher``."""
+    variants: list[list[list[str]]] = [[]]
     for token in pattern:
-        if set(token) != {"LOWER"}:
+        op = token.get("OP")
+        if set(token) - {"OP"} != {"LOWER"} or op not in (None, "?"):
             return None
         lower = token["LOWER"]
         if isinstance(lower, str):
-            words.append([lower])
+            alternatives = [lower]
         elif isinstance(lower, dict) and set(lower) == {"IN"}:
-            words.append(list(lower["IN"]))
+            alternatives = list(lower["IN"])
         else:
             return None
-    return words
+        with_token = [v + [alternatives] for v in variants]
+        variants = with_token + (variants if op == "?" else [])
+    return [v for v in variants if v]
+
+
+def lowers(doc: Doc) -> list[str]:
+    """The lower-case words of ``doc``, computed once per doc (Token objects are slow to make)."""
+    cached = doc.user_data.get("eventds_lowers")
+    if cached is None:
+        cached = doc.user_data["eventds_lowers"] = [t.lower_ for t in doc]
+    return cached
+
+
+def token_starts(doc: Doc) -> list[int]:
+    """Character offset of each token of ``doc``, computed once per doc."""
+    cached = doc.user_data.get("eventds_starts")
+    if cached is None:
+        cached = doc.user_data["eventds_starts"] = [t.idx for t in doc]
+    return cached
 
 
 def span_confidence(doc: Doc) -> dict[tuple[str, int, int], float]:
@@ -235,19 +258,21 @@ class WeakLabeller:
             self.functions[lf.name] = lf
         self.tolerant = tolerant
         self.stats = LabelStats()
-        self._prefilter: Optional[re.Pattern[str]] = None
+        self._prefilter: Optional[Callable[[str], bool]] = None
 
     @property
-    def prefilter(self) -> "re.Pattern[str]":
-        """A regex that finds any word an event could hang on (lexicon and context functions)."""
+    def prefilter(self) -> Callable[[str], bool]:
+        """True when a text has a word an event could hang on (lexicon and context functions)."""
         if self._prefilter is None:
             from .lfs import CONTEXT_WORDS
 
-            words = self.rules.trigger_words() | CONTEXT_WORDS
+            # Compare alphanumeric parts, so that the tokenizer's splitting of hyphens and
+            # apostrophes can never hide a trigger word from the filter.
+            words = frozenset(part for w in self.rules.trigger_words() | CONTEXT_WORDS for part in _WORDS.findall(w))
             if "span_model.v1" in self.functions:
-                self._prefilter = re.compile(r"\w")  # a trained model may find anything
+                self._prefilter = lambda text: True  # a trained model may find anything
             else:
-                self._prefilter = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + r")(?!\w)", re.IGNORECASE)
+                self._prefilter = lambda text: not words.isdisjoint(_WORDS.findall(text.lower()))
         return self._prefilter
 
     @property
@@ -282,7 +307,7 @@ class WeakLabeller:
         """Yield the events of each text, in order, streaming in batches."""
         prefilter = self.prefilter
         for text in texts:
-            if not prefilter.search(text):  # no word that any function could use: no event
+            if not prefilter(text):  # no word that any function could use: no event
                 self.stats.records += 1
                 yield []
                 continue

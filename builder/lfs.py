@@ -11,7 +11,7 @@ from typing import Iterable
 
 from spacy.tokens import Doc, Span
 
-from .label import VETO, WeakRules, register, span_confidence
+from .label import VETO, WeakRules, lowers, register, span_confidence
 
 # S-4 / S-5: the means that make a generic attack word a STRIKE.
 MEANS = frozenset(
@@ -43,14 +43,14 @@ SPORTS = frozenset(
 LABOUR = frozenset("workers worker union unions wage wages pay pension pensions walkout picket pickets staff employees industrial".split())
 
 
-def _window(doc: Doc, i: int, before: int, after: int) -> Iterable[int]:
+def _window(words: list[str], i: int, before: int, after: int) -> Iterable[int]:
     """Token indices around ``i`` that stay within the clause (no crossing ; . ! ?)."""
     j = i - 1
-    while j >= max(0, i - before) and doc[j].text not in CLAUSE_END:
+    while j >= max(0, i - before) and words[j] not in CLAUSE_END:
         yield j
         j -= 1
     j = i + 1
-    while j < min(len(doc), i + after + 1) and doc[j].text not in CLAUSE_END:
+    while j < min(len(words), i + after + 1) and words[j] not in CLAUSE_END:
         yield j
         j += 1
 
@@ -65,8 +65,8 @@ def _emit(doc: Doc, name: str, spans: list[tuple[int, int, str, float]]) -> None
     doc.spans[name] = out
 
 
-def _is_means(doc: Doc, j: int) -> bool:
-    return doc[j].lower_ in MEANS and not (j + 1 < len(doc) and doc[j + 1].lower_ in NOT_MEANS_AFTER)
+def _is_means(words: list[str], j: int) -> bool:
+    return words[j] in MEANS and not (j + 1 < len(words) and words[j + 1] in NOT_MEANS_AFTER)
 
 
 @register("strike_means.v1")
@@ -77,13 +77,14 @@ def strike_means(rules: WeakRules):
 
     def lf(doc: Doc) -> None:
         spans = []
-        for i, tok in enumerate(doc):
-            if tok.lower_ not in GENERIC_ATTACK:
+        words = lowers(doc)
+        for i, low in enumerate(words):
+            if low not in GENERIC_ATTACK:
                 continue
-            window = list(_window(doc, i, 8, 8))
-            if any(_is_means(doc, j) for j in window):
+            window = list(_window(words, i, 8, 8))
+            if any(_is_means(words, j) for j in window):
                 spans.append((i, i + 1, "STRIKE", 0.85))
-            elif tok.lower_.startswith("barrage") and any(doc[j].lower_ in ROCKETS for j in window):
+            elif low.startswith("barrage") and any(words[j] in ROCKETS for j in window):
                 spans.append((i, i + 1, "ATTACK", 0.8))
         _emit(doc, name, spans)
 
@@ -102,24 +103,23 @@ def threat_speech(rules: WeakRules):
 
     def lf(doc: Doc) -> None:
         spans = []
-        for i, tok in enumerate(doc):
-            low = tok.lower_
-            if low in WARN and any(doc[j].lower_ in FORCE for j in _window(doc, i, 0, 10)):
+        words = lowers(doc)
+        for i, low in enumerate(words):
+            if low in WARN and any(words[j] in FORCE for j in _window(words, i, 0, 10)):
                 spans.append((i, i + 1, "THREAT", 0.8))
             elif low in READY:
-                after = [j for j in _window(doc, i, 0, 8) if not doc[j].is_punct]
-                if after and doc[after[0]].lower_ in ("to", "for") and any(doc[j].lower_ in FORCE for j in after):
+                after = [j for j in _window(words, i, 0, 8) if words[j].isalnum()]
+                if after and words[after[0]] in ("to", "for") and any(words[j] in FORCE for j in after):
                     spans.append((i, i + 1, "THREAT", 0.75))
-        has_t1 = bool(spans) or any(t.lower_ in threat_words for t in doc)
+        has_t1 = bool(spans) or not threat_words.isdisjoint(words)
         if not has_t1:
-            for i, tok in enumerate(doc):
-                low = tok.lower_
+            for i, low in enumerate(words):
                 if low in T2_NOUNS:
-                    after = [doc[j].lower_ for j in _window(doc, i, 0, 8)]
+                    after = [words[j] for j in _window(words, i, 0, 8)]
                     if any(w in ("will", "would") for w in after) and any(w in T2_ADJ for w in after):
                         spans.append((i, i + 1, "THREAT", 0.65))
                 elif low == "fighting" and i >= 2:
-                    before = [doc[j].lower_ for j in _window(doc, i, 4, 0)]
+                    before = [words[j] for j in _window(words, i, 4, 0)]
                     if ("stop" in before and ("not" in before or "n't" in before)) or "continue" in before:
                         if any(w in ("will", "would", "wo") for w in before) or "ready" in before:
                             spans.append((i, i + 1, "THREAT", 0.6))
@@ -136,12 +136,12 @@ def context_veto(rules: WeakRules):
 
     def lf(doc: Doc) -> None:
         spans = []
-        sports = any(t.lower_ in SPORTS for t in doc)
-        for i, tok in enumerate(doc):
-            low = tok.lower_
+        words = lowers(doc)
+        sports = not SPORTS.isdisjoint(words)
+        for i, low in enumerate(words):
             if sports and low in attack_words:
                 spans.append((i, i + 1, VETO, 1.0))
-            elif low in ("strike", "strikes") and any(doc[j].lower_ in LABOUR for j in _window(doc, i, 6, 6)):
+            elif low in ("strike", "strikes") and any(words[j] in LABOUR for j in _window(words, i, 6, 6)):
                 spans.append((i, i + 1, VETO, 1.0))
         _emit(doc, name, spans)
 

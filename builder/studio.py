@@ -297,6 +297,14 @@ def wait_ready(
 _JWT = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
 
+class StudioHTTPError(ServiceError):
+    """Label Studio answered with an error status."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
 class StudioClient:
     """A small client of the Label Studio REST API that raises :class:`ServiceError` on failure.
 
@@ -356,8 +364,8 @@ class StudioClient:
         """
         try:
             return self._send(method, path, params=params, json=json, auth=self._auth())
-        except ServiceError as e:
-            if self._jwt and getattr(e, "status", None) == 401:
+        except StudioHTTPError as e:
+            if self._jwt and e.status == 401:
                 return self._send(method, path, params=params, json=json, auth=self._auth(refresh=True))
             raise
 
@@ -369,9 +377,7 @@ class StudioClient:
                 f"cannot reach Label Studio at {self.url} ({type(e).__name__}: {e}); is `eventds annotate serve` running?"
             ) from e
         if r.status_code >= 400:
-            err = ServiceError(f"Label Studio {method} {path}: HTTP {r.status_code}: {_error_detail(r)}")
-            err.status = r.status_code  # type: ignore[attr-defined]
-            raise err
+            raise StudioHTTPError(f"Label Studio {method} {path}: HTTP {r.status_code}: {_error_detail(r)}", r.status_code)
         if not r.content:
             return None
         try:
@@ -524,8 +530,8 @@ def check_config(client: StudioClient, config: str, project_id: Optional[int] = 
     path = f"/api/projects/{project_id}/validate/" if project_id else "/api/projects/validate/"
     try:
         client.post(path, {"label_config": config})
-    except ServiceError as e:
-        if getattr(e, "status", None) == 400:
+    except StudioHTTPError as e:
+        if e.status == 400:
             raise ConfigError(f"Label Studio rejects the label config: {e}") from e
         raise
 
@@ -547,7 +553,7 @@ def orphaned_labels(used: Mapping[tuple[str, str], int], config: str) -> list[st
     return [f"{control}: {label} ({n} uses)" for (control, label), n in sorted(used.items()) if label not in offered.get(control, set())]
 
 
-def ensure_project(client: StudioClient, title: str, config: str, model_version: Optional[str] = None) -> dict[str, Any]:
+def ensure_project(client: StudioClient, title: str, config: str) -> dict[str, Any]:
     """Create the project, or reuse it and bring its config up to date without orphaning annotations.
 
     Raises:
@@ -555,8 +561,6 @@ def ensure_project(client: StudioClient, title: str, config: str, model_version:
     """
     project = client.find_project(title)
     settings: dict[str, Any] = {"show_collab_predictions": True}
-    if model_version:
-        settings["model_version"] = model_version
     if project is None:
         check_config(client, config)
         return client.post("/api/projects", {"title": title, "label_config": config, **settings})
@@ -656,9 +660,10 @@ def push(
     """Push sentence records as tasks, their weak events as predictions.
 
     Creates or reuses the project (config from the label set), imports one task per new
-    sentence in batches (each batch with its predictions in one atomic request), and for
+    sentence in batches (each batch with its predictions in one atomic request), for
     sentences that already have a task replaces the prediction of the same model version
-    when it differs and updates changed task data. Tasks are found by ``data.sentence_id``,
+    when it differs and updates changed task data, and finally sets the project's model
+    version to the labeller's so the predictions pre-annotate the tasks. Tasks are found by ``data.sentence_id``,
     so re-running (also after an interrupted push) never creates duplicates.
 
     Args:
@@ -685,7 +690,7 @@ def push(
         raise ValidationFailed(problems)
     versions = Counter(conv.model_version(s) for s in sentences)
     stats = PushStats(sentences=len(sentences), model_versions=sorted(versions))
-    project = ensure_project(client, project_title, label_config(labels), versions.most_common(1)[0][0] if versions else None)
+    project = ensure_project(client, project_title, label_config(labels))
     pid = stats.project_id = project["id"]
 
     existing: dict[str, dict[str, Any]] = {}
@@ -735,6 +740,9 @@ def push(
     for pred_id in stale:
         client.delete(f"/api/predictions/{pred_id}/")
     stats.predictions_updated = len(replace)
+    # Only now: Label Studio refuses a model version that no prediction has yet.
+    if versions and project.get("model_version") != (version := versions.most_common(1)[0][0]):
+        client.patch(f"/api/projects/{pid}", {"model_version": version})
     return stats
 
 

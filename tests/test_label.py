@@ -99,3 +99,17 @@ def test_label_command_rejects_a_line_without_text_and_writes_nothing(tmp_path):
     assert result.exit_code == 2
     assert f"{src}:2 -> text" in result.output
     assert not out.exists()
+
+
+def test_the_text_prefilter_never_changes_the_output(labeller):
+    """Skipping texts without a candidate word must give exactly what the full pipeline gives."""
+    import json as _json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    texts = [_json.loads(l)["text"] for l in (root / "tests" / "data" / "heldout.jsonl").read_text(encoding="utf-8").splitlines()]
+    texts += ["Israeli air-strikes hit Rafah.", "A drone-strike killed two.", "Re-attacked overnight.", "Nothing happened today."]
+    fast = list(labeller.label_texts(texts))
+    full = [labeller.events(labeller.annotate(labeller.nlp.make_doc(t))) for t in texts]
+    assert fast == full
+    assert sum(map(bool, fast)) > len(texts) // 2

@@ -164,7 +164,9 @@ def test_repush_creates_no_duplicates_and_replaces_changed_predictions(ls_server
     client = ls_server.client()
     sentences = tricky_sentences()
     records = write_records(tmp_path / "records.jsonl", sentences)
+    ensure_project(client, "eventds", label_config(LABELS))  # as `eventds annotate config --apply` does
     push(client, records, batch_size=2)
+    assert client.find_project("eventds")["model_version"] == "eventds-weak/weak_rules.v1"
     again = push(client, records, batch_size=2)
     assert (again.created, again.unchanged, again.predictions_updated) == (0, len(sentences), 0)
 
@@ -211,6 +213,45 @@ def test_interrupted_push_completes_on_rerun_without_duplicates(ls_server: LiveS
     tasks = tasks_by_sentence(client, project["id"])
     assert set(tasks) == {s.id for s in sentences}
     assert len(client.predictions(project["id"])) == len(sentences)
+
+
+def test_server_killed_during_an_import_request_loses_no_task_and_duplicates_none(ls_server: LiveServer, tmp_path: Path):
+    """The kill is not synchronised with the push: it lands while the next import request is in flight."""
+    import threading
+
+    sentences = [sentence(f"doc{i}-k", f"Shelling {i} 🚀 hit the town.", [ev(f"Shelling {i} 🚀 hit the town.", "Shelling", "ATTACK")], i)
+                 for i in range(400)]
+    records = write_records(tmp_path / "records.jsonl", sentences)
+    client, watcher_client = ls_server.client(), ls_server.client()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            push(client, records, batch_size=80)
+        except ServiceError as e:
+            errors.append(e)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        project = watcher_client.find_project("eventds")
+        if project and watcher_client.get("/api/tasks", project=project["id"], page_size=1)["total"] >= 80:
+            break
+        time.sleep(0.02)
+    ls_server.kill()
+    worker.join(60)
+    assert errors, "the push finished before the server was killed"
+
+    ls_server.start()
+    client = ls_server.client()
+    project = client.find_project("eventds")
+    landed = len(client.tasks(project["id"]))
+    assert landed % 80 == 0 and 80 <= landed < 400  # whole batches only: each import is one transaction
+    stats = push(client, records, batch_size=80)
+    assert stats.created == 400 - landed
+    assert set(tasks_by_sentence(client, project["id"])) == {s.id for s in sentences}
+    assert len(client.predictions(project["id"])) == 400
 
 
 def test_config_update_that_would_orphan_annotations_is_refused(ls_server: LiveServer, tricky_records: Path):
@@ -331,6 +372,11 @@ def test_cli_push_and_pull_find_the_server_by_env_or_credentials(ls_server: Live
     result = runner.invoke(app, ["annotate", "pull", "--out", str(tmp_path / "a"), "--workspace", str(tmp_path / "nowhere")])
     assert result.exit_code == 0, result.output
     assert "no completed annotations yet" in result.output
+    # A personal access token (JWT refresh token) works too.
+    pat = ls_server.client().post("/api/token/", {})["token"]
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", pat)
+    result = runner.invoke(app, ["annotate", "pull", "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", "0" * 40)
     result = runner.invoke(app, ["annotate", "pull", "--out", str(tmp_path / "a")])
     assert result.exit_code == 4 and "HTTP 401" in result.output
