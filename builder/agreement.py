@@ -40,13 +40,19 @@ def _signature(events: list[dict]) -> list:
 
 
 def load_annotator_layer(path: Path) -> dict[str, dict[str, list[dict]]]:
-    """Read ``annotations/annotators.jsonl``: ``{sentence_id: {annotator: events}}``."""
+    """Read ``annotations/annotators.jsonl``: ``{sentence_id: {annotator: events}}``.
+
+    Ground-truth annotations (adjudications) are left out: agreement is between the
+    independent annotations.
+    """
     layer: dict[str, dict[str, list[dict]]] = defaultdict(dict)
     for lineno, obj in read_jsonl(path):
         where = f"{path}:{lineno}"
         for key in ("id", "annotator", "events"):
             if key not in obj:
                 raise InputError(f"{where} -> {key}: missing")
+        if obj.get("ground_truth"):  # an adjudication, not an independent annotation
+            continue
         if obj["annotator"] in layer[obj["id"]]:
             raise InputError(f"{where}: annotator {obj['annotator']!r} annotated sentence {obj['id']!r} twice")
         layer[obj["id"]][obj["annotator"]] = obj["events"]

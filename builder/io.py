@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Iterator, TextIO
+from typing import Any, Iterable, Iterator, Optional, TextIO
 
 from .errors import InputError
 
@@ -60,15 +60,26 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise InputError(f"{path}: empty file, expected JSON lines")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
-def atomic_open(path: str | Path, mode: str = "w") -> Iterator[TextIO]:
-    """Open a temporary file beside ``path``; rename it onto ``path`` only if the block succeeds."""
+def atomic_open(path: str | Path, mode: str = "w", permissions: Optional[int] = None) -> Iterator[TextIO]:
+    """Open a temporary file beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    The file gets ``permissions`` (default: what ``open`` would give, 0666 less the umask;
+    ``mkstemp`` alone would leave 0600).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, mode, encoding="utf-8", newline="\n") as fh:
             yield fh
+        os.chmod(tmp, permissions if permissions is not None else 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -104,6 +104,9 @@ def apply_human_layer(sentences: Iterable[Sentence], layer: dict[str, HumanAnnot
 def load_figures(annotations_dir: Path, out_dir: Path) -> dict:
     """Agreement and weak-label quality figures for the card, where they have been computed."""
     figures = {}
+    provenance = annotations_dir / "PROVENANCE.md"
+    if provenance.exists():
+        figures["provenance"] = provenance.read_text(encoding="utf-8").strip()
     for key, path in (("agreement", annotations_dir / "agreement.json"), ("quality", out_dir / "report" / "quality.json")):
         if path.exists():
             try:
@@ -166,6 +169,11 @@ def build(
     summary.new_documents, summary.conflicts = result.new_documents, result.conflicts
 
     progress("publish")
+    if summary.human:
+        progress("weak-label quality report")
+        from .report import quality, write_report
+
+        write_report(quality(records_path, result.manifest, labeller), out_dir / "report")
     extra = {"manifest": result.manifest, **load_figures(Path(annotations_dir), out_dir)}
     summary.published = publish(records_path, result.manifest, out_dir / "dataset", card_extra=extra)
     return summary

@@ -273,6 +273,9 @@ def card_body(stats: PublishStats, extra: dict) -> str:
             f"{agreement['sentences']} sentences were annotated twice, independently. Span F1 between the two "
             "annotators (exact and overlapping triggers) and Cohen's kappa on sentence-level labels:\n\n"
             + _table(["type", "exact F1", "overlap F1", "kappa"], rows)
+            + f"\n\nRealis agreement on matched triggers: {agreement.get('realis_agreement')}; argument F1 on matched "
+            f"triggers: {agreement.get('argument_f1')}. {len(agreement.get('disagreements', []))} sentences with any "
+            "difference were adjudicated (status `adjudicated`; decisions and reasons in `annotations/adjudication.jsonl`)."
         )
     quality = extra.get("quality")
     if quality:
@@ -282,6 +285,8 @@ def card_body(stats: PublishStats, extra: dict) -> str:
             + _table(["type", "precision", "recall", "F1"], rows)
             + f"\n\nShare of pre-annotations accepted unchanged: {quality.get('accepted_unchanged', 'n/a')}."
         )
+    if extra.get("provenance"):
+        sections.insert(0, "## How the human layer was made\n\n" + extra["provenance"])
     grouping = (extra.get("manifest") or {}).get("grouping")
     split_note = (
         f"Documents linked by a near-duplicate sentence (word {grouping['shingle_words']}-shingles, Jaccard >= "
@@ -350,6 +355,9 @@ the article text itself states them. The annotations are released under the lice
 - Five articles, one conflict episode (Iraq, December 2019 to July 2020): counts are small and
   the splits cannot follow the 80/10/10 target closely when documents must stay grouped.
 - Sentences with `status` `weak` carry only machine labels.
+- The weak-labelling rules were revised after comparing them with this corpus's human layer,
+  so the weak-label figures above are optimistic; `tests/data/heldout.jsonl` (hand-written
+  sentences from other conflicts) is the fairer measure (`eventds evaluate`).
 - Realis, arguments and casualty counts are filled only where the annotators or the rules
   gave them.
 - The blank English sentencizer splits on punctuation; a few abbreviations may split a sentence.

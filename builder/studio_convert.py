@@ -688,7 +688,8 @@ def human_layer_from_export(
                 "id": sid,
                 "text": text,
                 "events": [e.to_dict() for e in chosen.events],
-                "status": "corrected",
+                # A ground-truth annotation over two or more annotators' work is an adjudication.
+                "status": "adjudicated" if chosen.ground_truth and len(by_annotator) >= 2 else "corrected",
                 "annotators": order,
                 "guidelines_version": guidelines_version,
                 "label_studio": {

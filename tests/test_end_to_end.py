@@ -188,3 +188,48 @@ def test_spacy_ner_trains_straight_from_the_bio_config(built):
             nlp.update(batch, sgd=optimizer, losses=step)
         losses.append(step["ner"])
     assert losses[-1] < 0.5 * max(losses), losses  # it learns
+
+
+@pytest.mark.slow
+def test_every_published_sentence_is_human_annotated(built):
+    tmp, _ = built
+    ds = load_published(tmp / "build" / "dataset")
+    statuses = {r["status"] for split in ds for r in ds[split]}
+    assert statuses <= {"corrected", "adjudicated"} and "adjudicated" in statuses
+    for split in ds:
+        for r in ds[split]:
+            assert r["provenance"]["annotators"], r["id"]
+
+
+@pytest.mark.slow
+def test_agreement_is_recomputed_from_the_committed_annotations_and_shown_in_the_card(built, tmp_path):
+    from builder.agreement import agreement, load_annotator_layer
+
+    committed = json.loads((ROOT / "annotations" / "agreement.json").read_text(encoding="utf-8"))
+    recomputed = agreement(load_annotator_layer(ROOT / "annotations" / "annotators.jsonl"))
+    assert recomputed == committed
+    assert recomputed["sentences"] >= 147 // 4
+    out = tmp_path / "agreement.json"
+    result = CliRunner().invoke(app, ["agreement", "-o", str(out), "--annotators", str(ROOT / "annotations" / "annotators.jsonl")])
+    assert result.exit_code == 0 and json.loads(out.read_text()) == committed
+    tmp, _ = built
+    card = (tmp / "build" / "dataset" / "README.md").read_text(encoding="utf-8")
+    for t, v in committed["per_type"].items():
+        assert f"| {t} | {v['exact_f1']} | {v['overlap_f1']} | {v['kappa']} |" in card
+    assert "## Weak-label quality" in card
+    report = tmp / "build" / "report"
+    assert (report / "index.html").exists() and (report / "confusion.png").exists()
+
+
+@pytest.mark.slow
+def test_adjudications_are_recorded_and_published(built):
+    tmp, _ = built
+    adjudicated = [json.loads(l) for l in (ROOT / "annotations" / "adjudication.jsonl").read_text(encoding="utf-8").splitlines()]
+    committed = json.loads((ROOT / "annotations" / "agreement.json").read_text(encoding="utf-8"))
+    assert sorted(a["id"] for a in adjudicated) == sorted(committed["disagreements"])
+    rows = {json.loads(l)["id"]: json.loads(l) for l in (tmp / "build" / "records.jsonl").read_text(encoding="utf-8").splitlines()}
+    for a in adjudicated:
+        assert a["reason"]
+        row = rows[a["id"]]
+        assert row["status"] == "adjudicated"
+        assert sorted((e["type"], e["start"], e["end"]) for e in row["events"]) == sorted((e["type"], e["start"], e["end"]) for e in a["events"])
