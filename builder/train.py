@@ -47,14 +47,13 @@ def build_pipeline(seed: int = 0) -> Language:
 
 
 def make_example(nlp: Language, text: str, events: list[dict], where: str) -> Example:
-    doc = nlp.make_doc(text)
+    ref = nlp.make_doc(text)
     spans = []
     for e in events:
-        span = doc.char_span(e["start"], e["end"], label=e["type"], alignment_mode="strict")
+        span = ref.char_span(e["start"], e["end"], label=e["type"], alignment_mode="strict")
         if span is None:
             raise AlignmentError(f"{where}: event [{e['start']}, {e['end']}) {e.get('text')!r} does not align with the tokens")
         spans.append(span)
-    ref = doc.copy()
     ref.spans[SPANS_KEY] = spans
     return Example(nlp.make_doc(text), ref)
 
