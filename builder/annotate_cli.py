@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from .errors import EventdsError, ServiceError
 
@@ -23,24 +21,13 @@ annotate_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
+from .console import err, out
+from .console import fail as _fail
+from .console import summary_table as _table
 
 WORKSPACE_HELP = "Workspace folder; the server keeps its data and credentials in WORKSPACE/label-studio/."
 
 
-def _fail(e: EventdsError) -> None:
-    err.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(e.exit_code)
-
-
-def _table(title: str, rows: list[tuple[str, str]]) -> None:
-    table = Table(title=title, show_header=False)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    for k, v in rows:
-        table.add_row(k, v)
-    err.print(table)
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from . import __version__
@@ -26,22 +25,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
+from .console import err, out
+from .console import fail as _fail
+from .console import summary_table as _table
 
 
-def _fail(e: EventdsError) -> None:
-    err.print(f"error: {e}", highlight=False, markup=False, soft_wrap=True)
-    raise typer.Exit(e.exit_code)
-
-
-def _table(title: str, rows: list[tuple[str, str]]) -> None:
-    table = Table(title=title, show_header=False)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    for k, v in rows:
-        table.add_row(k, v)
-    err.print(table)
 
 
 def main() -> None:
@@ -154,7 +142,6 @@ def label(
     Sentence records (from `eventds segment`) get `events`, `weak_events` and status `weak`;
     any other object with `id` and `text` gets an `events` list.
     """
-    from collections import Counter
 
     from .io import read_jsonl, write_jsonl
     from .label import WeakLabeller, label_jsonl_objects, label_sentences
@@ -300,6 +287,16 @@ def build(
     for c in summary.conflicts:
         err.print(f"warning: {c}", highlight=False, markup=False)
     _table("build", summary.table())
+    if summary.published:
+        from .labelset import event_types
+
+        stats = summary.published.to_dict()["splits"]
+        table = Table(title="splits")
+        for col in ("split", "documents", "sentences", *event_types()):
+            table.add_column(col, justify="left" if col == "split" else "right")
+        for split, row in stats.items():
+            table.add_row(split, str(row["documents"]), str(row["sentences"]), *(str(row["events"][t]) for t in event_types()))
+        err.print(table)
     err.print(f"dataset written to {out_dir / 'dataset'}", highlight=False)
 
 

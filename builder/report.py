@@ -9,7 +9,6 @@ function, coverage, overlaps, conflicts and accuracy against gold (the columns o
 from __future__ import annotations
 
 import html
-import json
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Optional

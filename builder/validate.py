@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 
 from .errors import InputError, ValidationFailed
 from .io import read_jsonl
-from .labelset import event_types, load_schema, validator
+from .labelset import event_types, validator
 
 
 @dataclass(frozen=True, order=True)

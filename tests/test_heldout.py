@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from builder.cli import app
-from builder.evaluate import evaluate_files, match
+from builder.evaluate import match
 
 HELDOUT = Path(__file__).parent / "data" / "heldout.jsonl"
 

@@ -64,7 +64,6 @@ def test_agreement_per_type():
 
 
 def test_report_files_and_numbers(tmp_path):
-    text = "The US drone strike killed 25 fighters."
     human = record(status="corrected")  # events: STRIKE drone strike, CASUALTY killed
     human["weak_events"] = [
         {**human["events"][0]},  # accepted unchanged

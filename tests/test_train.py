@@ -1,8 +1,6 @@
 """The span model: trains from the human layer, cross-validates by group, serves as a labelling function."""
 
-import json
 
-import pytest
 
 from builder.label import WeakLabeller
 from builder.train import cross_validate, merge, predict, save, train
