@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Iterator, Optional
 from .clean import clean
 from .errors import InputError, ValidationFailed
 from .ingest import read_articles
-from .io import atomic_open, read_jsonl
+from .io import atomic_open, read_jsonl, write_jsonl
 from .label import WeakLabeller, label_sentences
 from .labelset import event_types
 from .publish import PublishStats, publish
@@ -116,6 +116,23 @@ def load_figures(annotations_dir: Path, out_dir: Path) -> dict:
     return figures
 
 
+def write_clusters(index: DocumentIndex, records_path: Path, path: Path) -> int:
+    """Write the near-duplicate clusters (``{"cluster", "documents", "members": [{id, doc_id, text}]}``
+    lines) found while indexing; return how many."""
+    clusters = index.duplicates.clusters()
+    wanted = {sid for c in clusters for sid in c}
+    texts = {obj["id"]: obj["text"] for _, obj in read_jsonl(records_path) if obj["id"] in wanted}
+    rows = (
+        {
+            "cluster": i,
+            "documents": sorted({index.duplicates.doc_of[sid] for sid in members}),
+            "members": [{"id": sid, "doc_id": index.duplicates.doc_of[sid], "text": texts[sid]} for sid in members],
+        }
+        for i, members in enumerate(clusters)
+    )
+    return write_jsonl(path, rows)
+
+
 def build(
     corpus: Optional[Path] = None,
     out_dir: Path = Path("build"),
@@ -126,8 +143,9 @@ def build(
 ) -> BuildSummary:
     """Run every stage on ``corpus`` (the embedded corpus by default).
 
-    Writes ``out_dir/removals.jsonl``, ``out_dir/records.jsonl``, the split manifest and
-    ``out_dir/dataset/``.
+    Writes ``out_dir/removals.jsonl``, ``out_dir/records.jsonl``, ``out_dir/duplicates.jsonl``
+    (near-duplicate clusters), the split manifest, ``out_dir/report/`` (when there is a human
+    layer) and ``out_dir/dataset/``.
 
     Raises:
         ValidationFailed: the records do not validate; nothing is published.
@@ -164,6 +182,7 @@ def build(
         raise ValidationFailed(format_report(report).splitlines())
 
     progress("split")
+    write_clusters(index, records_path, out_dir / "duplicates.jsonl")
     result = assign_splits(index, load_manifest(Path(manifest_path)))
     write_manifest(Path(manifest_path), result.manifest)
     summary.new_documents, summary.conflicts = result.new_documents, result.conflicts

@@ -233,3 +233,16 @@ def test_adjudications_are_recorded_and_published(built):
         row = rows[a["id"]]
         assert row["status"] == "adjudicated"
         assert sorted((e["type"], e["start"], e["end"]) for e in row["events"]) == sorted((e["type"], e["start"], e["end"]) for e in a["events"])
+
+
+@pytest.mark.slow
+def test_near_duplicate_clusters_are_written_and_stay_in_one_split(built):
+    tmp, _ = built
+    clusters = [json.loads(l) for l in (tmp / "build" / "duplicates.jsonl").read_text(encoding="utf-8").splitlines()]
+    manifest = json.loads((tmp / "manifest.json").read_text(encoding="utf-8"))["documents"]
+    assert any(len(c["documents"]) > 1 for c in clusters)
+    for c in clusters:
+        assert len(c["members"]) >= 2
+        assert len({manifest[d]["split"] for d in c["documents"]}) == 1
+        texts = [_independent_shingles(m["text"]) for m in c["members"]]
+        assert any(len(a & b) for a in texts for b in texts if a is not b)
