@@ -410,3 +410,32 @@ def event_types_():
     from .labelset import event_types
 
     return event_types()
+
+
+@app.command()
+def calibrate(
+    records: Path = typer.Argument(Path("build/records.jsonl"), help="Sentence records with a human layer."),
+    manifest: Path = typer.Option(Path("splits/manifest.json"), "-m", "--manifest", help="Document groups for the out-of-fold check."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Where to write the map (default: the labeller's resources/calibration.json)."),
+) -> None:
+    """Fit the map from raw weak-label confidence to precision on the human layer (isotonic regression)."""
+    from .calibrate import CALIBRATION_PATH, fit
+    from .io import read_jsonl, write_json
+    from .split import load_manifest
+
+    try:
+        rows = [r for _, r in read_jsonl(records) if r["status"] in ("corrected", "adjudicated")]
+        m = load_manifest(manifest) or {"documents": {}}
+        result = fit(rows, {d: e.get("group", d) for d, e in m["documents"].items()})
+        write_json(output or CALIBRATION_PATH, result)
+    except EventdsError as e:
+        _fail(e)
+    _table(
+        "calibration",
+        [
+            ("weak events on human sentences", str(result["events"])),
+            ("precision", str(result["precision"])),
+            ("ECE raw confidence", str(result["ece_raw"])),
+            (f"ECE calibrated ({result['folds']} folds, out of fold)", str(result["ece_calibrated_out_of_fold"])),
+        ],
+    )

@@ -16,13 +16,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 
+from .calibrate import apply as apply_calibration
+from .calibrate import load_knots
 from .errors import ConfigError, InputError
 from .labelset import event_types, guidelines_version
 from .nlp import lemma_forms, tokenizer
@@ -242,6 +244,7 @@ class WeakLabeller:
         model: Optional[str] = None,
         tolerant: bool = False,
         span_model: Optional[Path] = None,
+        calibrated: bool = True,
     ):
         self.rules = WeakRules.load()
         available = registry(self.rules)
@@ -257,6 +260,7 @@ class WeakLabeller:
             lf = SpanModelFunction(Path(span_model))
             self.functions[lf.name] = lf
         self.tolerant = tolerant
+        self.calibration = load_knots() if calibrated else None
         self.stats = LabelStats()
         self._prefilter: Optional[Callable[[str], bool]] = None
 
@@ -295,7 +299,7 @@ class WeakLabeller:
         """Aggregate the span groups of an annotated doc into events, with realis, arguments and counts."""
         from .enrich import enrich
 
-        events = enrich(doc, aggregate(doc, self.functions, self.rules))
+        events = enrich(doc, aggregate(doc, self.functions, self.rules, self.calibration))
         self.stats.records += 1
         for name in self.functions:
             self.stats.votes[name] += len(doc.spans[name])
@@ -314,8 +318,12 @@ class WeakLabeller:
             yield self.events(self.annotate(self.nlp.make_doc(text)))
 
 
-def aggregate(doc: Doc, functions: dict[str, Any], rules: WeakRules) -> list[Event]:
-    """Combine the LF span groups of ``doc`` into non-overlapping events."""
+def aggregate(doc: Doc, functions: dict[str, Any], rules: WeakRules, calibration: Optional[Sequence[tuple[float, float]]] = None) -> list[Event]:
+    """Combine the LF span groups of ``doc`` into non-overlapping events.
+
+    Events under ``rules.min_confidence`` (raw) are dropped; the others get their raw
+    confidence mapped through ``calibration`` (see :mod:`builder.calibrate`) when given.
+    """
     confidence = span_confidence(doc)
     vetoes = [(s.start_char, s.end_char) for name in functions for s in doc.spans[name] if s.label_ == VETO]
     votes: dict[tuple[int, int], dict[str, list[tuple[str, float]]]] = defaultdict(lambda: defaultdict(list))
@@ -357,7 +365,7 @@ def aggregate(doc: Doc, functions: dict[str, Any], rules: WeakRules) -> list[Eve
 
     text = doc.text
     return [
-        Event(type=t, start=s, end=e, text=text[s:e], confidence=round(c, 4), sources=src)
+        Event(type=t, start=s, end=e, text=text[s:e], confidence=round(apply_calibration(calibration, c) if calibration else c, 4), sources=src)
         for s, e, t, c, src in sorted(chosen)
         if c >= rules.min_confidence
     ]
