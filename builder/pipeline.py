@@ -101,6 +101,21 @@ def apply_human_layer(sentences: Iterable[Sentence], layer: dict[str, HumanAnnot
         yield s.with_(events=ann.events, status=ann.status, annotators=ann.annotators, guidelines_version=ann.guidelines_version)
 
 
+def corpus_card(corpus: Optional[Path]) -> dict:
+    """What a corpus folder says about itself for the card: ``card.json`` with
+    ``description`` and ``limitations`` (the embedded corpus has one)."""
+    from .ingest import default_corpus
+
+    folder = Path(corpus) if corpus is not None else default_corpus()
+    path = folder / "card.json" if folder.is_dir() else None
+    if path is None or not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from e
+
+
 def load_figures(annotations_dir: Path, out_dir: Path) -> dict:
     """Agreement and weak-label quality figures for the card, where they have been computed."""
     figures = {}
@@ -193,6 +208,6 @@ def build(
         from .report import quality, write_report
 
         write_report(quality(records_path, result.manifest, labeller), out_dir / "report")
-    extra = {"manifest": result.manifest, **load_figures(Path(annotations_dir), out_dir)}
+    extra = {"manifest": result.manifest, "corpus": corpus_card(corpus), **load_figures(Path(annotations_dir), out_dir)}
     summary.published = publish(records_path, result.manifest, out_dir / "dataset", card_extra=extra)
     return summary

@@ -296,10 +296,18 @@ def card_body(stats: PublishStats, extra: dict) -> str:
         else "Splits are by document."
     )
     status = ", ".join(f"{k}: {v}" for k, v in sorted(stats.status.items()))
+    corpus = extra.get("corpus") or {}
+    corpus_section = corpus["description"].strip() + "\n\n" if corpus.get("description") else ""
+    corpus_limitations = "".join(f"- {item}\n" for item in corpus.get("limitations", []))
+    if len(stats.documents) and sum(len(d) for d in stats.documents.values()) < 20:
+        corpus_limitations += (
+            f"- {sum(len(d) for d in stats.documents.values())} documents: counts are small, and the splits cannot "
+            "follow their target shares closely when documents must stay grouped.\n"
+        )
     return f"""
 # Conflict events in news
 
-Sentences from news articles about conflict in Iraq and the region, annotated with event
+Sentences from news articles about conflict, annotated with event
 triggers of four types: {", ".join(f"`{t}`" for t in types)}. Built with `eventds`: articles are
 cleaned of scrape noise (comment sections, donation widgets, bylines, captions, repeated
 paragraphs), segmented with spaCy, pre-annotated by weak labelling functions, corrected by
@@ -344,20 +352,13 @@ names = bio["train"].features["ner_tags"].feature.names
 
 ## Sources and licence
 
-The texts are news articles scraped from the web (Rudaw, SouthFront, The Independent and an
-unnamed republisher) and remain under their publishers' copyright; they are included to
-develop and test annotation tooling. Outlets, titles, dates and authors are given only where
-the article text itself states them. The annotations are released under the licence of the
-`eventds` project.
+{corpus_section}The texts are news articles and remain under their publishers' copyright. Outlets,
+titles, dates and authors are given only where the article text itself states them. The
+annotations are released under the licence of the `eventds` project.
 
 ## Known limitations
 
-- Five articles, one conflict episode (Iraq, December 2019 to July 2020): counts are small and
-  the splits cannot follow the 80/10/10 target closely when documents must stay grouped.
-- Sentences with `status` `weak` carry only machine labels.
-- The weak-labelling rules were revised after comparing them with this corpus's human layer,
-  so the weak-label figures above are optimistic; `tests/data/heldout.jsonl` (hand-written
-  sentences from other conflicts) is the fairer measure (`eventds evaluate`).
+{corpus_limitations}- Sentences with `status` `weak` carry only machine labels.
 - Realis, arguments and casualty counts are filled only where the annotators or the rules
   gave them.
 - The blank English sentencizer splits on punctuation; a few abbreviations may split a sentence.
