@@ -15,7 +15,7 @@ from typing import Optional
 from spacy.tokens import Doc
 
 from .counts import find_count
-from .label import lowers, token_starts
+from .label import doc_text, lowers, token_starts
 from .records import Argument, Event
 
 MODALS = frozenset("will would could might may shall 'll wo can".split())
@@ -64,6 +64,13 @@ def realis(doc: Doc, event: Event) -> str:
     if not FREQUENCY.isdisjoint(words):
         return "GENERIC"
     return "ACTUAL"
+
+
+def _proper_before(text: str, end: int) -> Optional[re.Match]:
+    """Up to four capitalised words ending right before ``end`` (the regex sees only the last 80 characters)."""
+    start = max(0, end - 80)
+    m = PROPER_BEFORE_RE.search(text, start, end)
+    return m if m and m.end() == end else None
 
 
 def _strip_det(text: str, start: int) -> tuple[str, int]:
@@ -142,13 +149,13 @@ def arguments(text: str, events: list[Event]) -> tuple[list[list[Argument]], lis
             if m:
                 value, s = _strip_det(m.group(1), m.start(1))
                 attach(k, _arg("attacker", text, s, s + len(value)))
-            m = PROPER_BEFORE_RE.search(text[: ev.start])
-            if m and m.group(1).split()[-1] not in ("The", "A", "An") and ev.start - m.end() == 0:
+            m = _proper_before(text, ev.start)
+            if m and m.group(1).split()[-1] not in ("The", "A", "An"):
                 value = m.group(1)
                 attach(k, _arg("attacker", text, m.start(1), m.start(1) + len(value)))
         elif ev.type == "THREAT":
-            m = PROPER_BEFORE_RE.search(text[: ev.start])
-            if m and ev.start - m.end() == 0 and m.group(1).split()[0] not in ("The", "A", "An"):
+            m = _proper_before(text, ev.start)
+            if m and m.group(1).split()[0] not in ("The", "A", "An"):
                 attach(k, _arg("threatener", text, m.start(1), m.start(1) + len(m.group(1))))
         elif ev.type == "CASUALTY":
             hit = find_count(text, ev.start, ev.end)
@@ -168,7 +175,7 @@ def enrich(doc: Doc, events: list[Event]) -> list[Event]:
     """Events with realis, arguments and (for CASUALTY) a normalised count filled in."""
     if not events:
         return []
-    args, counts = arguments(doc.text, events)
+    args, counts = arguments(doc_text(doc), events)
     out = []
     for ev, ev_args, count in zip(events, args, counts):
         out.append(

@@ -163,6 +163,11 @@ def _phrase_words(pattern: list[dict[str, Any]]) -> Optional[list[list[list[str]
     return [v for v in variants if v]
 
 
+def doc_text(doc: Doc) -> str:
+    """The text of ``doc``, from the cache :meth:`WeakLabeller.make_doc` fills when it can."""
+    return doc.user_data.get("eventds_text") or doc.text
+
+
 def lowers(doc: Doc) -> list[str]:
     """The lower-case words of ``doc``, computed once per doc (Token objects are slow to make)."""
     cached = doc.user_data.get("eventds_lowers")
@@ -279,6 +284,12 @@ class WeakLabeller:
                 self._prefilter = lambda text: not words.isdisjoint(_WORDS.findall(text.lower()))
         return self._prefilter
 
+    def make_doc(self, text: str) -> Doc:
+        """Tokenize ``text``, keeping the string itself (``Doc.text`` rebuilds it token by token)."""
+        doc = self.nlp.make_doc(text)
+        doc.user_data["eventds_text"] = text
+        return doc
+
     @property
     def version(self) -> str:
         return f"eventds-weak/{self.rules.version}"
@@ -315,7 +326,7 @@ class WeakLabeller:
                 self.stats.records += 1
                 yield []
                 continue
-            yield self.events(self.annotate(self.nlp.make_doc(text)))
+            yield self.events(self.annotate(self.make_doc(text)))
 
 
 def aggregate(doc: Doc, functions: dict[str, Any], rules: WeakRules, calibration: Optional[Sequence[tuple[float, float]]] = None) -> list[Event]:
@@ -363,7 +374,7 @@ def aggregate(doc: Doc, functions: dict[str, Any], rules: WeakRules, calibration
     if specific:
         chosen = [c for c in chosen if not ((c[0], c[1]) in generic and c[2] in ("ATTACK", "STRIKE"))]
 
-    text = doc.text
+    text = doc_text(doc)
     return [
         Event(type=t, start=s, end=e, text=text[s:e], confidence=round(apply_calibration(calibration, c) if calibration else c, 4), sources=src)
         for s, e, t, c, src in sorted(chosen)
