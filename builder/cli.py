@@ -369,6 +369,7 @@ def train(
 ) -> None:
     """Train a spaCy span model (blank English, no pretrained weights) on the human layer."""
     from .io import read_jsonl, write_json
+    from .labelset import event_types
     from .split import load_manifest
     from .train import cross_validate, save
     from .train import train as fit
@@ -387,7 +388,7 @@ def train(
                 result = cross_validate(rows, groups, weak, epochs=epochs, seed=seed)
         with err.status("training on the whole human layer"):
             nlp = fit(rows, epochs=epochs, seed=seed)
-        use_types = result["model_helps"] if result else list(event_types_())
+        use_types = result["model_helps"] if result else list(event_types())
         save(nlp, output, {"epochs": epochs, "seed": seed, "sentences": len(rows), "use_types": use_types, "cv": result})
         if result:
             write_json(output / "cv.json", result)
@@ -398,18 +399,12 @@ def train(
         table.add_column("type")
         for name in ("rules", "model", "rules+model"):
             table.add_column(name, justify="right")
-        for t in event_types_():
+        for t in event_types():
             table.add_row(t, *(f"{result[n]['overlap_f1'][t]:.2f}" for n in ("rules", "model", "rules+model")))
         table.add_row("micro", *(f"{result[n]['micro_overlap_f1']:.2f}" for n in ("rules", "model", "rules+model")))
         table.add_row("accepted unchanged", *(str(result[n]["accepted_unchanged"]) for n in ("rules", "model", "rules+model")))
         err.print(table)
     err.print(f"model written to {output}; used as span_model.v1 for: {', '.join(use_types) or 'no type (it does not help)'}", highlight=False)
-
-
-def event_types_():
-    from .labelset import event_types
-
-    return event_types()
 
 
 @app.command()
