@@ -75,7 +75,7 @@ def ingest(
             for article in clean(read_articles(source)):
                 n_docs += 1
                 n_removed += len(article.removals)
-                fh.write(json.dumps(_clean_article_dict(article), ensure_ascii=False) + "\n")
+                fh.write(json.dumps(article.to_dict(), ensure_ascii=False) + "\n")
                 for r in article.removals:
                     log.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
     except EventdsError as e:
@@ -83,31 +83,14 @@ def ingest(
     _table("ingest", [("documents", str(n_docs)), ("removed blocks", str(n_removed)), ("output", str(output))])
 
 
-def _clean_article_dict(article) -> dict:
-    return {
-        "id": article.id,
-        "raw_text": article.raw_text,
-        "text": article.text,
-        "meta": article.meta.to_dict(),
-        "segments": [[s.clean_start, s.raw_start, s.length] for s in article.segments],
-    }
-
-
 def _read_clean_articles(path: Path):
-    from .io import read_jsonl
-    from .records import CleanArticle, DocumentMeta, Segment
     from .errors import InputError
+    from .io import read_jsonl
+    from .records import CleanArticle
 
     for lineno, obj in read_jsonl(path):
         try:
-            yield CleanArticle(
-                id=obj["id"],
-                raw_text=obj["raw_text"],
-                text=obj["text"],
-                meta=DocumentMeta.from_dict(obj.get("meta") or {}),
-                segments=tuple(Segment(*s) for s in obj["segments"]),
-                removals=(),
-            )
+            yield CleanArticle.from_dict(obj)
         except (KeyError, TypeError) as e:
             raise InputError(f"{path}:{lineno}: not a cleaned article from `eventds ingest` ({e!r})") from e
 

@@ -94,6 +94,27 @@ class CleanArticle:
     segments: tuple[Segment, ...]
     removals: tuple[Removal, ...]
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form written by ``eventds ingest`` (removals go to their own log)."""
+        return {
+            "id": self.id,
+            "raw_text": self.raw_text,
+            "text": self.text,
+            "meta": self.meta.to_dict(),
+            "segments": [[s.clean_start, s.raw_start, s.length] for s in self.segments],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "CleanArticle":
+        return cls(
+            id=d["id"],
+            raw_text=d["raw_text"],
+            text=d["text"],
+            meta=DocumentMeta.from_dict(d.get("meta") or {}),
+            segments=tuple(Segment(*s) for s in d["segments"]),
+            removals=(),
+        )
+
     def paragraphs(self) -> list[tuple[int, int]]:
         """Return the ``(start, end)`` clean offsets of each kept paragraph."""
         return [(s.clean_start, s.clean_start + s.length) for s in self.segments]

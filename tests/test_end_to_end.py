@@ -246,3 +246,23 @@ def test_near_duplicate_clusters_are_written_and_stay_in_one_split(built):
         assert len({manifest[d]["split"] for d in c["documents"]}) == 1
         texts = [_independent_shingles(m["text"]) for m in c["members"]]
         assert any(len(a & b) for a in texts for b in texts if a is not b)
+
+
+def test_stage_commands_chain_like_build(tmp_path):
+    runner = CliRunner()
+    src = tmp_path / "articles"
+    src.mkdir()
+    (src / "a.txt").write_text("Militia vows revenge\n\nA drone strike killed 25 fighters on Sunday.\n\nSource link\n", encoding="utf-8")
+    steps = [
+        ["ingest", str(src), "-o", str(tmp_path / "clean.jsonl"), "--removals", str(tmp_path / "removals.jsonl")],
+        ["segment", str(tmp_path / "clean.jsonl"), "-o", str(tmp_path / "sentences.jsonl")],
+        ["label", str(tmp_path / "sentences.jsonl"), "-o", str(tmp_path / "records.jsonl")],
+        ["validate", str(tmp_path / "records.jsonl")],
+    ]
+    for args in steps:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+    rows = [json.loads(l) for l in (tmp_path / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["text"] for r in rows] == ["Militia vows revenge", "A drone strike killed 25 fighters on Sunday."]
+    assert rows[1]["status"] == "weak" and {e["type"] for e in rows[1]["events"]} == {"STRIKE", "CASUALTY"}
+    assert json.loads((tmp_path / "removals.jsonl").read_text(encoding="utf-8"))["rule"] == "source_link"
