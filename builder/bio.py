@@ -10,7 +10,6 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 import spacy
-from spacy.tokens import Doc
 
 from .errors import EventdsError
 from .labelset import event_types
@@ -73,8 +72,3 @@ def from_bio(tokens: Sequence[str], spaces: Sequence[bool], tags: Sequence[str])
     if current:
         spans.append(tuple(current))
     return spans
-
-
-def doc_from_bio(tokens: Sequence[str], spaces: Sequence[bool]) -> Doc:
-    """Rebuild the spaCy ``Doc`` of a BIO row without re-tokenising."""
-    return Doc(tokenizer_nlp().vocab, words=list(tokens), spaces=list(spaces))

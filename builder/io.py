@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator, Optional, TextIO
 
 from .errors import InputError
 
-MAX_LINE_CHARS = 8 * 1024 * 1024  # bytes; a JSONL line longer than this is not a record but a broken file
+MAX_LINE_BYTES = 8 * 1024 * 1024  # bytes; a JSONL line longer than this is not a record but a broken file
 
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -38,8 +38,8 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             raise InputError(f"{path}:1: file starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM")
         fh.seek(0)
         for lineno, raw in enumerate(fh, start=1):
-            if len(raw) > MAX_LINE_CHARS:
-                raise InputError(f"{path}:{lineno}: line is {len(raw):,} bytes long, over the limit of {MAX_LINE_CHARS:,}")
+            if len(raw) > MAX_LINE_BYTES:
+                raise InputError(f"{path}:{lineno}: line is {len(raw):,} bytes long, over the limit of {MAX_LINE_BYTES:,}")
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:

@@ -70,14 +70,11 @@ class WeakRules:
         functions = {name: {**fn, "patterns": [_compile_lemmas(p) for p in fn["patterns"]]} for name, fn in data["functions"].items()}
         return cls(data["version"], float(data["min_confidence"]), tuple(data["type_priority"]), functions)
 
-    def trigger_words(self) -> set[str]:
-        """Every lower-case word any event (non-veto) pattern can match: a text with none of
-        them, and none of the context functions' words, cannot have an event."""
+    def words(self, names: Iterable[str]) -> set[str]:
+        """Every lower-case word the patterns of the named functions can match."""
         words: set[str] = set()
-        for fn in self.functions.values():
-            if fn["type"] == VETO:
-                continue
-            for pattern in fn["patterns"]:
+        for name in names:
+            for pattern in self.functions.get(name, {}).get("patterns", []):
                 for token in pattern["pattern"]:
                     lower = token.get("LOWER")
                     if isinstance(lower, str):
@@ -85,6 +82,11 @@ class WeakRules:
                     elif isinstance(lower, dict):
                         words.update(lower.get("IN", []))
         return words
+
+    def trigger_words(self) -> set[str]:
+        """Every word an event (non-veto) pattern can match: a text with none of them, and
+        none of the context functions' words, cannot have an event."""
+        return self.words(name for name, fn in self.functions.items() if fn["type"] != VETO)
 
 
 def _compile_lemmas(pattern: dict[str, Any]) -> dict[str, Any]:
@@ -186,20 +188,12 @@ def token_starts(doc: Doc) -> list[int]:
 
 def span_confidence(doc: Doc) -> dict[tuple[str, int, int], float]:
     """Per-document store of each LF span's confidence, keyed by (lf, start_char, end_char)."""
-    if not Doc.has_extension("lf_confidence"):
-        Doc.set_extension("lf_confidence", default=None)
-    if doc._.lf_confidence is None:
-        doc._.lf_confidence = {}
-    return doc._.lf_confidence
+    return doc.user_data.setdefault("eventds_confidence", {})
 
 
 def generic_spans(doc: Doc) -> set[tuple[int, int]]:
     """Per-document set of spans matched only as generic attack words (G5 priority 3)."""
-    if not Doc.has_extension("lf_generic"):
-        Doc.set_extension("lf_generic", default=None)
-    if doc._.lf_generic is None:
-        doc._.lf_generic = set()
-    return doc._.lf_generic
+    return doc.user_data.setdefault("eventds_generic", set())
 
 
 def _lexicon_factory(name: str) -> Callable[[WeakRules], LabellingFunction]:

@@ -96,10 +96,7 @@ def threat_speech(rules: WeakRules):
     """THREAT from speech that commits to force (T-1: warned of / ready to + force; T-2: the
     future force itself when no threat word is there)."""
     name = "threat_speech.v1"
-    threat_words = set()
-    for pattern in rules.functions.get("threat_lexicon.v2", {}).get("patterns", []):
-        lower = pattern["pattern"][0].get("LOWER")
-        threat_words.update(lower.get("IN", []) if isinstance(lower, dict) else [lower])
+    threat_words = rules.words(["threat_lexicon.v2"])
 
     def lf(doc: Doc) -> None:
         spans = []

@@ -110,16 +110,6 @@ class OffsetMap:
         return i
 
 
-def to_ls_offset(text: str, offset: int, unit: OffsetUnit = LS_OFFSET_UNIT) -> int:
-    """Code-point offset in ``text`` -> Label Studio offset (see :class:`OffsetMap`)."""
-    return OffsetMap(text, unit).to_ls(offset)
-
-
-def from_ls_offset(text: str, offset: int, unit: OffsetUnit = LS_OFFSET_UNIT) -> int:
-    """Label Studio offset in ``text`` -> code-point offset (see :class:`OffsetMap`)."""
-    return OffsetMap(text, unit).from_ls(offset)
-
-
 # ---------------------------------------------------------------------------------------
 # The label set as the labelling interface needs it
 
