@@ -378,6 +378,9 @@ def _is_sentence_end(text: str, i: int) -> bool:
     return True
 
 
+_CLAUSE_MARK = re.compile(r"[.!?;\n]")
+
+
 def _clause_bounds(text: str, trigger_start: int, trigger_end: int) -> tuple[int, int]:
     """The clause around a trigger: from the previous to the next ``;`` or sentence end.
 
@@ -387,14 +390,14 @@ def _clause_bounds(text: str, trigger_start: int, trigger_end: int) -> tuple[int
     RETURNS (tuple[int, int]): ``(start, end)`` of the clause.
     """
     left = 0
-    for i in range(trigger_start - 1, -1, -1):
-        if text[i] in ".!?;\n" and _is_sentence_end(text, i):
-            left = i + 1
+    for m in reversed(list(_CLAUSE_MARK.finditer(text, 0, trigger_start))):
+        if _is_sentence_end(text, m.start()):
+            left = m.start() + 1
             break
     right = len(text)
-    for i in range(trigger_end, len(text)):
-        if text[i] in ".!?;\n" and _is_sentence_end(text, i):
-            right = i
+    for m in _CLAUSE_MARK.finditer(text, trigger_end):
+        if _is_sentence_end(text, m.start()):
+            right = m.start()
             break
     return left, right
 
@@ -410,7 +413,10 @@ _STARTERS = (
     | {w.split()[0] for w in _VAGUE} | {w.split()[0] for w in _VAGUE_DETERMINERS}
     | {q.split()[0] for q in QUALIFIER_PHRASES} | {"a", "an", "half", "between", "tens"}
 )
-_HAS_NUMBER = re.compile(r"\d|\b(?:" + "|".join(sorted(set(_UNITS) | set(_TENS) | {"dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "million", "millions", "scores"}, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+# Where a token that can end a count phrase ends: after a digit or a number word (a
+# superset: every phrase ``parse_count`` accepts ends at one of these; see tests/test_counts.py).
+_NUMBER_WORDS = set(_UNITS) | set(_TENS) | set(_SCALES) | set(_VAGUE_UNITS) | set(_VAGUE) | {"score"}
+_NUMBER_END = re.compile(r"\d(?!\w)|\b(?:" + "|".join(sorted({w.split()[-1] for w in _NUMBER_WORDS}, key=len, reverse=True)) + r")(?!\w)", re.IGNORECASE)
 
 
 def _count_phrases(text: str, start: int, end: int) -> list[tuple[int, int, dict]]:
@@ -425,9 +431,12 @@ def _count_phrases(text: str, start: int, end: int) -> list[tuple[int, int, dict
     RETURNS (list[tuple[int, int, dict]]): ``(start, end, parsed)`` for each phrase.
     """
     found: list[tuple[int, int, dict]] = []
-    if not _HAS_NUMBER.search(text, start, end):
+    number_ends = {m.end() for m in _NUMBER_END.finditer(text, start, end)}
+    if not number_ends:
         return found
     toks = _tokens(text, start, end)
+    # Only a token that ends in a digit or a number word can end a count phrase.
+    enders = [k for k, (_, e) in enumerate(toks) if e in number_ends]
     i = 0
     while i < len(toks):
         first = text[toks[i][0] : toks[i][1]]
@@ -435,11 +444,9 @@ def _count_phrases(text: str, start: int, end: int) -> list[tuple[int, int, dict
             i += 1
             continue
         best = None
-        for j in range(min(len(toks), i + _MAX_PHRASE_TOKENS) - 1, i - 1, -1):
+        for j in reversed([k for k in enders if i <= k < i + _MAX_PHRASE_TOKENS]):
             s, e = toks[i][0], toks[j][1]
             if not (_is_word(text, toks[i]) and _is_word(text, toks[j])):
-                continue
-            if text[toks[j][0]:e].lower() in ("of", "and", "to", "or"):
                 continue
             parsed = parse_count(text[s:e])
             if parsed is not None:

@@ -8,14 +8,11 @@ proper-name modifiers, the count of a casualty, and the named subject of a threa
 
 from __future__ import annotations
 
-import bisect
 import re
-from typing import Optional
-
-from spacy.tokens import Doc
+from typing import Iterable, Optional, Sequence, Union
 
 from .counts import find_count
-from .label import doc_text, lowers, token_starts
+from .label import Candidate, Doc
 from .records import Argument, Event
 
 MODALS = frozenset("will would could might may shall 'll wo can".split())
@@ -43,12 +40,15 @@ BY_RE = re.compile(r"\s*(?:,\s*)?(?:\w+\s+){0,3}?by\s+((?:the\s+)?[A-Z][\w’'-]
 PROPER_BEFORE_RE = re.compile(r"((?:[A-Z][\w’'.-]*\s+){0,3}[A-Z][\w’'.-]*)(?:’s|'s)?\s+$")
 DETERMINERS = ("the ", "a ", "an ")
 NOT_PLACES = frozenset(MONTHS + WEEKDAYS + ["the", "a"])
+#: Words one of which every match of TIME_RE (WEAPON_RE) contains.
+TIME_WORDS = frozenset(MONTHS + WEEKDAYS + "week month year night yesterday overnight".split())
+WEAPON_WORDS = frozenset("rocket rockets missile missiles drone drones mortar mortars shells ied ieds bomb bombs grenade grenades artillery".split())
 
 
-def realis(doc: Doc, event: Event) -> str:
+def realis(doc: Doc, event: Union[Event, Candidate]) -> str:
     """ACTUAL, GENERIC or OTHER for an event of ``doc`` (guidelines section 7, tests in order)."""
-    words = lowers(doc)
-    i = bisect.bisect_right(token_starts(doc), event.start) - 1
+    words = doc.words
+    i = doc.token_at(event.start)
     before = []
     j = i - 1
     while j >= 0 and len(before) < 6 and words[j] not in (";", ".", "“", "”"):
@@ -61,7 +61,7 @@ def realis(doc: Doc, event: Event) -> str:
         return "OTHER"
     if not NEGATION.isdisjoint(near) or not CONDITIONAL.isdisjoint(before):
         return "OTHER"
-    if not FREQUENCY.isdisjoint(words):
+    if not FREQUENCY.isdisjoint(doc.wordset):
         return "GENERIC"
     return "ACTUAL"
 
@@ -92,9 +92,13 @@ def _nearest(event_spans: list[tuple[int, int]], start: int, end: int) -> int:
     return min(range(len(event_spans)), key=lambda k: min(abs(event_spans[k][0] - end), abs(start - event_spans[k][1])))
 
 
-def arguments(text: str, events: list[Event]) -> tuple[list[list[Argument]], list[Optional[dict]]]:
+def arguments(text: str, events: Sequence[Union[Event, Candidate]], words: Optional[Iterable[str]] = None) -> tuple[list[list[Argument]], list[Optional[dict]]]:
     """Arguments for each event of a sentence, by surface rules, and the parsed casualty
-    count of each event (``None`` for others); one entry per event."""
+    count of each event (``None`` for others); one entry per event.
+
+    ``words``, the lower-case words of ``text`` when the caller has them, lets the rules
+    skip the expressions whose key words are absent (a speed-up only).
+    """
     found: list[list[Argument]] = [[] for _ in events]
     counts: list[Optional[dict]] = [None] * len(events)
     if not events:
@@ -126,7 +130,8 @@ def arguments(text: str, events: list[Event]) -> tuple[list[list[Argument]], lis
             return []
         return [k]
 
-    for m in TIME_RE.finditer(text):
+    words = set(words) if words is not None else None
+    for m in TIME_RE.finditer(text) if words is None or not TIME_WORDS.isdisjoint(words) else ():
         s, e = m.span()
         if m.group(0).startswith("on "):
             s += 3
@@ -162,7 +167,7 @@ def arguments(text: str, events: list[Event]) -> tuple[list[list[Argument]], lis
             if hit:
                 s, e, counts[k] = hit
                 attach(k, _arg("count", text, s, e))
-    for m in WEAPON_RE.finditer(text):
+    for m in WEAPON_RE.finditer(text) if words is None or not WEAPON_WORDS.isdisjoint(words) else ():
         s, e = m.span()
         candidates = [k for k, ev in enumerate(events) if ev.type in ("ATTACK", "STRIKE")]
         if candidates and free(s, e):
@@ -171,24 +176,23 @@ def arguments(text: str, events: list[Event]) -> tuple[list[list[Argument]], lis
     return found, counts
 
 
-def enrich(doc: Doc, events: list[Event]) -> list[Event]:
+def enrich(doc: Doc, candidates: list[Candidate]) -> list[Event]:
     """Events with realis, arguments and (for CASUALTY) a normalised count filled in."""
-    if not events:
+    if not candidates:
         return []
-    args, counts = arguments(doc_text(doc), events)
-    out = []
-    for ev, ev_args, count in zip(events, args, counts):
-        out.append(
-            Event(
-                type=ev.type,
-                start=ev.start,
-                end=ev.end,
-                text=ev.text,
-                confidence=ev.confidence,
-                sources=ev.sources,
-                realis=realis(doc, ev),
-                arguments=tuple(sorted(ev_args, key=lambda a: (a.start, a.role))),
-                count=count,
-            )
+    text = doc.text
+    args, counts = arguments(text, candidates, doc.wordset)
+    return [
+        Event(
+            type=c.type,
+            start=c.start,
+            end=c.end,
+            text=text[c.start : c.end],
+            confidence=c.confidence,
+            sources=c.sources,
+            realis=realis(doc, c),
+            arguments=tuple(sorted(ev_args, key=lambda a: (a.start, a.role))) if len(ev_args) > 1 else tuple(ev_args),
+            count=count,
         )
-    return out
+        for c, ev_args, count in zip(candidates, args, counts)
+    ]

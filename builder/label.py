@@ -1,7 +1,8 @@
 """Weak labelling: registered, versioned labelling functions and their aggregation.
 
 Each labelling function (LF) writes only its own span group, ``doc.spans[lf.name]``, with
-the event type as the span label (skweak's convention). :func:`aggregate` then combines
+the event type as the span label (skweak's convention); an LF whose ``anchors`` (a set of
+words) share none with the text is skipped. :func:`aggregate` then combines
 the groups into events: vetoes drop what they overlap, agreeing votes on a span combine
 their confidences by noisy-OR, type conflicts on one span go to the heavier vote (then
 to ``type_priority``), and overlapping spans keep the longest.
@@ -9,19 +10,15 @@ to ``type_priority``), and overlapping spans keep the longest.
 
 from __future__ import annotations
 
-import itertools
+import bisect
 import json
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional, Sequence
 
-from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
-from spacy.strings import get_string_id
-from spacy.tokens import Doc, Span
+from spacy.lang.en.lex_attrs import like_num
 
 from .calibrate import apply as apply_calibration
 from .calibrate import load_knots
@@ -29,13 +26,13 @@ from .errors import ConfigError, InputError
 from .labelset import event_types, guidelines_version
 from .nlp import lemma_forms, tokenizer
 from .records import Event, Sentence
+from .tokens import Tokens, tokenize
 
 RULES_PATH = Path(__file__).parent / "resources" / "weak_rules.json"
 VETO = "VETO"
-_WORDS = re.compile(r"[^\W_]+")  # alphanumeric runs: what the prefilter compares
 BATCH_SIZE = 256
 
-LabellingFunction = Callable[[Doc], None]
+LabellingFunction = Callable[["Doc"], None]
 REGISTRY: dict[str, Callable[["WeakRules"], LabellingFunction]] = {}
 
 
@@ -83,11 +80,6 @@ class WeakRules:
                         words.update(lower.get("IN", []))
         return words
 
-    def trigger_words(self) -> set[str]:
-        """Every word an event (non-veto) pattern can match: a text with none of them, and
-        none of the context functions' words, cannot have an event."""
-        return self.words(name for name, fn in self.functions.items() if fn["type"] != VETO)
-
 
 def _compile_lemmas(pattern: dict[str, Any]) -> dict[str, Any]:
     """Rewrite ``LEMMA`` token constraints as ``LOWER`` constraints over the forms of those lemmas."""
@@ -103,104 +95,184 @@ def _compile_lemmas(pattern: dict[str, Any]) -> dict[str, Any]:
     return {**pattern, "pattern": tokens}
 
 
-class LexiconFunction:
-    """A labelling function made of spaCy ``Matcher`` patterns (lemma constraints compiled to word forms)."""
+class Doc:
+    """What the labelling functions see of one text: its tokens and the span groups they write.
 
-    def __init__(self, name: str, spec: dict[str, Any], nlp: Language):
+    The labeller's light counterpart of a spaCy ``Doc`` (building one per sentence, with its
+    ``Token`` and ``Span`` objects, would cost more than the whole labelling budget). Each
+    function writes only ``spans[its name]``: ``(start_char, end_char, label, confidence)``.
+    """
+
+    __slots__ = ("tokens", "text", "words", "spans", "generic", "_wordset")
+
+    def __init__(self, tokens: Tokens):
+        self.tokens = tokens
+        self.text = tokens.text
+        self.words = tokens.words
+        self.spans: dict[str, list[tuple[int, int, str, float]]] = {}
+        self.generic: set[tuple[int, int]] = set()  # spans matched only as generic attack words (G5)
+        self._wordset: Optional[set[str]] = None
+
+    @property
+    def wordset(self) -> set[str]:
+        """The distinct lower-case words."""
+        if self._wordset is None:
+            self._wordset = set(self.words)
+        return self._wordset
+
+    def char_span(self, start: int, end: int) -> tuple[int, int]:
+        """Character offsets of tokens ``start`` to ``end`` (exclusive)."""
+        starts = self.tokens.starts
+        return starts[start], starts[end - 1] + len(self.words[end - 1])
+
+    def token_at(self, char: int) -> int:
+        """Index of the token that contains (or last starts before) character ``char``."""
+        return bisect.bisect_right(self.tokens.starts, char) - 1
+
+
+class _Variant(NamedTuple):
+    """One fixed-length form of a pattern (each optional token present or absent)."""
+
+    key: str
+    tests: tuple[tuple[Optional[frozenset], Optional[Callable[[str], bool]]], ...]  # (words, predicate) per token
+
+
+_PREDICATES: dict[str, Callable[[str], bool]] = {"IS_ALPHA": str.isalpha, "LIKE_NUM": like_num}
+
+
+def _variants(key: str, pattern: list[dict[str, Any]]) -> list[_Variant]:
+    """Expand a spaCy token pattern (``LOWER`` string or ``IN`` list, ``IS_ALPHA``, ``LIKE_NUM``,
+    ``"OP": "?"``) into its fixed-length variants."""
+    forms: list[list[tuple]] = [[]]
+    for token in pattern:
+        words, predicate = None, None
+        for attr, value in token.items():
+            if attr == "OP":
+                if value != "?":
+                    raise ValueError(f"operator {value!r} is not supported (only '?')")
+            elif attr == "LOWER":
+                if isinstance(value, str):
+                    words = frozenset([value])
+                elif isinstance(value, dict) and set(value) == {"IN"}:
+                    words = frozenset(value["IN"])
+                else:
+                    raise ValueError(f"LOWER must be a string or {{'IN': [...]}}, not {value!r}")
+            elif attr in _PREDICATES and value is True:
+                predicate = _PREDICATES[attr]
+            else:
+                raise ValueError(f"token attribute {attr}={value!r} is not supported")
+        test = (words, predicate)
+        forms = [f + [test] for f in forms] + (forms if token.get("OP") == "?" else [])
+    return [_Variant(key, tuple(f)) for f in forms if f]
+
+
+class LexiconFunction:
+    """A labelling function made of spaCy-style token patterns, lemma constraints compiled to word forms.
+
+    Patterns use spaCy's ``Matcher`` syntax and semantics: a pattern made only of word
+    constraints gives every match (like the ``PhraseMatcher``); one with a ``IS_ALPHA`` or
+    ``LIKE_NUM`` token keeps the longest non-overlapping matches (``greedy="LONGEST"``).
+    ``tests/test_label.py`` checks the matches against spaCy's own matchers.
+    """
+
+    def __init__(self, name: str, spec: dict[str, Any]):
         self.name = name
         self.type = spec["type"]
-        self.matcher = Matcher(nlp.vocab)
-        self.confidence: dict[int, float] = {}  # keyed by the hash of the pattern id
-        self.generic: set[int] = set()  # patterns of G5 priority-3 words
-        self.head_only: set[int] = set()  # patterns whose trigger is the last matched token
-        self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.confidence: dict[str, float] = {}
+        self.generic: set[str] = set()  # patterns of G5 priority-3 words
+        self.head_only: set[str] = set()  # patterns whose trigger is the last matched token
+        self.longest: set[str] = set()  # patterns with a predicate token: greedy LONGEST
+        self.index: dict[str, list[_Variant]] = defaultdict(list)  # first word -> variants
+        self.scanned: list[tuple[frozenset, _Variant]] = []  # variants opening with a predicate, with the words they need
         for i, pattern in enumerate(spec["patterns"]):
+            key = pattern["id"]
             try:
-                variants = _phrase_words(pattern["pattern"])
-                if variants is None:
-                    self.matcher.add(pattern["id"], [pattern["pattern"]], greedy="LONGEST")
-                else:  # fixed word sequences: the hash-based PhraseMatcher is much faster
-                    docs = [Doc(nlp.vocab, words=list(w)) for v in variants for w in itertools.product(*v)]
-                    self.phrases.add(pattern["id"], docs)
-            except (ValueError, KeyError) as e:
+                variants = _variants(key, pattern["pattern"])
+            except (ValueError, KeyError, TypeError) as e:
                 raise ConfigError(f"{RULES_PATH} -> functions -> {name} -> patterns -> {i}: {e}") from e
-            self.confidence[get_string_id(pattern["id"])] = float(pattern.get("confidence", 1.0))
+            for v in variants:
+                first_words, first_predicate = v.tests[0]
+                if first_words is not None:
+                    for w in first_words:
+                        self.index[w].append(v)
+                else:
+                    needed = next((w for w, _ in v.tests if w is not None), None)
+                    if needed is None:
+                        raise ConfigError(f"{RULES_PATH} -> functions -> {name} -> patterns -> {i}: a pattern needs at least one word constraint")
+                    self.scanned.append((needed, v))
+            if any(token.keys() & _PREDICATES.keys() for token in pattern["pattern"]):
+                self.longest.add(key)
+            self.confidence[key] = float(pattern.get("confidence", 1.0))
             if pattern.get("head_only"):
-                self.head_only.add(get_string_id(pattern["id"]))
+                self.head_only.add(key)
             if pattern.get("generic"):
-                self.generic.add(get_string_id(pattern["id"]))
+                self.generic.add(key)
+        self.index = dict(self.index)
+        #: A text with none of these words gets no span from this function.
+        self.anchors = frozenset(self.index).union(*(w for w, _ in self.scanned))
+
+    def matches(self, words: list[str], wordset: Optional[set[str]] = None) -> list[tuple[str, int, int]]:
+        """``(pattern id, start, end)`` token matches, with spaCy's matcher semantics."""
+        found: list[tuple[str, int, int]] = []
+        n = len(words)
+        index = self.index
+        for i, w in enumerate(words):
+            variants = index.get(w)
+            if variants:
+                for v in variants:
+                    end = _match(v.tests, words, i, n)
+                    if end:
+                        found.append((v.key, i, end))
+        if self.scanned:
+            wordset = set(words) if wordset is None else wordset
+            for needed, v in self.scanned:
+                if not needed.isdisjoint(wordset):
+                    found.extend((v.key, i, end) for i in range(n) if (end := _match(v.tests, words, i, n)))
+        if self.longest and found:
+            found = _longest(found, self.longest)
+        return found
 
     def __call__(self, doc: Doc) -> None:
-        spans = []
-        matches = [*self.phrases(doc), *(self.matcher(doc) if len(self.matcher) else ())]
-        for match_id, start, end in matches:
-            if match_id in self.head_only:  # a count construction: the trigger is its last word (G1)
+        spans: dict[tuple[int, int], float] = {}
+        for key, start, end in self.matches(doc.words, doc.wordset):
+            if key in self.head_only:  # a count construction: the trigger is its last word (G1)
                 start = end - 1
-            span = Span(doc, start, end, label=self.type)
-            spans.append(span)
-            span_confidence(doc)[(self.name, span.start_char, span.end_char)] = self.confidence[match_id]
-            if match_id in self.generic:
-                generic_spans(doc).add((span.start_char, span.end_char))
-        doc.spans[self.name] = spans
+            span = doc.char_span(start, end)
+            spans[span] = max(spans.get(span, 0.0), self.confidence[key])
+            if key in self.generic:
+                doc.generic.add(span)
+        doc.spans[self.name] = [(s, e, self.type, c) for (s, e), c in spans.items()]
 
 
-def _phrase_words(pattern: list[dict[str, Any]]) -> Optional[list[list[list[str]]]]:
-    """The word sequences of a pattern made only of ``LOWER`` constraints (optional tokens,
-    ``"OP": "?"``, give one variant without them), as per-variant lists of alternatives;
-    ``None`` when the pattern needs the ``Matcher``."""
-    variants: list[list[list[str]]] = [[]]
-    for token in pattern:
-        op = token.get("OP")
-        if set(token) - {"OP"} != {"LOWER"} or op not in (None, "?"):
-            return None
-        lower = token["LOWER"]
-        if isinstance(lower, str):
-            alternatives = [lower]
-        elif isinstance(lower, dict) and set(lower) == {"IN"}:
-            alternatives = list(lower["IN"])
-        else:
-            return None
-        with_token = [v + [alternatives] for v in variants]
-        variants = with_token + (variants if op == "?" else [])
-    return [v for v in variants if v]
+def _match(tests: tuple, words: list[str], i: int, n: int) -> int:
+    """End of a fixed-length variant matched at token ``i`` (0 when it does not match)."""
+    end = i + len(tests)
+    if end > n:
+        return 0
+    for (allowed, predicate), w in zip(tests, words[i:end]):
+        if (allowed is not None and w not in allowed) or (predicate is not None and not predicate(w)):
+            return 0
+    return end
 
 
-def doc_text(doc: Doc) -> str:
-    """The text of ``doc``, from the cache :meth:`WeakLabeller.make_doc` fills when it can."""
-    return doc.user_data.get("eventds_text") or doc.text
-
-
-def lowers(doc: Doc) -> list[str]:
-    """The lower-case words of ``doc``, computed once per doc (Token objects are slow to make)."""
-    cached = doc.user_data.get("eventds_lowers")
-    if cached is None:
-        cached = doc.user_data["eventds_lowers"] = [t.lower_ for t in doc]
-    return cached
-
-
-def token_starts(doc: Doc) -> list[int]:
-    """Character offset of each token of ``doc``, computed once per doc."""
-    cached = doc.user_data.get("eventds_starts")
-    if cached is None:
-        cached = doc.user_data["eventds_starts"] = [t.idx for t in doc]
-    return cached
-
-
-def span_confidence(doc: Doc) -> dict[tuple[str, int, int], float]:
-    """Per-document store of each LF span's confidence, keyed by (lf, start_char, end_char)."""
-    return doc.user_data.setdefault("eventds_confidence", {})
-
-
-def generic_spans(doc: Doc) -> set[tuple[int, int]]:
-    """Per-document set of spans matched only as generic attack words (G5 priority 3)."""
-    return doc.user_data.setdefault("eventds_generic", set())
+def _longest(found: list[tuple[str, int, int]], keys: set[str]) -> list[tuple[str, int, int]]:
+    """spaCy's ``greedy="LONGEST"`` filter for the patterns in ``keys``: per pattern, the
+    longest matches first, each kept when it overlaps none kept before."""
+    out = [m for m in found if m[0] not in keys]
+    for key in keys:
+        kept: list[tuple[str, int, int]] = []
+        for m in sorted((m for m in found if m[0] == key), key=lambda m: (m[2] - m[1], -m[1]), reverse=True):
+            if all(m[2] <= k[1] or k[2] <= m[1] for k in kept):
+                kept.append(m)
+        out.extend(sorted(set(kept), key=lambda m: m[1]))
+    return out
 
 
 def _lexicon_factory(name: str) -> Callable[[WeakRules], LabellingFunction]:
     def factory(rules: WeakRules) -> LabellingFunction:
         if name not in rules.functions:
             raise ConfigError(f"{RULES_PATH}: no patterns for registered labelling function {name!r}")
-        return LexiconFunction(name, rules.functions[name], tokenizer())
+        return LexiconFunction(name, rules.functions[name])
 
     return factory
 
@@ -230,7 +302,9 @@ class WeakLabeller:
 
     Args:
         functions: LF names to run (all registered by default).
-        model: spaCy pipeline name for lemmas (the blank English lookup pipeline by default).
+        model: an installed spaCy pipeline whose tokenizer to use instead of
+            :func:`builder.tokens.tokenize` (lemma patterns are compiled to word forms, so
+            the pipeline is used for its token boundaries only).
         span_model: a model folder from ``eventds train``, added as ``span_model.v1`` for the
             types where cross-validation showed it helps.
         tolerant: when True, an LF that raises on a text is counted in ``stats.failures``
@@ -251,53 +325,49 @@ class WeakLabeller:
         unknown = [n for n in names if n not in available]
         if unknown:
             raise ConfigError(f"unknown labelling functions {unknown}; registered: {sorted(available)}")
-        self.nlp = tokenizer(model)
-        self.functions = {name: available[name](self.rules) for name in names}
+        self.tokenize: Callable[[str], Tokens] = tokenize if model is None else spacy_tokenizer(model)
+        self.functions: dict[str, LabellingFunction] = {}
+        self._plan: list[tuple[str, LabellingFunction, Optional[frozenset]]] = []  # anchors None: run on every text
+        for name in names:
+            self.add(name, available[name](self.rules))
         if span_model is not None:
             from .train import SpanModelFunction
 
             lf = SpanModelFunction(Path(span_model))
-            self.functions[lf.name] = lf
+            self.add(lf.name, lf)
         self.tolerant = tolerant
         self.calibration = load_knots() if calibrated else None
         self.stats = LabelStats()
-        self._prefilter: Optional[Callable[[str], bool]] = None
 
-    @property
-    def prefilter(self) -> Callable[[str], bool]:
-        """True when a text has a word an event could hang on (lexicon and context functions)."""
-        if self._prefilter is None:
-            from .lfs import CONTEXT_WORDS
-
-            # Compare alphanumeric parts, so that the tokenizer's splitting of hyphens and
-            # apostrophes can never hide a trigger word from the filter.
-            words = frozenset(part for w in self.rules.trigger_words() | CONTEXT_WORDS for part in _WORDS.findall(w))
-            if "span_model.v1" in self.functions:
-                self._prefilter = lambda text: True  # a trained model may find anything
-            else:
-                self._prefilter = lambda text: not words.isdisjoint(_WORDS.findall(text.lower()))
-        return self._prefilter
+    def add(self, name: str, fn: LabellingFunction) -> None:
+        """Add a labelling function; it runs only on texts with one of its ``anchors`` words,
+        when it has that attribute, and on every text otherwise."""
+        self.functions[name] = fn
+        self._plan = [(n, f, getattr(f, "anchors", None)) for n, f in self.functions.items()]
 
     def make_doc(self, text: str) -> Doc:
-        """Tokenize ``text``, keeping the string itself (``Doc.text`` rebuilds it token by token)."""
-        doc = self.nlp.make_doc(text)
-        doc.user_data["eventds_text"] = text
-        return doc
+        """Tokenize ``text`` for the labelling functions."""
+        return Doc(self.tokenize(text))
 
     @property
     def version(self) -> str:
         return f"eventds-weak/{self.rules.version}"
 
     def annotate(self, doc: Doc) -> Doc:
-        """Run every LF on a doc, each writing its own span group."""
-        for name, fn in self.functions.items():
+        """Run every LF on a doc, each writing its own span group (empty when its anchors are absent)."""
+        spans = doc.spans
+        wordset = doc.wordset
+        for name, fn, anchors in self._plan:
+            if anchors is not None and anchors.isdisjoint(wordset):
+                spans[name] = []
+                continue
             try:
                 fn(doc)
             except Exception:
                 if not self.tolerant:
                     raise
                 self.stats.failures[name] += 1
-                doc.spans[name] = []
+                spans[name] = []
         return doc
 
     def events(self, doc: Doc) -> list[Event]:
@@ -305,38 +375,61 @@ class WeakLabeller:
         from .enrich import enrich
 
         events = enrich(doc, aggregate(doc, self.functions, self.rules, self.calibration))
-        self.stats.records += 1
-        for name in self.functions:
-            self.stats.votes[name] += len(doc.spans[name])
+        stats = self.stats
+        stats.records += 1
+        for name, spans in doc.spans.items():
+            if spans:
+                stats.votes[name] += len(spans)
         for e in events:
-            self.stats.events[e.type] += 1
+            stats.events[e.type] += 1
         return events
 
     def label_texts(self, texts: Iterable[str]) -> Iterator[list[Event]]:
-        """Yield the events of each text, in order, streaming in batches."""
-        prefilter = self.prefilter
+        """Yield the events of each text, in order, streaming."""
         for text in texts:
-            if not prefilter(text):  # no word that any function could use: no event
-                self.stats.records += 1
-                yield []
-                continue
             yield self.events(self.annotate(self.make_doc(text)))
 
 
-def aggregate(doc: Doc, functions: dict[str, Any], rules: WeakRules, calibration: Optional[Sequence[tuple[float, float]]] = None) -> list[Event]:
-    """Combine the LF span groups of ``doc`` into non-overlapping events.
+def spacy_tokenizer(model: str) -> Callable[[str], Tokens]:
+    """Tokens from an installed spaCy pipeline's tokenizer (slower than :func:`tokenize`)."""
+    nlp = tokenizer(model)
+
+    def tokenize_with_spacy(text: str) -> Tokens:
+        doc = nlp.make_doc(text)
+        return Tokens(text, [t.lower_ for t in doc], [t.idx for t in doc])
+
+    return tokenize_with_spacy
+
+
+class Candidate(NamedTuple):
+    """An aggregated event before enrichment."""
+
+    type: str
+    start: int
+    end: int
+    confidence: float
+    sources: tuple[str, ...]
+
+
+def aggregate(doc: Doc, functions: dict[str, Any], rules: WeakRules, calibration: Optional[Sequence[tuple[float, float]]] = None) -> list[Candidate]:
+    """Combine the LF span groups of ``doc`` into non-overlapping events, sorted by offset.
 
     Events under ``rules.min_confidence`` (raw) are dropped; the others get their raw
     confidence mapped through ``calibration`` (see :mod:`builder.calibrate`) when given.
     """
-    confidence = span_confidence(doc)
-    vetoes = [(s.start_char, s.end_char) for name in functions for s in doc.spans[name] if s.label_ == VETO]
-    votes: dict[tuple[int, int], dict[str, list[tuple[str, float]]]] = defaultdict(lambda: defaultdict(list))
-    for name in functions:
-        for s in doc.spans[name]:
-            if s.label_ == VETO or any(s.start_char < ve and vs < s.end_char for vs, ve in vetoes):
+    groups = [(name, doc.spans.get(name)) for name in functions]
+    groups = [(name, spans) for name, spans in groups if spans]
+    if not groups:
+        return []
+    vetoes = [(s, e) for _, spans in groups for s, e, label, _ in spans if label == VETO]
+    votes: dict[tuple[int, int], dict[str, list[tuple[str, float]]]] = {}
+    for name, spans in groups:
+        for start, end, label, conf in spans:
+            if label == VETO or (vetoes and any(start < ve and vs < end for vs, ve in vetoes)):
                 continue
-            votes[(s.start_char, s.end_char)][s.label_].append((name, confidence.get((name, s.start_char, s.end_char), 1.0)))
+            votes.setdefault((start, end), {}).setdefault(label, []).append((name, conf))
+    if not votes:
+        return []
 
     candidates = []
     priority = {t: i for i, t in enumerate(rules.type_priority)}
@@ -363,14 +456,12 @@ def aggregate(doc: Doc, functions: dict[str, Any], rules: WeakRules, calibration
 
     # G5: a generic word (targeted, hit, struck) is not a trigger when a specific attack
     # word of the sentence expresses the event.
-    generic = generic_spans(doc)
-    specific = any(c[2] in ("ATTACK", "STRIKE") and (c[0], c[1]) not in generic for c in chosen)
-    if specific:
+    generic = doc.generic
+    if generic and any(c[2] in ("ATTACK", "STRIKE") and (c[0], c[1]) not in generic for c in chosen):
         chosen = [c for c in chosen if not ((c[0], c[1]) in generic and c[2] in ("ATTACK", "STRIKE"))]
 
-    text = doc_text(doc)
     return [
-        Event(type=t, start=s, end=e, text=text[s:e], confidence=round(apply_calibration(calibration, c) if calibration else c, 4), sources=src)
+        Candidate(t, s, e, round(apply_calibration(calibration, c) if calibration else c, 4), src)
         for s, e, t, c, src in sorted(chosen)
         if c >= rules.min_confidence
     ]

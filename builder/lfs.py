@@ -1,17 +1,16 @@
 """Context labelling functions: rules that look beyond the trigger word.
 
-Each is registered under a versioned name in :data:`builder.label.REGISTRY` and writes
-only its own span group. Word lists are the guidelines' definitions, not sentences of the
+Each is registered under a versioned name in :data:`builder.label.REGISTRY`, writes only
+its own span group, and names the words it starts from (``anchors``) so that the labeller
+skips texts without them. Word lists are the guidelines' definitions, not sentences of the
 embedded corpus (see ``guidelines/GUIDELINES.md`` sections 3, 4 and 6).
 """
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable, Optional
 
-from spacy.tokens import Doc, Span
-
-from .label import VETO, WeakRules, lowers, register, span_confidence
+from .label import VETO, Doc, WeakRules, register
 
 # S-4 / S-5: the means that make a generic attack word a STRIKE.
 MEANS = frozenset(
@@ -33,8 +32,6 @@ READY = frozenset("ready readiness prepared".split())
 T2_NOUNS = frozenset("response revenge retaliation reprisal".split())
 T2_ADJ = frozenset("harsh tough decisive severe strong crushing painful".split())
 CLAUSE_END = frozenset({";", ".", "!", "?"})
-#: Words the context functions start from (the labeller skips texts with none of these and no lexicon word).
-CONTEXT_WORDS = GENERIC_ATTACK | WARN | READY | T2_NOUNS | {"fighting"}
 
 SPORTS = frozenset(
     "striker strikers midfielder midfielders goalkeeper goalie scored scores goal goals match league championship tournament "
@@ -55,14 +52,17 @@ def _window(words: list[str], i: int, before: int, after: int) -> Iterable[int]:
         j += 1
 
 
-def _emit(doc: Doc, name: str, spans: list[tuple[int, int, str, float]]) -> None:
-    conf = span_confidence(doc)
-    out = []
-    for start, end, label, c in spans:
-        span = Span(doc, start, end, label=label)
-        conf[(name, span.start_char, span.end_char)] = c
-        out.append(span)
-    doc.spans[name] = out
+class ContextFunction:
+    """A labelling function written in code: ``rule(words)`` gives ``(token, label, confidence)``
+    for single-token spans; it runs only on texts with one of its ``anchors``."""
+
+    def __init__(self, name: str, anchors: Iterable[str], rule: Callable[[list[str]], list[tuple[int, str, float]]]):
+        self.name = name
+        self.anchors: Optional[frozenset[str]] = frozenset(anchors)
+        self.rule = rule
+
+    def __call__(self, doc: Doc) -> None:
+        doc.spans[self.name] = [(*doc.char_span(i, i + 1), label, conf) for i, label, conf in self.rule(doc.words)]
 
 
 def _is_means(words: list[str], j: int) -> bool:
@@ -73,73 +73,67 @@ def _is_means(words: list[str], j: int) -> bool:
 def strike_means(rules: WeakRules):
     """A generic attack word is STRIKE when aircraft, drones or missiles deliver it (S-4, S-5),
     and a barrage of rockets or shells is ATTACK."""
-    name = "strike_means.v1"
 
-    def lf(doc: Doc) -> None:
+    def rule(words: list[str]) -> list[tuple[int, str, float]]:
         spans = []
-        words = lowers(doc)
         for i, low in enumerate(words):
             if low not in GENERIC_ATTACK:
                 continue
             window = list(_window(words, i, 8, 8))
             if any(_is_means(words, j) for j in window):
-                spans.append((i, i + 1, "STRIKE", 0.85))
+                spans.append((i, "STRIKE", 0.85))
             elif low.startswith("barrage") and any(words[j] in ROCKETS for j in window):
-                spans.append((i, i + 1, "ATTACK", 0.8))
-        _emit(doc, name, spans)
+                spans.append((i, "ATTACK", 0.8))
+        return spans
 
-    return lf
+    return ContextFunction("strike_means.v1", GENERIC_ATTACK, rule)
 
 
 @register("threat_speech.v1")
 def threat_speech(rules: WeakRules):
     """THREAT from speech that commits to force (T-1: warned of / ready to + force; T-2: the
     future force itself when no threat word is there)."""
-    name = "threat_speech.v1"
     threat_words = rules.words(["threat_lexicon.v2"])
 
-    def lf(doc: Doc) -> None:
+    def rule(words: list[str]) -> list[tuple[int, str, float]]:
         spans = []
-        words = lowers(doc)
         for i, low in enumerate(words):
             if low in WARN and any(words[j] in FORCE for j in _window(words, i, 0, 10)):
-                spans.append((i, i + 1, "THREAT", 0.8))
+                spans.append((i, "THREAT", 0.8))
             elif low in READY:
                 after = [j for j in _window(words, i, 0, 8) if words[j].isalnum()]
                 if after and words[after[0]] in ("to", "for") and any(words[j] in FORCE for j in after):
-                    spans.append((i, i + 1, "THREAT", 0.75))
+                    spans.append((i, "THREAT", 0.75))
         has_t1 = bool(spans) or not threat_words.isdisjoint(words)
         if not has_t1:
             for i, low in enumerate(words):
                 if low in T2_NOUNS:
                     after = [words[j] for j in _window(words, i, 0, 8)]
                     if any(w in ("will", "would") for w in after) and any(w in T2_ADJ for w in after):
-                        spans.append((i, i + 1, "THREAT", 0.65))
+                        spans.append((i, "THREAT", 0.65))
                 elif low == "fighting" and i >= 2:
                     before = [words[j] for j in _window(words, i, 4, 0)]
                     if ("stop" in before and ("not" in before or "n't" in before)) or "continue" in before:
                         if any(w in ("will", "would", "wo") for w in before) or "ready" in before:
-                            spans.append((i, i + 1, "THREAT", 0.6))
-        _emit(doc, name, spans)
+                            spans.append((i, "THREAT", 0.6))
+        return spans
 
-    return lf
+    return ContextFunction("threat_speech.v1", WARN | READY | T2_NOUNS | {"fighting"}, rule)
 
 
 @register("context_veto.v1")
 def context_veto(rules: WeakRules):
     """Veto attack and strike words in sports sentences, and strikes in a labour context."""
-    name = "context_veto.v1"
     attack_words = GENERIC_ATTACK | {"strike", "strikes", "shot", "fired", "killed", "killing"}
 
-    def lf(doc: Doc) -> None:
+    def rule(words: list[str]) -> list[tuple[int, str, float]]:
         spans = []
-        words = lowers(doc)
         sports = not SPORTS.isdisjoint(words)
         for i, low in enumerate(words):
             if sports and low in attack_words:
-                spans.append((i, i + 1, VETO, 1.0))
+                spans.append((i, VETO, 1.0))
             elif low in ("strike", "strikes") and any(words[j] in LABOUR for j in _window(words, i, 6, 6)):
-                spans.append((i, i + 1, VETO, 1.0))
-        _emit(doc, name, spans)
+                spans.append((i, VETO, 1.0))
+        return spans
 
-    return lf
+    return ContextFunction("context_veto.v1", attack_words, rule)

@@ -33,9 +33,9 @@ def lf_summary(texts: list[str], gold: list[list[dict]], labeller: WeakLabeller)
     """
     per_lf: dict[str, Counter] = defaultdict(Counter)
     names = list(labeller.functions)
-    for doc, g_events in zip(labeller.nlp.pipe(texts), gold):
-        labeller.annotate(doc)
-        spans = {name: [(s.label_, s.start_char, s.end_char) for s in doc.spans[name]] for name in names}
+    for text, g_events in zip(texts, gold):
+        doc = labeller.annotate(labeller.make_doc(text))
+        spans = {name: [(label, start, end) for start, end, label, _ in doc.spans[name]] for name in names}
         for name in names:
             mine = spans[name]
             c = per_lf[name]

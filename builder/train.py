@@ -12,7 +12,7 @@ import json
 import random
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 import spacy
 from spacy.language import Language
@@ -23,6 +23,9 @@ from .bio import AlignmentError
 from .errors import InputError
 from .evaluate import score
 from .labelset import event_types
+
+if TYPE_CHECKING:
+    from .label import Doc as LabelDoc
 
 SPANS_KEY = "events"
 META_FILE = "eventds_model.json"
@@ -164,14 +167,11 @@ class SpanModelFunction:
         self.nlp, self.meta = load(model_dir)
         self.types = set(self.meta.get("use_types", []))
 
-    def __call__(self, doc: Doc) -> None:
-        from .label import span_confidence
-
-        events = predict(self.nlp, [doc.text], self.types)[0]
-        spans, conf = [], span_confidence(doc)
-        for e in events:
-            span = doc.char_span(e["start"], e["end"], label=e["type"], alignment_mode="strict")
-            if span is not None:
-                spans.append(span)
-                conf[(self.name, span.start_char, span.end_char)] = e["confidence"] * 0.8  # below rule priors: rules win ties
+    def __call__(self, doc: "LabelDoc") -> None:
+        starts = set(doc.tokens.starts)
+        ends = {s + len(w) for s, w in zip(doc.tokens.starts, doc.words)}
+        spans = []
+        for e in predict(self.nlp, [doc.text], self.types)[0]:
+            if e["start"] in starts and e["end"] in ends:  # only spans on the labeller's token boundaries
+                spans.append((e["start"], e["end"], e["type"], e["confidence"] * 0.8))  # below rule priors: rules win ties
         doc.spans[self.name] = spans

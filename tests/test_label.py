@@ -63,7 +63,7 @@ def test_lf_failures_are_counted_when_tolerant():
     def broken(doc):
         raise RuntimeError("boom")
 
-    lab.functions["broken.v1"] = broken
+    lab.add("broken.v1", broken)
     (events,) = lab.label_texts(["A drone strike hit."])
     assert [e.type for e in events] == ["STRIKE"]
     assert lab.stats.failures["broken.v1"] == 1
@@ -101,15 +101,18 @@ def test_label_command_rejects_a_line_without_text_and_writes_nothing(tmp_path):
     assert not out.exists()
 
 
-def test_the_text_prefilter_never_changes_the_output(labeller):
-    """Skipping texts without a candidate word must give exactly what the full pipeline gives."""
+def test_skipping_functions_without_their_anchor_words_never_changes_the_output(labeller):
+    """A function skipped because none of its anchor words is in the text must have had nothing to say."""
     import json as _json
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
     texts = [_json.loads(l)["text"] for l in (root / "tests" / "data" / "heldout.jsonl").read_text(encoding="utf-8").splitlines()]
-    texts += ["Israeli air-strikes hit Rafah.", "A drone-strike killed two.", "Re-attacked overnight.", "Nothing happened today."]
+    texts += ["Israeli air-strikes hit Rafah.", "A drone-strike killed two.", "Re-attacked overnight.", "Nothing happened today.", "25 people dead.", "Five dead"]
     fast = list(labeller.label_texts(texts))
-    full = [labeller.events(labeller.annotate(labeller.nlp.make_doc(t))) for t in texts]
+    unanchored = WeakLabeller()
+    unanchored._plan = [(name, fn, None) for name, fn, _ in unanchored._plan]
+    full = list(unanchored.label_texts(texts))
     assert fast == full
     assert sum(map(bool, fast)) > len(texts) // 2
+    assert all(anchors for _, _, anchors in labeller._plan), "every built-in function declares its anchor words"

@@ -50,5 +50,5 @@ def test_saved_model_is_a_labelling_function_for_its_types(tmp_path):
     save(nlp, tmp_path / "model", {"use_types": ["CASUALTY"]})
     lab = WeakLabeller(span_model=tmp_path / "model")
     assert "span_model.v1" in lab.functions
-    doc = lab.annotate(lab.nlp.make_doc("Gunmen shot at a bus, killing 3 people."))
-    assert {s.label_ for s in doc.spans["span_model.v1"]} <= {"CASUALTY"}
+    doc = lab.annotate(lab.make_doc("Gunmen shot at a bus, killing 3 people."))
+    assert {label for _, _, label, _ in doc.spans["span_model.v1"]} <= {"CASUALTY"}
