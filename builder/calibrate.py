@@ -39,8 +39,7 @@ def apply(knots: list[tuple[float, float]], raw: float) -> float:
     """Interpolate the calibration map at ``raw`` (flat beyond the end knots)."""
     if not knots:
         return raw
-    xs = [k[0] for k in knots]
-    i = bisect.bisect_left(xs, raw)
+    i = bisect.bisect_left(knots, (raw,))
     if i == 0:
         return knots[0][1]
     if i == len(knots):

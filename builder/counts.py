@@ -100,7 +100,25 @@ QUALIFIER_PHRASES: dict[str, str] = {
     "circa": "about",
 }
 _QUALIFIERS_LONGEST_FIRST = sorted(QUALIFIER_PHRASES, key=len, reverse=True)
+_QUALIFIERS_BY_FIRST_WORD: dict[str, list[str]] = {}  # a phrase can only open ``s`` if its first word does
+for _phrase in _QUALIFIERS_LONGEST_FIRST:
+    _QUALIFIERS_BY_FIRST_WORD.setdefault(_phrase.split(" ", 1)[0], []).append(_phrase)
 
+# Precompiled (the module-level cache of ``re`` costs more than these small searches).
+_SPACED_DASH = re.compile(r"\s*-\s*")
+_DIGIT_DASH_DIGIT = re.compile(r"\d\s*-\s*\d")
+_FINAL_DOT = re.compile(r"\.$")
+_FINAL_OF = re.compile(r"\s+of$")
+_DIGITS = re.compile(r"((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?: (hundred|thousand|million))?")
+_RANGE_SEPARATORS = {"": re.compile(r" (?:to|or) "), "between ": re.compile(r" (?:and|to|-) "), "from ": re.compile(r" (?:to|-) ")}
+_DIGIT_RANGE = re.compile(r"(\d[\d,]*)-(\d[\d,]*)")
+_NEXT_SENTENCE = re.compile(r"\s+[\"'\u201c\u2018(]?[A-Z0-9]")
+_LAST_WORD = re.compile(r"([\w.]+)$")
+_YEAR = re.compile(r"(?:1[89]|20)\d\d")
+_WORD = re.compile(r"\w+")
+_GAP_WORD = re.compile(r"\w+(?:[-'\u2019.]\w+)*")
+_GAP_PUNCT = re.compile(r"[^\w\s\-'\u2019.]")
+_PRECEDING_WORD = re.compile(r"[\w'\u2019-]+")
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212"), "-")
 
 
@@ -111,11 +129,11 @@ def _normalise(text: str) -> str:
     RETURNS (str): The normalised phrase, possibly empty.
     """
     s = text.translate(_DASHES).replace("\u00a0", " ").replace("\u202f", " ").lower()
-    s = re.sub(r"\s*-\s*", "-", s) if re.search(r"\d\s*-\s*\d", s) else s
+    s = _SPACED_DASH.sub("-", s) if _DIGIT_DASH_DIGIT.search(s) else s
     s = " ".join(s.split())
     s = s.strip(" ,;:!?\"'()[]\u2018\u2019\u201c\u201d")
-    s = re.sub(r"\.$", "", s) if not s.endswith("approx.") else s
-    s = re.sub(r"\s+of$", "", s)
+    s = _FINAL_DOT.sub("", s) if not s.endswith("approx.") else s
+    s = _FINAL_OF.sub("", s)
     return s
 
 
@@ -125,7 +143,7 @@ def _parse_digits(s: str) -> Optional[int]:
     s (str): A normalised phrase such as ``"1,200"``, ``"25"``, ``"1.5 million"``, ``"3 thousand"``.
     RETURNS (Optional[int]): The integer, or ``None`` if the phrase is not of that form or not whole.
     """
-    m = re.fullmatch(r"((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?: (hundred|thousand|million))?", s)
+    m = _DIGITS.fullmatch(s)
     if not m:
         return None
     number, scale = m.group(1).replace(",", ""), m.group(2)
@@ -235,16 +253,16 @@ def _parse_range(s: str) -> Optional[tuple[int, int]]:
     s (str): A normalised phrase without qualifier.
     RETURNS (Optional[tuple[int, int]]): ``(low, high)`` with ``low < high``, or ``None``.
     """
-    m = re.fullmatch(r"(\d[\d,]*)-(\d[\d,]*)", s)
+    m = _DIGIT_RANGE.fullmatch(s)
     if m:
         candidates = [(m.group(1), m.group(2))]
     else:
-        body, separators = s, r" (?:to|or) "
-        for opener, seps in (("between ", r" (?:and|to|-) "), ("from ", r" (?:to|-) ")):
+        body, separators = s, _RANGE_SEPARATORS[""]
+        for opener in ("between ", "from "):
             if s.startswith(opener):
-                body, separators = s[len(opener):], seps
+                body, separators = s[len(opener):], _RANGE_SEPARATORS[opener]
                 break
-        candidates = [(body[: sep.start()], body[sep.end():]) for sep in re.finditer(separators, body)]
+        candidates = [(body[: sep.start()], body[sep.end():]) for sep in separators.finditer(body)]
     for left, right in candidates:
         low, high = _parse_number(left), _parse_number(right)
         if low is not None and high is not None:
@@ -274,7 +292,7 @@ def parse_count(text: str) -> Optional[dict]:
     if not s:
         return None
     qualifier = None
-    for phrase in _QUALIFIERS_LONGEST_FIRST:
+    for phrase in _QUALIFIERS_BY_FIRST_WORD.get(s.split(" ", 1)[0], ()):
         if s.startswith(phrase + " "):
             qualifier = QUALIFIER_PHRASES[phrase]
             s = s[len(phrase) + 1:]
@@ -368,9 +386,9 @@ def _is_sentence_end(text: str, i: int) -> bool:
         return False
     if rest.strip() == "":
         return True
-    if not re.match(r"\s+[\"'\u201c\u2018(]?[A-Z0-9]", rest):
+    if not _NEXT_SENTENCE.match(rest):
         return False
-    word = re.search(r"([\w.]+)$", text[:i])
+    word = _LAST_WORD.search(text, max(0, i - 100), i)
     if word:
         w = word.group(1).lower()
         if len(w) == 1 or "." in w or w in _ABBREVIATIONS:
@@ -416,10 +434,12 @@ _STARTERS = (
 # Where a token that can end a count phrase ends: after a digit or a number word (a
 # superset: every phrase ``parse_count`` accepts ends at one of these; see tests/test_counts.py).
 _NUMBER_WORDS = set(_UNITS) | set(_TENS) | set(_SCALES) | set(_VAGUE_UNITS) | set(_VAGUE) | {"score"}
-_NUMBER_END = re.compile(r"\d(?!\w)|\b(?:" + "|".join(sorted({w.split()[-1] for w in _NUMBER_WORDS}, key=len, reverse=True)) + r")(?!\w)", re.IGNORECASE)
+_NUMBER_END_PATTERN = r"\d(?!\w)|\b(?:" + "|".join(sorted({w.split()[-1] for w in _NUMBER_WORDS}, key=len, reverse=True)) + r")(?!\w)"
+_NUMBER_END = re.compile(_NUMBER_END_PATTERN)  # over lower-cased text (much faster than IGNORECASE)
+_NUMBER_END_ANY_CASE = re.compile(_NUMBER_END_PATTERN, re.IGNORECASE)
 
 
-def _count_phrases(text: str, start: int, end: int) -> list[tuple[int, int, dict]]:
+def _count_phrases(text: str, start: int, end: int, first_only: bool = False) -> list[tuple[int, int, dict]]:
     """All maximal count phrases in ``text[start:end]``, left to right, without overlaps.
 
     At each token the longest run of up to eight tokens that ``parse_count`` accepts is taken;
@@ -428,20 +448,28 @@ def _count_phrases(text: str, start: int, end: int) -> list[tuple[int, int, dict
     text (str): The sentence.
     start (int): Start of the region to scan.
     end (int): End of the region to scan (exclusive).
+    first_only (bool): Only the phrase that starts at the first token, if there is one.
     RETURNS (list[tuple[int, int, dict]]): ``(start, end, parsed)`` for each phrase.
     """
     found: list[tuple[int, int, dict]] = []
-    number_ends = {m.end() for m in _NUMBER_END.finditer(text, start, end)}
+    segment = text[start:end].lower()
+    pattern = _NUMBER_END if len(segment) == end - start else _NUMBER_END_ANY_CASE
+    number_ends = {m.end() + start for m in pattern.finditer(segment if pattern is _NUMBER_END else text[start:end])}
     if not number_ends:
         return found
     toks = _tokens(text, start, end)
     # Only a token that ends in a digit or a number word can end a count phrase.
     enders = [k for k, (_, e) in enumerate(toks) if e in number_ends]
-    i = 0
-    while i < len(toks):
+    # Only a token at most eight tokens before an ender can start one.
+    starts = sorted({i for j in enders for i in range(max(0, j - _MAX_PHRASE_TOKENS + 1), j + 1)})
+    if first_only:
+        starts = starts[:1] if starts and starts[0] == 0 else []
+    next_free = 0  # phrases do not overlap: the scan goes on after the last one found
+    for i in starts:
+        if i < next_free:
+            continue
         first = text[toks[i][0] : toks[i][1]]
         if not (first[0].isdigit() or first.lower() in _STARTERS):
-            i += 1
             continue
         best = None
         for j in reversed([k for k in enders if i <= k < i + _MAX_PHRASE_TOKENS]):
@@ -453,17 +481,16 @@ def _count_phrases(text: str, start: int, end: int) -> list[tuple[int, int, dict
                 best = (s, e, parsed, j)
                 break
         if best is None:
-            i += 1
             continue
         s, e, parsed, j = best
-        i = j + 1
+        next_free = j + 1
         if _NON_COUNT_AFTER.match(text, e + (len(text[e:]) - len(text[e:].lstrip()))):
             continue
-        if _MONTH_BEFORE.search(text, 0, s):
+        if _MONTH_BEFORE.search(text, max(0, s - 40), s):
             continue
-        if re.fullmatch(r"(?:1[89]|20)\d\d", text[s:e]):
+        if _YEAR.fullmatch(text, s, e):
             continue
-        previous = re.findall(r"\w+", text[:s])
+        previous = _WORD.findall(text, max(0, s - 40), s)
         if text[s:e].lower() == "one" and previous and previous[-1].lower() in _NOT_A_COUNT_BEFORE_ONE:
             continue
         found.append((s, e, parsed))
@@ -504,22 +531,20 @@ def find_count(text: str, trigger_start: int, trigger_end: int) -> Optional[tupl
 
     gap = _AFTER_GAP_RE.match(text, trigger_end)
     if gap is not None and gap.end() < right:
-        for s, e, parsed in _count_phrases(text, gap.end(), right):
-            if s == gap.end():
-                return s, e, parsed
-            break
+        for s, e, parsed in _count_phrases(text, gap.end(), right, first_only=True):
+            return s, e, parsed
 
     before_trigger = _count_phrases(text, left, trigger_start)
     if not before_trigger:
         return None
     s, e, parsed = before_trigger[-1]  # the nearest one only
     between = text[e:trigger_start]
-    words = re.findall(r"\w+(?:[-'\u2019.]\w+)*", between)
+    words = _GAP_WORD.findall(between)
     if len(words) > _MAX_GAP_WORDS or any(_TRIGGER_WORD_RE.fullmatch(w) for w in words):
         return None
-    if re.search(r"[^\w\s\-'\u2019.]", between):
+    if _GAP_PUNCT.search(between):
         return None
-    preceding = re.findall(r"[\w'\u2019-]+", text[left:s])
+    preceding = _PRECEDING_WORD.findall(text, left, s)
     if preceding and _TRIGGER_WORD_RE.fullmatch(preceding[-1]) and not text[left:s].rstrip().endswith((",", ";")):
         return None  # the object count of another casualty word ("killing 12 ... and wounding")
     return s, e, parsed

@@ -32,9 +32,9 @@ TIME_RE = re.compile(
 PLACE_RE = re.compile(r"\b(?:in|at|near|outside|inside|around)\s+((?:the\s+)?(?:[A-Z][\w’'-]*|al-[A-Z][\w’'-]*)(?:\s+(?:of\s+|al-)?[A-Z][\w’'-]*)*)")
 WEAPON_RE = re.compile(
     r"\b(?:(?:more than|at least|about|around|some|nearly)\s+)?(?:(?:a dozen|dozens of|\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty)\s+)?"
-    r"(?:Katyusha\s+|ballistic\s+|cruise\s+|armed\s+|combat\s+)?(?:rockets?|missiles?|drones?|mortars?|shells|IEDs?|car bombs?|grenades?|artillery)\b",
-    re.IGNORECASE,
-)
+    r"(?:katyusha\s+|ballistic\s+|cruise\s+|armed\s+|combat\s+)?(?:rockets?|missiles?|drones?|mortars?|shells|ieds?|car bombs?|grenades?|artillery)\b",
+)  # over lower-cased text (faster than IGNORECASE)
+WEAPON_RE_ANY_CASE = re.compile(WEAPON_RE.pattern, re.IGNORECASE)  # when lower-casing changes the length
 NP_AFTER_RE = re.compile(r"\s*(?:on|against)\s+((?:the\s+|a\s+|an\s+)?[^,;.“”\"()]+?)(?=\s+(?:in|on|at|by|that|which|who|with|killing|wounding|injuring|near|and\s+(?:killed|wounded))\b|[,;.“”\"()]|$)")
 BY_RE = re.compile(r"\s*(?:,\s*)?(?:\w+\s+){0,3}?by\s+((?:the\s+)?[A-Z][\w’'-]*(?:\s+(?:of\s+)?[A-Z][\w’'-]*)*)")
 PROPER_BEFORE_RE = re.compile(r"((?:[A-Z][\w’'.-]*\s+){0,3}[A-Z][\w’'.-]*)(?:’s|'s)?\s+$")
@@ -68,6 +68,11 @@ def realis(doc: Doc, event: Union[Event, Candidate]) -> str:
 
 def _proper_before(text: str, end: int) -> Optional[re.Match]:
     """Up to four capitalised words ending right before ``end`` (the regex sees only the last 80 characters)."""
+    # Quick refusal: the last word before the trailing space must be capitalised.
+    before = text[max(0, end - 80) : end]
+    stripped = before.rstrip()
+    if len(stripped) == len(before) or not stripped or not stripped.rsplit(None, 1)[-1][:1].isupper():
+        return None
     start = max(0, end - 80)
     m = PROPER_BEFORE_RE.search(text, start, end)
     return m if m and m.end() == end else None
@@ -167,7 +172,9 @@ def arguments(text: str, events: Sequence[Union[Event, Candidate]], words: Optio
             if hit:
                 s, e, counts[k] = hit
                 attach(k, _arg("count", text, s, e))
-    for m in WEAPON_RE.finditer(text) if words is None or not WEAPON_WORDS.isdisjoint(words) else ():
+    lower = text.lower()
+    weapons = (WEAPON_RE.finditer(lower) if len(lower) == len(text) else WEAPON_RE_ANY_CASE.finditer(text)) if words is None or not WEAPON_WORDS.isdisjoint(words) else ()
+    for m in weapons:
         s, e = m.span()
         candidates = [k for k, ev in enumerate(events) if ev.type in ("ATTACK", "STRIKE")]
         if candidates and free(s, e):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional, Sequence
 
 from spacy.lang.en.lex_attrs import like_num
+from spacy.lang.en.stop_words import STOP_WORDS
 
 from .calibrate import apply as apply_calibration
 from .calibrate import load_knots
@@ -182,8 +183,9 @@ class LexiconFunction:
         self.generic: set[str] = set()  # patterns of G5 priority-3 words
         self.head_only: set[str] = set()  # patterns whose trigger is the last matched token
         self.longest: set[str] = set()  # patterns with a predicate token: greedy LONGEST
-        self.index: dict[str, list[_Variant]] = defaultdict(list)  # first word -> variants
-        self.scanned: list[tuple[frozenset, _Variant]] = []  # variants opening with a predicate, with the words they need
+        # anchor word -> (variant, offset of the anchor token in it): each variant is found
+        # from the positions of the words of one of its tokens (rare words make few candidates).
+        index: dict[str, list[tuple[_Variant, int]]] = defaultdict(list)
         for i, pattern in enumerate(spec["patterns"]):
             key = pattern["id"]
             try:
@@ -191,15 +193,13 @@ class LexiconFunction:
             except (ValueError, KeyError, TypeError) as e:
                 raise ConfigError(f"{RULES_PATH} -> functions -> {name} -> patterns -> {i}: {e}") from e
             for v in variants:
-                first_words, first_predicate = v.tests[0]
-                if first_words is not None:
-                    for w in first_words:
-                        self.index[w].append(v)
-                else:
-                    needed = next((w for w, _ in v.tests if w is not None), None)
-                    if needed is None:
-                        raise ConfigError(f"{RULES_PATH} -> functions -> {name} -> patterns -> {i}: a pattern needs at least one word constraint")
-                    self.scanned.append((needed, v))
+                # Anchor on the first token with a word constraint, preferring one without stop words.
+                constrained = [k for k, (words, _) in enumerate(v.tests) if words is not None]
+                offset = next((k for k in constrained if STOP_WORDS.isdisjoint(v.tests[k][0])), constrained[0] if constrained else None)
+                if offset is None:
+                    raise ConfigError(f"{RULES_PATH} -> functions -> {name} -> patterns -> {i}: a pattern needs at least one word constraint")
+                for w in v.tests[offset][0]:
+                    index[w].append((v, offset))
             if any(token.keys() & _PREDICATES.keys() for token in pattern["pattern"]):
                 self.longest.add(key)
             self.confidence[key] = float(pattern.get("confidence", 1.0))
@@ -207,27 +207,26 @@ class LexiconFunction:
                 self.head_only.add(key)
             if pattern.get("generic"):
                 self.generic.add(key)
-        self.index = dict(self.index)
+        self.index = dict(index)
         #: A text with none of these words gets no span from this function.
-        self.anchors = frozenset(self.index).union(*(w for w, _ in self.scanned))
+        self.anchors = frozenset(self.index)
 
     def matches(self, words: list[str], wordset: Optional[set[str]] = None) -> list[tuple[str, int, int]]:
         """``(pattern id, start, end)`` token matches, with spaCy's matcher semantics."""
         found: list[tuple[str, int, int]] = []
         n = len(words)
-        index = self.index
-        for i, w in enumerate(words):
-            variants = index.get(w)
-            if variants:
-                for v in variants:
-                    end = _match(v.tests, words, i, n)
-                    if end:
-                        found.append((v.key, i, end))
-        if self.scanned:
-            wordset = set(words) if wordset is None else wordset
-            for needed, v in self.scanned:
-                if not needed.isdisjoint(wordset):
-                    found.extend((v.key, i, end) for i in range(n) if (end := _match(v.tests, words, i, n)))
+        for w in self.anchors.intersection(set(words) if wordset is None else wordset):
+            entries = self.index[w]
+            p = -1
+            while True:
+                try:
+                    p = words.index(w, p + 1)
+                except ValueError:
+                    break
+                for v, offset in entries:
+                    start = p - offset
+                    if start >= 0 and (end := _match(v.tests, words, start, n)):
+                        found.append((v.key, start, end))
         if self.longest and found:
             found = _longest(found, self.longest)
         return found
@@ -417,8 +416,7 @@ def aggregate(doc: Doc, functions: dict[str, Any], rules: WeakRules, calibration
     Events under ``rules.min_confidence`` (raw) are dropped; the others get their raw
     confidence mapped through ``calibration`` (see :mod:`builder.calibrate`) when given.
     """
-    groups = [(name, doc.spans.get(name)) for name in functions]
-    groups = [(name, spans) for name, spans in groups if spans]
+    groups = [(name, spans) for name, spans in doc.spans.items() if spans and name in functions]
     if not groups:
         return []
     vetoes = [(s, e) for _, spans in groups for s, e, label, _ in spans if label == VETO]
@@ -432,27 +430,35 @@ def aggregate(doc: Doc, functions: dict[str, Any], rules: WeakRules, calibration
         return []
 
     candidates = []
-    priority = {t: i for i, t in enumerate(rules.type_priority)}
+    priority = _priority(rules.type_priority)
     for (start, end), by_type in votes.items():
-        scored = {t: _noisy_or(c for _, c in v) for t, v in by_type.items()}
-        best = min(scored, key=lambda t: (-scored[t], priority.get(t, len(priority))))
-        candidates.append((start, end, best, scored[best], tuple(sorted(n for n, _ in by_type[best]))))
+        if len(by_type) == 1:
+            ((best, voters),) = by_type.items()
+            score = voters[0][1] if len(voters) == 1 else _noisy_or(c for _, c in voters)
+        else:
+            scored = {t: _noisy_or(c for _, c in v) for t, v in by_type.items()}
+            best = min(scored, key=lambda t: (-scored[t], priority.get(t, len(priority))))
+            score, voters = scored[best], by_type[best]
+        candidates.append((start, end, best, score, tuple(sorted(n for n, _ in voters)) if len(voters) > 1 else (voters[0][0],)))
 
-    chosen: list[tuple[int, int, str, float, tuple[str, ...]]] = []
-    for cand in sorted(candidates, key=lambda c: (-(c[1] - c[0]), -c[3], c[0])):
-        start, end, etype, conf, sources = cand
-        overlapping = [i for i, c in enumerate(chosen) if start < c[1] and c[0] < end]
-        if not overlapping:
-            chosen.append(cand)
-            continue
-        # A shorter span inside a kept one of the same type adds its voters to it.
-        for i in overlapping:
-            k_start, k_end, k_type, k_conf, k_sources = chosen[i]
-            if k_type != etype:
+    if len(candidates) == 1:
+        chosen = candidates
+    else:
+        chosen = []
+        for cand in sorted(candidates, key=lambda c: (c[0] - c[1], -c[3], c[0])):
+            start, end, etype, conf, sources = cand
+            overlapping = [i for i, c in enumerate(chosen) if start < c[1] and c[0] < end]
+            if not overlapping:
+                chosen.append(cand)
                 continue
-            if set(sources) - set(k_sources):  # an independent function agrees
-                k_conf = _noisy_or([k_conf, conf])
-            chosen[i] = (k_start, k_end, k_type, k_conf, tuple(sorted(set(k_sources) | set(sources))))
+            # A shorter span inside a kept one of the same type adds its voters to it.
+            for i in overlapping:
+                k_start, k_end, k_type, k_conf, k_sources = chosen[i]
+                if k_type != etype:
+                    continue
+                if set(sources) - set(k_sources):  # an independent function agrees
+                    k_conf = _noisy_or([k_conf, conf])
+                chosen[i] = (k_start, k_end, k_type, k_conf, tuple(sorted(set(k_sources) | set(sources))))
 
     # G5: a generic word (targeted, hit, struck) is not a trigger when a specific attack
     # word of the sentence expresses the event.
@@ -460,11 +466,17 @@ def aggregate(doc: Doc, functions: dict[str, Any], rules: WeakRules, calibration
     if generic and any(c[2] in ("ATTACK", "STRIKE") and (c[0], c[1]) not in generic for c in chosen):
         chosen = [c for c in chosen if not ((c[0], c[1]) in generic and c[2] in ("ATTACK", "STRIKE"))]
 
+    minimum = rules.min_confidence
     return [
         Candidate(t, s, e, round(apply_calibration(calibration, c) if calibration else c, 4), src)
-        for s, e, t, c, src in sorted(chosen)
-        if c >= rules.min_confidence
+        for s, e, t, c, src in (sorted(chosen) if len(chosen) > 1 else chosen)
+        if c >= minimum
     ]
+
+
+@lru_cache(maxsize=None)
+def _priority(type_priority: tuple[str, ...]) -> dict[str, int]:
+    return {t: i for i, t in enumerate(type_priority)}
 
 
 def _noisy_or(confidences: Iterable[float]) -> float:
