@@ -18,6 +18,9 @@ from itertools import accumulate
 from typing import Optional
 
 
+_WORD_DOT_LETTER = re.compile(r"\.(?=[^\W\d_])(?<=[^\W\d_]{2}\.)")  # starts with the literal: a fast scan
+
+
 class Tokens:
     """A tokenized text: its lower-case token strings and (computed when first asked) their offsets."""
 
@@ -69,24 +72,40 @@ def _trie(words: list[str]) -> str:
 def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     """The (plain, apostrophes, general) token patterns; see :func:`tokenize` for which is used when."""
     import spacy
+    from spacy.symbols import ORTH
 
     rules = spacy.blank("en").tokenizer.rules
     # spaCy's single-token exceptions that end in a full stop ("Mr.", "Gen.", "Sept.", "Calif.").
     abbreviations = sorted({k[:-1].lower() for k in rules if k.endswith(".") and len(rules[k]) == 1 and k[:-1].replace(".", "").isalpha() and len(k) > 2})
-    abbr = rf"(?:{_trie(abbreviations)})\.(?!\w)"
+    abbr = rf"{_trie(abbreviations)}\.(?!\w)"  # the fast patterns cut lower-cased text
+    abbr_any_case = rf"(?i:{_trie(abbreviations)})\.(?!\w)"
     initials = r"(?:[^\W\d_]\.)+(?:-\w+)*"  # U.S., e.g., J., U.S.-led
     number = r"\d+(?:[.,:]\d+)+"  # 1,000  3.5  10:30
-    word = r"\w+(?:(?<=[^\W\d_])-(?=\d)\w+)*"  # covid-19 (a hyphen before a digit stays)
-    clitics = r"\w+(?=n['’]t\b)|n['’]t\b|['’](?:s|re|ve|ll|d|m)\b"  # do n't, Israel 's, they 'll
-    word_apostrophe = r"\w+(?:['’](?!(?:s|re|ve|ll|d|m|t)\b)\w+|(?<=[^\W\d_])-(?=\d)\w+)*"  # Kata’ib, o'clock
+    # covid-19 (a hyphen before a digit stays), attack.the (a full stop before a capital splits)
+    # hyphens are only split between words: a leading or trailing one stays ("-attack", "al-")
+    joined = r"(?<=[^\W\d_])-(?=\d)\w+|\.(?![A-Z])\w+"
+    lead, trail = r"(?:(?<!\w)-+(?=\w))?", r"(?:-++(?!\w))?"
+    word = rf"{lead}\w+(?:{joined})*{trail}"
+    # spaCy's contraction exceptions (do n't, wo nt, they 'll, I 'm): stems by clitic.
+    stems: dict[str, set[str]] = {}
+    for key, pieces in rules.items():
+        if len(pieces) == 2 and pieces[0][ORTH] + pieces[1][ORTH] == key:
+            clitic = pieces[1][ORTH].lower().replace("’", "'")
+            if clitic in ("n't", "nt", "'ve", "'d", "'ll", "'re", "'m"):
+                stems.setdefault("n't" if clitic == "nt" else clitic, set()).add(pieces[0][ORTH].lower())
+    negation_stems = _trie(sorted(stems.pop("n't")))
+    negations = rf"(?:{negation_stems})(?=n['’]?t\b)|n['’]?t\b"
+    clitics = "|".join(rf"(?:{_trie(sorted(words))})(?=['’]{c[1:]}\b)" for c, words in sorted(stems.items()))
+    clitics += r"|['’](?:s|re|ve|ll|d|m)\b"  # the clitic after its stem; "'s" after any word (a suffix)
+    word_apostrophe = rf"{lead}\w+(?:['’](?!s\b)\w+|{joined})*{trail}"  # Kata’ib, o'clock
     punct = r"\.{2,}|-{2,}|[^\w\s]"
     # First, what most tokens are: a word not followed by a character that could extend it
     # (possessive, so that it never backtracks into a shorter word), or plain punctuation.
-    common = r"can(?=not\b)|\w++(?![.,:\-'’])|[,;:!?()\[\]\"“”]"
+    common = rf"can(?=not\b)|{negations}|\w++(?![.,:\-'’])|[,;:!?()\[\]\"“”](?!-)"
     web = r"(?:https?://|www\.)\S+?(?=[.,;:!?)\]\"'”’]*(?:\s|$))|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|@\w+"
     plain = re.compile(rf"(?:{common}|{abbr}|{initials}|{number}|{word}|{punct}) ?")
     apostrophes = re.compile(rf"(?:{common}|{abbr}|{initials}|{number}|{clitics}|{word_apostrophe}|{punct}) ?")
-    general = re.compile(rf"({web}|{common}|{abbr}|{initials}|{number}|{clitics}|{word_apostrophe}|{punct}|\s+) ?")
+    general = re.compile(rf"({web}|{common}|{abbr_any_case}|{initials}|{number}|{clitics}|{word_apostrophe}|{punct}|\s+) ?")
     return plain, apostrophes, general
 
 
@@ -99,16 +118,24 @@ def tokenize(text: str) -> Tokens:
     """
     plain, apostrophes, general = _patterns()
     lower = text.lower()
-    # The patterns ignore case, so they cut the lower-cased text, unless lower-casing changed
-    # a length ("İ"): then they cut the text and each token is lower-cased.
-    source = lower if len(lower) == len(text) else text
-    if text.isprintable() and "  " not in text and not text.startswith(" ") and "@" not in text and "://" not in text and "www." not in text:
+    # The fast patterns cut the lower-cased text of single-spaced printable text, unless
+    # lower-casing changes a length ("İ") or a full stop joins two words (spaCy splits
+    # "attack.The" but not "attack.the"); the general pattern takes the rest.
+    if (
+        len(lower) == len(text)
+        and text.isprintable()
+        and "  " not in text
+        and not text.startswith(" ")
+        and "@" not in text
+        and "://" not in text
+        and "www." not in text
+        and not _WORD_DOT_LETTER.search(text)
+    ):
         pattern = apostrophes if ("'" in text or "’" in text) else plain
-        chunks = pattern.findall(source)
-        words = list(map(str.rstrip, chunks)) if source is lower else [c.rstrip().lower() for c in chunks]
-        return Tokens(text, words, chunks=chunks)
+        chunks = pattern.findall(lower)
+        return Tokens(text, list(map(str.rstrip, chunks)), chunks=chunks)
     words, starts = [], []
-    for m in general.finditer(source):
+    for m in general.finditer(text):
         words.append(m.group(1).lower())
         starts.append(m.start())
     return Tokens(text, words, starts)
