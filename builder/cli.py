@@ -390,6 +390,43 @@ def train(
     err.print(f"model written to {output}; used as span_model.v1 for: {', '.join(use_types) or 'no type (it does not help)'}", highlight=False)
 
 
+@app.command("label-model")
+def label_model(
+    records: Path = typer.Argument(Path("build/records.jsonl"), help="Sentence records with a human layer."),
+    manifest: Path = typer.Option(Path("splits/manifest.json"), "-m", "--manifest", help="Document groups for cross-validation."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Also write the comparison as JSON."),
+) -> None:
+    """Compare voting with a generative label model (Dawid-Skene) on the human layer, by document group."""
+    from .io import read_jsonl, write_json
+    from .labelmodel import compare
+    from .labelset import event_types
+    from .split import load_manifest
+
+    try:
+        rows = [r for _, r in read_jsonl(records) if r["status"] in ("corrected", "adjudicated")]
+        m = load_manifest(manifest) or {"documents": {}}
+        result = compare(rows, {d: e.get("group", d) for d, e in m["documents"].items()})
+        if output:
+            write_json(output, result)
+    except EventdsError as e:
+        _fail(e)
+    names = ("voting", "dawid_skene", "one_coin")
+    table = Table(title=f"voting vs label models ({result['folds']} folds by document group, overlap F1)")
+    table.add_column("type")
+    for n in names:
+        table.add_column(n.replace("_", " "), justify="right")
+    for t in event_types():
+        table.add_row(t, *(f"{result[n]['overlap_f1'][t]:.2f}" for n in names))
+    table.add_row("micro", *(f"{result[n]['micro_overlap_f1']:.2f}" for n in names))
+    err.print(table)
+    wins = result["label_model_wins"]
+    err.print(
+        f"{result['candidates']} candidate spans, {result['candidates_with_several_votes']} with more than one vote; "
+        + (f"better than voting: {', '.join(wins)}" if wins else "no label model beats voting: the labeller keeps voting"),
+        highlight=False,
+    )
+
+
 @app.command()
 def calibrate(
     records: Path = typer.Argument(Path("build/records.jsonl"), help="Sentence records with a human layer."),
