@@ -1,10 +1,11 @@
 """Throughput of the weak labeller against spaCy's bare tokenizer on the same text, same run.
 
-    python benchmarks/label_throughput.py [--sentences 20000] [--repeats 3]
+    python benchmarks/label_throughput.py [--sentences 20000] [--repeats 3] [--stages]
 
 Prints sentences per second for the bare ``spacy.blank("en")`` tokenizer and for
 ``WeakLabeller.label_texts`` (what ``eventds label`` runs), the ratio, and peak memory.
-The target: the labeller keeps at least half the tokenizer's throughput.
+The target: the labeller keeps at least half the tokenizer's throughput. ``--stages``
+adds where the labeller's time goes, in microseconds per sentence.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--stages", action="store_true", help="also time each stage of the labeller")
     args = parser.parse_args()
     base = corpus_sentences()
     texts = list(itertools.islice(itertools.cycle(base), args.sentences))
@@ -61,6 +63,30 @@ def main() -> None:
     print(f"eventds label        : {lab_rate:10,.0f} sentences/s")
     print(f"ratio label/tokenizer: {lab_rate / tok_rate:.2f} (target >= 0.50)")
     print(f"peak RSS             : {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    if args.stages:
+        stages(labeller, tokenizer, texts, args.repeats)
+
+
+def stages(labeller: WeakLabeller, tokenizer, texts: list[str], repeats: int) -> None:
+    """Microseconds per sentence of each stage, each timed over all texts."""
+    from builder.enrich import enrich
+    from builder.label import aggregate
+
+    docs = [labeller.annotate(labeller.make_doc(t)) for t in texts]
+    candidates = [aggregate(d, labeller.functions, labeller.rules, labeller.calibration) for d in docs]
+    per = 1e6 / len(texts)
+    print("stage (microseconds per sentence):")
+    rows = [("spaCy bare tokenizer", lambda: [tokenizer.make_doc(t) for t in texts]), ("tokenize (builder.tokens)", lambda: [labeller.make_doc(t) for t in texts])]
+    for name, fn in labeller.functions.items():
+        anchors = getattr(fn, "anchors", None)
+        rows.append((f"  {name}", lambda fn=fn, anchors=anchors: [fn(d) for d in docs if anchors is None or not anchors.isdisjoint(d.wordset)]))
+    rows += [
+        ("aggregate", lambda: [aggregate(d, labeller.functions, labeller.rules, labeller.calibration) for d in docs]),
+        ("enrich (realis, arguments, counts)", lambda: [enrich(d, c) for d, c in zip(docs, candidates)]),
+    ]
+    for name, fn in rows:
+        print(f"  {name:34s}{best_of(repeats, fn) * per:7.1f}")
+    print(f"  sentences with events: {sum(map(bool, candidates)) / len(texts):.0%}")
 
 
 if __name__ == "__main__":

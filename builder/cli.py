@@ -116,7 +116,7 @@ def segment(
 def label(
     input: Path = typer.Argument(..., help="JSONL: sentence records, or any {\"id\", \"text\", ...} objects."),
     output: Path = typer.Option(..., "-o", "--output", help="Same lines with weak `events` added."),
-    model: Optional[str] = typer.Option(None, "--model", help="Installed spaCy pipeline for lemmas."),
+    model: Optional[str] = typer.Option(None, "--model", help="Installed spaCy pipeline whose tokenizer to use (default: the built-in spaCy-compatible one)."),
     tolerant: bool = typer.Option(False, "--tolerant", help="Count and skip a labelling function that fails on a line instead of stopping."),
     span_model: Optional[Path] = typer.Option(None, "--span-model", help="A model folder from `eventds train`, added as a labelling function."),
 ) -> None:

@@ -1,9 +1,10 @@
 """spaCy pipelines used by the stages.
 
 The default needs no download: ``spacy.blank("en")`` with a rule-based sentencizer for
-segmentation; labelling tokenizes only, its lemma patterns compiled through the lookup
-table of ``spacy-lookups-data`` (:func:`lemma_forms`). A trained pipeline (e.g.
-``en_core_web_sm``) may be named instead when it is installed.
+segmentation; labelling needs no pipeline at run time: its lemma patterns are compiled
+through the lookup table of ``spacy-lookups-data`` (:func:`lemma_forms`) and it tokenizes
+with :mod:`builder.tokens`. A trained pipeline (e.g. ``en_core_web_sm``) may be named
+instead when it is installed.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Span
 from spacy.training import Example
 
 from .bio import AlignmentError
