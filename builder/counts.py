@@ -452,6 +452,10 @@ def _count_phrases(text: str, start: int, end: int, first_only: bool = False) ->
     RETURNS (list[tuple[int, int, dict]]): ``(start, end, parsed)`` for each phrase.
     """
     found: list[tuple[int, int, dict]] = []
+    if first_only:  # quick refusal: the first token cannot open a count
+        first = _TOKEN_RE.match(text, start, end)
+        if first is None or not (first.group()[0].isdigit() or first.group().lower() in _STARTERS):
+            return found
     segment = text[start:end].lower()
     pattern = _NUMBER_END if len(segment) == end - start else _NUMBER_END_ANY_CASE
     number_ends = {m.end() + start for m in pattern.finditer(segment if pattern is _NUMBER_END else text[start:end])}
@@ -531,9 +535,16 @@ def find_count(text: str, trigger_start: int, trigger_end: int) -> Optional[tupl
 
     gap = _AFTER_GAP_RE.match(text, trigger_end)
     if gap is not None and gap.end() < right:
-        for s, e, parsed in _count_phrases(text, gap.end(), right, first_only=True):
+        # A phrase has at most eight tokens: 200 characters hold it.
+        for s, e, parsed in _count_phrases(text, gap.end(), min(right, gap.end() + 200), first_only=True):
             return s, e, parsed
 
+    # Quick refusal: a count before the trigger ends after the last punctuation mark there.
+    marks = [m.end() for m in _GAP_PUNCT.finditer(text, left, trigger_start)]
+    window = marks[-1] if marks else left
+    segment = text[window:trigger_start].lower()
+    if len(segment) == trigger_start - window and not _NUMBER_END.search(segment):
+        return None
     before_trigger = _count_phrases(text, left, trigger_start)
     if not before_trigger:
         return None

@@ -185,7 +185,7 @@ class LexiconFunction:
         self.longest: set[str] = set()  # patterns with a predicate token: greedy LONGEST
         # anchor word -> (variant, offset of the anchor token in it): each variant is found
         # from the positions of the words of one of its tokens (rare words make few candidates).
-        index: dict[str, list[tuple[_Variant, int]]] = defaultdict(list)
+        index: dict[str, list[tuple[str, tuple, int, int]]] = defaultdict(list)  # (key, tests, offset, length)
         for i, pattern in enumerate(spec["patterns"]):
             key = pattern["id"]
             try:
@@ -199,7 +199,7 @@ class LexiconFunction:
                 if offset is None:
                     raise ConfigError(f"{RULES_PATH} -> functions -> {name} -> patterns -> {i}: a pattern needs at least one word constraint")
                 for w in v.tests[offset][0]:
-                    index[w].append((v, offset))
+                    index[w].append((v.key, v.tests, offset, len(v.tests)))
             if any(token.keys() & _PREDICATES.keys() for token in pattern["pattern"]):
                 self.longest.add(key)
             self.confidence[key] = float(pattern.get("confidence", 1.0))
@@ -223,10 +223,19 @@ class LexiconFunction:
                     p = words.index(w, p + 1)
                 except ValueError:
                     break
-                for v, offset in entries:
+                for key, tests, offset, length in entries:
+                    if length == 1:  # the anchor is the whole pattern
+                        found.append((key, p, p + 1))
+                        continue
                     start = p - offset
-                    if start >= 0 and (end := _match(v.tests, words, start, n)):
-                        found.append((v.key, start, end))
+                    end = start + length
+                    if start < 0 or end > n:
+                        continue
+                    for (allowed, predicate), word in zip(tests, words[start:end]):
+                        if (allowed is not None and word not in allowed) or (predicate is not None and not predicate(word)):
+                            break
+                    else:
+                        found.append((key, start, end))
         if self.longest and found:
             found = _longest(found, self.longest)
         return found
@@ -243,22 +252,11 @@ class LexiconFunction:
         doc.spans[self.name] = [(s, e, self.type, c) for (s, e), c in spans.items()]
 
 
-def _match(tests: tuple, words: list[str], i: int, n: int) -> int:
-    """End of a fixed-length variant matched at token ``i`` (0 when it does not match)."""
-    end = i + len(tests)
-    if end > n:
-        return 0
-    for (allowed, predicate), w in zip(tests, words[i:end]):
-        if (allowed is not None and w not in allowed) or (predicate is not None and not predicate(w)):
-            return 0
-    return end
-
-
 def _longest(found: list[tuple[str, int, int]], keys: set[str]) -> list[tuple[str, int, int]]:
     """spaCy's ``greedy="LONGEST"`` filter for the patterns in ``keys``: per pattern, the
     longest matches first, each kept when it overlaps none kept before."""
     out = [m for m in found if m[0] not in keys]
-    for key in keys:
+    for key in keys.intersection(m[0] for m in found):
         kept: list[tuple[str, int, int]] = []
         for m in sorted((m for m in found if m[0] == key), key=lambda m: (m[2] - m[1], -m[1]), reverse=True):
             if all(m[2] <= k[1] or k[2] <= m[1] for k in kept):

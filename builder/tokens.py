@@ -18,6 +18,12 @@ from itertools import accumulate
 from typing import Optional
 
 
+# Punctuation between two word characters that spaCy's infix rules do not split (it keeps
+# "29,killing", "a,1", "a:1", "1/2", "attack;the" whole): such texts go to spaCy itself.
+# Written to start with the punctuation, which the engine scans for quickly; the first is a
+# cheap superset of the second (it also fires on "1,000" and "attack,the").
+_GLUED_ANY = re.compile(r"[^\w\s\-'’.](?=\w)(?<=\w.)")
+_GLUED = re.compile(r",(?<=\d,)(?=[^\W\d_])|,(?<=[^\W\d_],)(?=\d)|[:/](?<=\w[:/])(?=\d)|[^\w\s\-'’.,:/](?<=\w.)(?=\w)")
 _WORD_DOT_LETTER = re.compile(r"\.(?=[^\W\d_])(?<=[^\W\d_]{2}\.)")  # starts with the literal: a fast scan
 
 
@@ -69,12 +75,18 @@ def _trie(words: list[str]) -> str:
 
 
 @lru_cache(maxsize=None)
+def _spacy():
+    import spacy
+
+    return spacy.blank("en").tokenizer
+
+
+@lru_cache(maxsize=None)
 def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     """The (plain, apostrophes, general) token patterns; see :func:`tokenize` for which is used when."""
-    import spacy
     from spacy.symbols import ORTH
 
-    rules = spacy.blank("en").tokenizer.rules
+    rules = _spacy().rules
     # spaCy's single-token exceptions that end in a full stop ("Mr.", "Gen.", "Sept.", "Calif.").
     abbreviations = sorted({k[:-1].lower() for k in rules if k.endswith(".") and len(rules[k]) == 1 and k[:-1].replace(".", "").isalpha() and len(k) > 2})
     abbr = rf"{_trie(abbreviations)}\.(?!\w)"  # the fast patterns cut lower-cased text
@@ -130,10 +142,14 @@ def tokenize(text: str) -> Tokens:
         and "://" not in text
         and "www." not in text
         and not _WORD_DOT_LETTER.search(text)
+        and not (_GLUED_ANY.search(text) and _GLUED.search(text))
     ):
         pattern = apostrophes if ("'" in text or "’" in text) else plain
         chunks = pattern.findall(lower)
         return Tokens(text, list(map(str.rstrip, chunks)), chunks=chunks)
+    if _GLUED.search(text):  # punctuation inside a word that spaCy keeps whole ("29,killing", "a:1")
+        doc = _spacy()(text)
+        return Tokens(text, [t.lower_ for t in doc], [t.idx for t in doc])
     words, starts = [], []
     for m in general.finditer(text):
         words.append(m.group(1).lower())
