@@ -104,7 +104,7 @@ class Doc:
     function writes only ``spans[its name]``: ``(start_char, end_char, label, confidence)``.
     """
 
-    __slots__ = ("tokens", "text", "words", "spans", "generic", "_wordset")
+    __slots__ = ("tokens", "text", "words", "spans", "generic", "present", "_wordset")
 
     def __init__(self, tokens: Tokens):
         self.tokens = tokens
@@ -112,6 +112,7 @@ class Doc:
         self.words = tokens.words
         self.spans: dict[str, list[tuple[int, int, str, float]]] = {}
         self.generic: set[tuple[int, int]] = set()  # spans matched only as generic attack words (G5)
+        self.present: Optional[set[str]] = None  # the functions' anchor words that occur (set by the labeller)
         self._wordset: Optional[set[str]] = None
 
     @property
@@ -215,7 +216,7 @@ class LexiconFunction:
         """``(pattern id, start, end)`` token matches, with spaCy's matcher semantics."""
         found: list[tuple[str, int, int]] = []
         n = len(words)
-        for w in self.anchors.intersection(set(words) if wordset is None else wordset):
+        for w in self.anchors.intersection(set(words) if wordset is None else wordset):  # the smaller set is iterated
             entries = self.index[w]
             p = -1
             while True:
@@ -242,7 +243,7 @@ class LexiconFunction:
 
     def __call__(self, doc: Doc) -> None:
         spans: dict[tuple[int, int], float] = {}
-        for key, start, end in self.matches(doc.words, doc.wordset):
+        for key, start, end in self.matches(doc.words, doc.present if doc.present is not None else doc.wordset):
             if key in self.head_only:  # a count construction: the trigger is its last word (G1)
                 start = end - 1
             span = doc.char_span(start, end)
@@ -341,6 +342,7 @@ class WeakLabeller:
         when it has that attribute, and on every text otherwise."""
         self.functions[name] = fn
         self._plan = [(n, f, getattr(f, "anchors", None)) for n, f in self.functions.items()]
+        self._anchors = frozenset().union(*(a for _, _, a in self._plan if a is not None))
 
     def make_doc(self, text: str) -> Doc:
         """Tokenize ``text`` for the labelling functions."""
@@ -353,9 +355,9 @@ class WeakLabeller:
     def annotate(self, doc: Doc) -> Doc:
         """Run every LF on a doc, each writing its own span group (empty when its anchors are absent)."""
         spans = doc.spans
-        wordset = doc.wordset
+        present = doc.present = self._anchors & doc.wordset  # few words: the checks below stay cheap
         for name, fn, anchors in self._plan:
-            if anchors is not None and anchors.isdisjoint(wordset):
+            if anchors is not None and anchors.isdisjoint(present):
                 spans[name] = []
                 continue
             try:

@@ -53,16 +53,30 @@ def _window(words: list[str], i: int, before: int, after: int) -> Iterable[int]:
 
 
 class ContextFunction:
-    """A labelling function written in code: ``rule(words)`` gives ``(token, label, confidence)``
-    for single-token spans; it runs only on texts with one of its ``anchors``."""
+    """A labelling function written in code: ``rule(words, at)`` gives ``(token, label,
+    confidence)`` for single-token spans, where ``at`` lists, in order, the positions of the
+    function's ``anchors`` in ``words``; it runs only on texts with one of them."""
 
-    def __init__(self, name: str, anchors: Iterable[str], rule: Callable[[list[str]], list[tuple[int, str, float]]]):
+    def __init__(self, name: str, anchors: Iterable[str], rule: Callable[[list[str], list[int]], list[tuple[int, str, float]]]):
         self.name = name
         self.anchors: Optional[frozenset[str]] = frozenset(anchors)
         self.rule = rule
 
     def __call__(self, doc: Doc) -> None:
-        doc.spans[self.name] = [(*doc.char_span(i, i + 1), label, conf) for i, label, conf in self.rule(doc.words)]
+        words = doc.words
+        present = doc.present if doc.present is not None else doc.wordset
+        at = sorted(i for w in self.anchors.intersection(present) for i in _positions(words, w))
+        doc.spans[self.name] = [(*doc.char_span(i, i + 1), label, conf) for i, label, conf in self.rule(words, at)]
+
+
+def _positions(words: list[str], word: str) -> Iterable[int]:
+    i = -1
+    while True:
+        try:
+            i = words.index(word, i + 1)
+        except ValueError:
+            return
+        yield i
 
 
 def _is_means(words: list[str], j: int) -> bool:
@@ -74,11 +88,10 @@ def strike_means(rules: WeakRules):
     """A generic attack word is STRIKE when aircraft, drones or missiles deliver it (S-4, S-5),
     and a barrage of rockets or shells is ATTACK."""
 
-    def rule(words: list[str]) -> list[tuple[int, str, float]]:
+    def rule(words: list[str], at: list[int]) -> list[tuple[int, str, float]]:
         spans = []
-        for i, low in enumerate(words):
-            if low not in GENERIC_ATTACK:
-                continue
+        for i in at:
+            low = words[i]
             window = list(_window(words, i, 8, 8))
             if any(_is_means(words, j) for j in window):
                 spans.append((i, "STRIKE", 0.85))
@@ -95,9 +108,10 @@ def threat_speech(rules: WeakRules):
     future force itself when no threat word is there)."""
     threat_words = rules.words(["threat_lexicon.v2"])
 
-    def rule(words: list[str]) -> list[tuple[int, str, float]]:
+    def rule(words: list[str], at: list[int]) -> list[tuple[int, str, float]]:
         spans = []
-        for i, low in enumerate(words):
+        for i in at:
+            low = words[i]
             if low in WARN and any(words[j] in FORCE for j in _window(words, i, 0, 10)):
                 spans.append((i, "THREAT", 0.8))
             elif low in READY:
@@ -106,7 +120,8 @@ def threat_speech(rules: WeakRules):
                     spans.append((i, "THREAT", 0.75))
         has_t1 = bool(spans) or not threat_words.isdisjoint(words)
         if not has_t1:
-            for i, low in enumerate(words):
+            for i in at:
+                low = words[i]
                 if low in T2_NOUNS:
                     after = [words[j] for j in _window(words, i, 0, 8)]
                     if any(w in ("will", "would") for w in after) and any(w in T2_ADJ for w in after):
@@ -126,10 +141,11 @@ def context_veto(rules: WeakRules):
     """Veto attack and strike words in sports sentences, and strikes in a labour context."""
     attack_words = GENERIC_ATTACK | {"strike", "strikes", "shot", "fired", "killed", "killing"}
 
-    def rule(words: list[str]) -> list[tuple[int, str, float]]:
+    def rule(words: list[str], at: list[int]) -> list[tuple[int, str, float]]:
         spans = []
         sports = not SPORTS.isdisjoint(words)
-        for i, low in enumerate(words):
+        for i in at:
+            low = words[i]
             if sports and low in attack_words:
                 spans.append((i, VETO, 1.0))
             elif low in ("strike", "strikes") and any(words[j] in LABOUR for j in _window(words, i, 6, 6)):
