@@ -218,12 +218,7 @@ class LexiconFunction:
         n = len(words)
         for w in self.anchors.intersection(set(words) if wordset is None else wordset):  # the smaller set is iterated
             entries = self.index[w]
-            p = -1
-            while True:
-                try:
-                    p = words.index(w, p + 1)
-                except ValueError:
-                    break
+            for p in positions(words, w):
                 for key, tests, offset, length in entries:
                     if length == 1:  # the anchor is the whole pattern
                         found.append((key, p, p + 1))
@@ -251,6 +246,17 @@ class LexiconFunction:
             if key in self.generic:
                 doc.generic.add(span)
         doc.spans[self.name] = [(s, e, self.type, c) for (s, e), c in spans.items()]
+
+
+def positions(words: list[str], word: str) -> Iterator[int]:
+    """Indices of ``word`` in ``words``, in order (``list.index`` scans in C)."""
+    i = -1
+    while True:
+        try:
+            i = words.index(word, i + 1)
+        except ValueError:
+            return
+        yield i
 
 
 def _longest(found: list[tuple[str, int, int]], keys: set[str]) -> list[tuple[str, int, int]]:
@@ -389,8 +395,8 @@ class WeakLabeller:
             yield self.events(self.annotate(self.make_doc(text)))
 
 
-def spacy_tokenizer(model: str) -> Callable[[str], Tokens]:
-    """Tokens from an installed spaCy pipeline's tokenizer (slower than :func:`tokenize`)."""
+def spacy_tokenizer(model: Optional[str]) -> Callable[[str], Tokens]:
+    """Tokens from an installed spaCy pipeline's tokenizer (``None``: blank English), slower than :func:`tokenize`."""
     nlp = tokenizer(model)
 
     def tokenize_with_spacy(text: str) -> Tokens:

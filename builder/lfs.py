@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Optional
 
-from .label import VETO, Doc, WeakRules, register
+from .label import VETO, Doc, WeakRules, positions, register
 
 # S-4 / S-5: the means that make a generic attack word a STRIKE.
 MEANS = frozenset(
@@ -65,18 +65,8 @@ class ContextFunction:
     def __call__(self, doc: Doc) -> None:
         words = doc.words
         present = doc.present if doc.present is not None else doc.wordset
-        at = sorted(i for w in self.anchors.intersection(present) for i in _positions(words, w))
+        at = sorted(i for w in self.anchors.intersection(present) for i in positions(words, w))
         doc.spans[self.name] = [(*doc.char_span(i, i + 1), label, conf) for i, label, conf in self.rule(words, at)]
-
-
-def _positions(words: list[str], word: str) -> Iterable[int]:
-    i = -1
-    while True:
-        try:
-            i = words.index(word, i + 1)
-        except ValueError:
-            return
-        yield i
 
 
 def _is_means(words: list[str], j: int) -> bool:
