@@ -52,3 +52,21 @@ def test_compare_scores_voting_and_both_label_models_by_document_group():
         assert 0.0 <= result[name]["micro_overlap_f1"] <= 1.0
     # Most candidate spans get a single vote: nothing for a generative model to learn from.
     assert result["candidates_with_several_votes"] < 0.2 * result["candidates"]
+
+
+def test_label_model_command_prints_and_writes_the_comparison(tmp_path):
+    from typer.testing import CliRunner
+
+    from builder.cli import app
+
+    records = tmp_path / "records.jsonl"
+    with records.open("w", encoding="utf-8") as f:
+        for line in (ROOT / "annotations" / "human.jsonl").read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            f.write(json.dumps({**r, "doc_id": r["id"].rsplit("-", 1)[0]}) + "\n")
+    out = tmp_path / "label_model.json"
+    result = CliRunner().invoke(app, ["label-model", str(records), "-m", str(ROOT / "splits" / "manifest.json"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "one coin" in result.output and "micro" in result.output
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert set(written) >= {"voting", "dawid_skene", "one_coin", "label_model_wins"}
