@@ -353,7 +353,7 @@ def train(
     """Train a spaCy span model (blank English, no pretrained weights) on the human layer."""
     from .io import read_jsonl, write_json
     from .labelset import event_types
-    from .split import load_manifest
+    from .split import document_groups, load_manifest
     from .train import cross_validate, save
     from .train import train as fit
 
@@ -363,8 +363,7 @@ def train(
             if r["status"] in ("corrected", "adjudicated"):
                 rows.append({"id": r["id"], "doc_id": r["doc_id"], "text": r["text"], "events": r["events"]})
                 weak[r["id"]] = r["weak_events"]
-        m = load_manifest(manifest) or {"documents": {}}
-        groups = {d: e.get("group", d) for d, e in m["documents"].items()}
+        groups = document_groups(load_manifest(manifest))
         result = None
         if cv:
             with err.status("cross-validating by document group"):
@@ -400,12 +399,11 @@ def label_model(
     from .io import read_jsonl, write_json
     from .labelmodel import compare
     from .labelset import event_types
-    from .split import load_manifest
+    from .split import document_groups, load_manifest
 
     try:
         rows = [r for _, r in read_jsonl(records) if r["status"] in ("corrected", "adjudicated")]
-        m = load_manifest(manifest) or {"documents": {}}
-        result = compare(rows, {d: e.get("group", d) for d, e in m["documents"].items()})
+        result = compare(rows, document_groups(load_manifest(manifest)))
         if output:
             write_json(output, result)
     except EventdsError as e:
@@ -436,12 +434,11 @@ def calibrate(
     """Fit the map from raw weak-label confidence to precision on the human layer (isotonic regression)."""
     from .calibrate import CALIBRATION_PATH, fit
     from .io import read_jsonl, write_json
-    from .split import load_manifest
+    from .split import document_groups, load_manifest
 
     try:
         rows = [r for _, r in read_jsonl(records) if r["status"] in ("corrected", "adjudicated")]
-        m = load_manifest(manifest) or {"documents": {}}
-        result = fit(rows, {d: e.get("group", d) for d, e in m["documents"].items()})
+        result = fit(rows, document_groups(load_manifest(manifest)))
         write_json(output or CALIBRATION_PATH, result)
     except EventdsError as e:
         _fail(e)

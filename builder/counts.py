@@ -439,6 +439,15 @@ _NUMBER_END = re.compile(_NUMBER_END_PATTERN)  # over lower-cased text (much fas
 _NUMBER_END_ANY_CASE = re.compile(_NUMBER_END_PATTERN, re.IGNORECASE)
 
 
+def _number_ends(text: str, start: int, end: int) -> set[int]:
+    """Offsets in ``text[start:end]`` where a digit or number word ends."""
+    segment = text[start:end]
+    lower = segment.lower()
+    if len(lower) == len(segment):
+        return {m.end() + start for m in _NUMBER_END.finditer(lower)}
+    return {m.end() + start for m in _NUMBER_END_ANY_CASE.finditer(segment)}  # lower-casing changed a length
+
+
 def _count_phrases(text: str, start: int, end: int, first_only: bool = False) -> list[tuple[int, int, dict]]:
     """All maximal count phrases in ``text[start:end]``, left to right, without overlaps.
 
@@ -456,9 +465,7 @@ def _count_phrases(text: str, start: int, end: int, first_only: bool = False) ->
         first = _TOKEN_RE.match(text, start, end)
         if first is None or not (first.group()[0].isdigit() or first.group().lower() in _STARTERS):
             return found
-    segment = text[start:end].lower()
-    pattern = _NUMBER_END if len(segment) == end - start else _NUMBER_END_ANY_CASE
-    number_ends = {m.end() + start for m in pattern.finditer(segment if pattern is _NUMBER_END else text[start:end])}
+    number_ends = _number_ends(text, start, end)
     if not number_ends:
         return found
     toks = _tokens(text, start, end)
@@ -542,8 +549,7 @@ def find_count(text: str, trigger_start: int, trigger_end: int) -> Optional[tupl
     # Quick refusal: a count before the trigger ends after the last punctuation mark there.
     marks = [m.end() for m in _GAP_PUNCT.finditer(text, left, trigger_start)]
     window = marks[-1] if marks else left
-    segment = text[window:trigger_start].lower()
-    if len(segment) == trigger_start - window and not _NUMBER_END.search(segment):
+    if not _number_ends(text, window, trigger_start):
         return None
     before_trigger = _count_phrases(text, left, trigger_start)
     if not before_trigger:

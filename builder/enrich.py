@@ -9,7 +9,7 @@ proper-name modifiers, the count of a casualty, and the named subject of a threa
 from __future__ import annotations
 
 import re
-from typing import Iterable, Optional, Sequence, Union
+from typing import AbstractSet, Iterator, Optional, Sequence, Union
 
 from .counts import find_count
 from .label import Candidate, Doc
@@ -97,11 +97,11 @@ def _nearest(event_spans: list[tuple[int, int]], start: int, end: int) -> int:
     return min(range(len(event_spans)), key=lambda k: min(abs(event_spans[k][0] - end), abs(start - event_spans[k][1])))
 
 
-def arguments(text: str, events: Sequence[Union[Event, Candidate]], words: Optional[Iterable[str]] = None) -> tuple[list[list[Argument]], list[Optional[dict]]]:
+def arguments(text: str, events: Sequence[Union[Event, Candidate]], words: Optional[AbstractSet[str]] = None) -> tuple[list[list[Argument]], list[Optional[dict]]]:
     """Arguments for each event of a sentence, by surface rules, and the parsed casualty
     count of each event (``None`` for others); one entry per event.
 
-    ``words``, the lower-case words of ``text`` when the caller has them, lets the rules
+    ``words``, the set of lower-case words of ``text`` when the caller has it, lets the rules
     skip the expressions whose key words are absent (a speed-up only).
     """
     found: list[list[Argument]] = [[] for _ in events]
@@ -135,7 +135,6 @@ def arguments(text: str, events: Sequence[Union[Event, Candidate]], words: Optio
             return []
         return [k]
 
-    words = set(words) if words is not None else None
     for m in TIME_RE.finditer(text) if words is None or not TIME_WORDS.isdisjoint(words) else ():
         s, e = m.span()
         if m.group(0).startswith("on "):
@@ -172,8 +171,7 @@ def arguments(text: str, events: Sequence[Union[Event, Candidate]], words: Optio
             if hit:
                 s, e, counts[k] = hit
                 attach(k, _arg("count", text, s, e))
-    lower = text.lower()
-    weapons = (WEAPON_RE.finditer(lower) if len(lower) == len(text) else WEAPON_RE_ANY_CASE.finditer(text)) if words is None or not WEAPON_WORDS.isdisjoint(words) else ()
+    weapons = _weapons(text) if words is None or not WEAPON_WORDS.isdisjoint(words) else ()
     for m in weapons:
         s, e = m.span()
         candidates = [k for k, ev in enumerate(events) if ev.type in ("ATTACK", "STRIKE")]
@@ -181,6 +179,11 @@ def arguments(text: str, events: Sequence[Union[Event, Candidate]], words: Optio
             k = min(candidates, key=lambda c: min(abs(bounds[c][0] - e), abs(s - bounds[c][1])))
             attach(k, _arg("instrument", text, s, e))
     return found, counts
+
+
+def _weapons(text: str) -> Iterator[re.Match]:
+    lower = text.lower()
+    return WEAPON_RE.finditer(lower) if len(lower) == len(text) else WEAPON_RE_ANY_CASE.finditer(text)
 
 
 def enrich(doc: Doc, candidates: list[Candidate]) -> list[Event]:

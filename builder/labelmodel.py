@@ -23,6 +23,7 @@ from typing import Any, Iterable, Optional
 from .evaluate import score
 from .label import VETO, WeakLabeller
 from .labelset import event_types
+from .split import by_document_group
 
 NONE = "NONE"
 
@@ -135,9 +136,7 @@ def compare(rows: list[dict], groups: dict[str, str], labeller: Optional[WeakLab
     labeller = labeller or WeakLabeller()
     names = list(labeller.functions)
     classes = (*event_types(), NONE)
-    by_group: dict[str, list[dict]] = defaultdict(list)
-    for r in rows:
-        by_group[groups.get(r["doc_id"], r["doc_id"])].append(r)
+    by_group = by_document_group(rows, groups)
     docs = {r["id"]: labeller.annotate(labeller.make_doc(r["text"])) for r in rows}
     cands = {rid: candidates(doc, names) for rid, doc in docs.items()}
     pairs: dict[str, list] = {"voting": [], "dawid_skene": [], "one_coin": []}

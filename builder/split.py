@@ -93,6 +93,20 @@ class SplitResult:
     conflicts: list[str]
 
 
+def document_groups(manifest: Optional[dict]) -> dict[str, str]:
+    """Document id -> its group in a split manifest (documents that share text are one group)."""
+    return {d: e.get("group", d) for d, e in (manifest or {}).get("documents", {}).items()}
+
+
+def by_document_group(rows: Iterable[dict], groups: dict[str, str]) -> dict[str, list[dict]]:
+    """Rows (each with a ``doc_id``) by the group of their document; a document not in
+    ``groups`` is a group of its own. The folds of cross-validation by document."""
+    out: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        out[groups.get(r["doc_id"], r["doc_id"])].append(r)
+    return dict(out)
+
+
 def assign_splits(
     index: DocumentIndex,
     previous: Optional[dict] = None,

@@ -47,10 +47,6 @@ class Tokens:
             self._starts = starts
         return self._starts
 
-    def end(self, i: int) -> int:
-        """Character offset just past token ``i``."""
-        return self.starts[i] + len(self.words[i])
-
     def __repr__(self) -> str:
         return f"Tokens({self.text!r}, {self.words!r})"
 
@@ -74,11 +70,11 @@ def _trie(words: list[str]) -> str:
     return walk(tree)
 
 
-@lru_cache(maxsize=None)
 def _spacy():
-    import spacy
+    """spaCy's own English tokenizer (of the blank pipeline the other stages load once)."""
+    from .nlp import tokenizer
 
-    return spacy.blank("en").tokenizer
+    return tokenizer().tokenizer
 
 
 @lru_cache(maxsize=None)

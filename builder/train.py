@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Optional
 
@@ -23,6 +22,7 @@ from .bio import AlignmentError
 from .errors import InputError
 from .evaluate import score
 from .labelset import event_types
+from .split import by_document_group
 
 if TYPE_CHECKING:
     from .label import Doc as LabelDoc
@@ -127,9 +127,7 @@ def cross_validate(rows: list[dict], groups: dict[str, str], rule_events: dict[s
         Scores of the rules alone, the model alone and rules + model on the held-out folds,
         the share of pre-annotations accepted unchanged, and the types where the model helps.
     """
-    by_group: dict[str, list[dict]] = defaultdict(list)
-    for r in rows:
-        by_group[groups.get(r["doc_id"], r["doc_id"])].append(r)
+    by_group = by_document_group(rows, groups)
     if len(by_group) < 2:
         raise InputError("cross-validation needs at least two document groups")
     pairs: dict[str, list] = {"rules": [], "model": [], "rules+model": []}

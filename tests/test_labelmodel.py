@@ -5,7 +5,7 @@ import random
 from pathlib import Path
 
 from builder.labelmodel import NONE, DawidSkene, compare
-from builder.split import load_manifest
+from builder.split import document_groups, load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ def test_compare_scores_voting_and_both_label_models_by_document_group():
         r = json.loads(line)
         rows.append({**r, "doc_id": r["id"].rsplit("-", 1)[0]})
     manifest = load_manifest(ROOT / "splits" / "manifest.json")
-    groups = {d: e.get("group", d) for d, e in manifest["documents"].items()}
+    groups = document_groups(manifest)
     result = compare(rows, groups)
     assert result["folds"] >= 2 and result["sentences"] == len(rows)
     assert result["voting"]["micro_overlap_f1"] > 0.85
