@@ -27,23 +27,30 @@ _GLUED = re.compile(r",(?<=\d,)(?=[^\W\d_])|,(?<=[^\W\d_],)(?=\d)|[:/](?<=\w[:/]
 _WORD_DOT_LETTER = re.compile(r"\.(?=[^\W\d_])(?<=[^\W\d_]{2}\.)")  # starts with the literal: a fast scan
 
 
+#: The tokens of a space-delimited chunk: (lower-case words, their offsets in the chunk, its length).
+Chunk = tuple[tuple[str, ...], tuple[int, ...], int]
+
+
 class Tokens:
     """A tokenized text: its lower-case token strings and (computed when first asked) their offsets."""
 
     __slots__ = ("text", "words", "_chunks", "_starts")
 
-    def __init__(self, text: str, words: list[str], starts: Optional[list[int]] = None, chunks: Optional[list[str]] = None):
+    def __init__(self, text: str, words: list[str], starts: Optional[list[int]] = None, chunks: Optional[list[Chunk]] = None):
         self.text = text
         self.words = words
         self._starts = starts
-        self._chunks = chunks  # each token with its trailing space: the offsets are their running sum
+        self._chunks = chunks  # the tokens of each space-delimited chunk: the offsets follow from them
 
     @property
     def starts(self) -> list[int]:
         """Character offset of each token."""
         if self._starts is None:
-            starts = [0, *accumulate(map(len, self._chunks))]
-            starts.pop()
+            starts: list[int] = []
+            offset = 0
+            for _, chunk_starts, length in self._chunks or ():
+                starts += [offset + s for s in chunk_starts]
+                offset += length + 1
             self._starts = starts
         return self._starts
 
@@ -117,7 +124,38 @@ def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     return plain, apostrophes, general
 
 
+#: Tokens of each space-delimited chunk seen: ``(words, starts within the chunk)``. Like
+#: spaCy's tokenizer, which also works chunk by chunk and caches, most words of news text
+#: are found here; the cache is emptied when it reaches :data:`CACHE_SIZE` entries.
+_CHUNKS: dict[str, Chunk] = {}
+CACHE_SIZE = 100_000
+
+
 def tokenize(text: str) -> Tokens:
+    """Split ``text`` into spaCy-compatible tokens, lower-cased, with their offsets.
+
+    Single-spaced printable text is cut at its spaces, as spaCy's tokenizer does, and each
+    chunk is tokenized once (:func:`tokenize_chunk`) and then found in a cache; anything
+    else (line breaks, runs of spaces, tabs) is tokenized whole by :func:`tokenize_chunk`.
+    """
+    if "  " in text or text.startswith(" ") or not text.isprintable():
+        return tokenize_chunk(text)
+    cache = _CHUNKS
+    words: list[str] = []
+    chunks: list[Chunk] = []
+    for chunk in text.split(" "):
+        hit = cache.get(chunk)
+        if hit is None:
+            if len(cache) >= CACHE_SIZE:
+                cache.clear()
+            tokens = tokenize_chunk(chunk)
+            hit = cache[chunk] = (tuple(tokens.words), tuple(tokens.starts), len(chunk))
+        words += hit[0]
+        chunks.append(hit)
+    return Tokens(text, words, chunks=chunks)
+
+
+def tokenize_chunk(text: str) -> Tokens:
     """Split ``text`` into spaCy-compatible tokens, lower-cased, with their offsets.
 
     Single-spaced printable text without web addresses takes one ``findall`` (the offsets
@@ -141,8 +179,10 @@ def tokenize(text: str) -> Tokens:
         and not (_GLUED_ANY.search(text) and _GLUED.search(text))
     ):
         pattern = apostrophes if ("'" in text or "’" in text) else plain
-        chunks = pattern.findall(lower)
-        return Tokens(text, list(map(str.rstrip, chunks)), chunks=chunks)
+        pieces = pattern.findall(lower)  # each token with its trailing space
+        starts = [0, *accumulate(map(len, pieces))]
+        starts.pop()
+        return Tokens(text, list(map(str.rstrip, pieces)), starts)
     if _GLUED.search(text):  # punctuation inside a word that spaCy keeps whole ("29,killing", "a:1")
         doc = _spacy()(text)
         return Tokens(text, [t.lower_ for t in doc], [t.idx for t in doc])

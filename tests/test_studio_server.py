@@ -400,6 +400,9 @@ def test_cli_serve_keeps_secrets_out_of_the_output_and_stops_on_ctrl_c(ls_templa
     proc = subprocess.Popen(
         [sys.executable, "-m", "builder", "annotate", "serve", "--port", str(port), "--workspace", str(workspace)],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"},
+        # As from a terminal: a shell's background job (tests run with `&`) ignores SIGINT,
+        # and the child would inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         lines = []

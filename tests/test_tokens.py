@@ -12,7 +12,8 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc as SpacyDoc
 
 from builder.label import LexiconFunction, WeakLabeller, WeakRules, _variants, spacy_tokenizer
-from builder.tokens import tokenize
+from builder import tokens as tokens_module
+from builder.tokens import tokenize, tokenize_chunk
 
 ROOT = Path(__file__).resolve().parents[1]
 NLP = spacy.blank("en")
@@ -63,6 +64,18 @@ def test_corpus_and_heldout_tokenize_as_spacy_does():
     # Known: spaCy keeps grade-like "A+" whole; nothing else in 264 texts may differ.
     assert [t for t in differ if "A+" not in t] == []
     assert len(texts) > 250
+
+
+def test_chunk_cache_gives_what_whole_text_tokenizing_gives(monkeypatch):
+    """Cut at spaces and cached chunk by chunk, a text gets the tokens and offsets it gets
+    tokenized whole, with the cache cold, warm, and emptied when it is full."""
+    texts = _texts() + ODD + ["killed.The attack", "29,killing a:1 x", "trailing space ", "a b c d e f g h"]
+    whole = [(tokenize_chunk(t).words, tokenize_chunk(t).starts) for t in texts]
+    monkeypatch.setattr(tokens_module, "_CHUNKS", {})
+    monkeypatch.setattr(tokens_module, "CACHE_SIZE", 50)
+    for _ in range(2):  # cold, then warm
+        assert [(tokenize(t).words, tokenize(t).starts) for t in texts] == whole
+        assert 0 < len(tokens_module._CHUNKS) <= 50
 
 
 WORDS = ["attack", "Attack", "U.S.", "Mr.", "killed", "25", "1,000", "can", "not", "drone-strike", "al-Asad", "e.g.", "x", "killed.The", "attack.the", "IRGC", "Kata’ib", "Israel’s", "don't", "-", "—", "(", "“"]
