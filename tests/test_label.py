@@ -91,6 +91,19 @@ def test_label_command_on_arbitrary_jsonl(tmp_path):
             assert row["text"][e["start"] : e["end"]] == e["text"]
 
 
+def test_labelling_streams_every_item_in_order_across_batches(labeller):
+    """More items than one batch (BATCH_SIZE) come out, each once, in order, with its own events."""
+    from builder.label import BATCH_SIZE, label_jsonl_objects
+
+    texts = ["Gunmen opened fire on the convoy.", "Stocks rose on Monday.", "The blast killed 25 people."]
+    n = 2 * BATCH_SIZE + 7
+    objects = [("in.jsonl", i + 1, {"id": i, "text": texts[i % 3]}) for i in range(n)]
+    rows = list(label_jsonl_objects(iter(objects), labeller))
+    assert [r["id"] for r in rows] == list(range(n))
+    assert [len(r["events"]) for r in rows[:3]] == [1, 0, 2]
+    assert all(r["events"] == rows[i % 3]["events"] for i, r in enumerate(rows))
+
+
 def test_label_command_rejects_a_line_without_text_and_writes_nothing(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text('{"id": 1, "text": "ok"}\n{"id": 2, "body": "x"}\n', encoding="utf-8")
