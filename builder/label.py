@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional, Sequence
+from typing import AbstractSet, Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Optional, Sequence
 
 from spacy.lang.en.lex_attrs import like_num
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -104,7 +104,7 @@ class Doc:
     function writes only ``spans[its name]``: ``(start_char, end_char, label, confidence)``.
     """
 
-    __slots__ = ("tokens", "text", "words", "spans", "generic", "present", "_wordset")
+    __slots__ = ("tokens", "text", "words", "spans", "generic", "at", "_wordset")
 
     def __init__(self, tokens: Tokens):
         self.tokens = tokens
@@ -112,7 +112,8 @@ class Doc:
         self.words = tokens.words
         self.spans: dict[str, list[tuple[int, int, str, float]]] = {}
         self.generic: set[tuple[int, int]] = set()  # spans matched only as generic attack words (G5)
-        self.present: Optional[set[str]] = None  # the functions' anchor words that occur (set by the labeller)
+        #: Where each anchor word of the labelling functions occurs (set by the labeller).
+        self.at: Optional[dict[str, list[int]]] = None
         self._wordset: Optional[set[str]] = None
 
     @property
@@ -212,13 +213,19 @@ class LexiconFunction:
         #: A text with none of these words gets no span from this function.
         self.anchors = frozenset(self.index)
 
-    def matches(self, words: list[str], wordset: Optional[set[str]] = None) -> list[tuple[str, int, int]]:
-        """``(pattern id, start, end)`` token matches, with spaCy's matcher semantics."""
+    def matches(self, words: list[str], at: Optional[Mapping[str, list[int]]] = None) -> list[tuple[str, int, int]]:
+        """``(pattern id, start, end)`` token matches, with spaCy's matcher semantics.
+
+        ``at``, where the words of interest occur in ``words`` (computed when not given),
+        must cover every anchor word of this function that occurs.
+        """
+        if at is None:
+            at = word_positions(words, self.anchors)
         found: list[tuple[str, int, int]] = []
         n = len(words)
-        for w in self.anchors.intersection(set(words) if wordset is None else wordset):  # the smaller set is iterated
+        for w in self.anchors.intersection(at):
             entries = self.index[w]
-            for p in positions(words, w):
+            for p in at[w]:
                 for key, tests, offset, length in entries:
                     if length == 1:  # the anchor is the whole pattern
                         found.append((key, p, p + 1))
@@ -238,7 +245,7 @@ class LexiconFunction:
 
     def __call__(self, doc: Doc) -> None:
         spans: dict[tuple[int, int], float] = {}
-        for key, start, end in self.matches(doc.words, doc.present if doc.present is not None else doc.wordset):
+        for key, start, end in self.matches(doc.words, doc.at):
             if key in self.head_only:  # a count construction: the trigger is its last word (G1)
                 start = end - 1
             span = doc.char_span(start, end)
@@ -246,6 +253,11 @@ class LexiconFunction:
             if key in self.generic:
                 doc.generic.add(span)
         doc.spans[self.name] = [(s, e, self.type, c) for (s, e), c in spans.items()]
+
+
+def word_positions(words: list[str], wanted: AbstractSet[str]) -> dict[str, list[int]]:
+    """Where each word of ``wanted`` that occurs in ``words`` is, in order."""
+    return {w: list(positions(words, w)) for w in wanted.intersection(words)}
 
 
 def positions(words: list[str], word: str) -> Iterator[int]:
@@ -361,9 +373,9 @@ class WeakLabeller:
     def annotate(self, doc: Doc) -> Doc:
         """Run every LF on a doc, each writing its own span group (empty when its anchors are absent)."""
         spans = doc.spans
-        present = doc.present = self._anchors & doc.wordset  # few words: the checks below stay cheap
+        at = doc.at = word_positions(doc.words, self._anchors)  # few words: the checks below stay cheap
         for name, fn, anchors in self._plan:
-            if anchors is not None and anchors.isdisjoint(present):
+            if anchors is not None and anchors.isdisjoint(at):
                 spans[name] = []
                 continue
             try:

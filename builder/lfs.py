@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Optional
 
-from .label import VETO, Doc, WeakRules, positions, register
+from .label import VETO, Doc, WeakRules, register, word_positions
 
 # S-4 / S-5: the means that make a generic attack word a STRIKE.
 MEANS = frozenset(
@@ -64,8 +64,8 @@ class ContextFunction:
 
     def __call__(self, doc: Doc) -> None:
         words = doc.words
-        present = doc.present if doc.present is not None else doc.wordset
-        at = sorted(i for w in self.anchors.intersection(present) for i in positions(words, w))
+        where = doc.at if doc.at is not None else word_positions(words, self.anchors)
+        at = sorted(i for w in self.anchors.intersection(where) for i in where[w])
         doc.spans[self.name] = [(*doc.char_span(i, i + 1), label, conf) for i, label, conf in self.rule(words, at)]
 
 

@@ -46,12 +46,9 @@ class Tokens:
     def starts(self) -> list[int]:
         """Character offset of each token."""
         if self._starts is None:
-            starts: list[int] = []
-            offset = 0
-            for _, chunk_starts, length in self._chunks or ():
-                starts += [offset + s for s in chunk_starts]
-                offset += length + 1
-            self._starts = starts
+            chunks = self._chunks or []
+            offsets = accumulate((length + 1 for _, _, length in chunks), initial=0)
+            self._starts = [offset + s for offset, (_, starts, _) in zip(offsets, chunks) for s in starts]
         return self._starts
 
     def __repr__(self) -> str:
