@@ -183,7 +183,7 @@ class LexiconFunction:
         self.type = spec["type"]
         self.confidence: dict[str, float] = {}
         self.generic: set[str] = set()  # patterns of G5 priority-3 words
-        self.head_only: set[str] = set()  # patterns whose trigger is the last matched token
+        self.trigger_token: dict[str, tuple[int, Optional[int]]] = {}  # patterns whose trigger is part of the match: token slice
         self.longest: set[str] = set()  # patterns with a predicate token: greedy LONGEST
         # anchor word -> (variant, offset of the anchor token in it): each variant is found
         # from the positions of the words of one of its tokens (rare words make few candidates).
@@ -205,8 +205,9 @@ class LexiconFunction:
             if any(token.keys() & _PREDICATES.keys() for token in pattern["pattern"]):
                 self.longest.add(key)
             self.confidence[key] = float(pattern.get("confidence", 1.0))
-            if pattern.get("head_only"):
-                self.head_only.add(key)
+            if "trigger_token" in pattern:  # k (one token; -1: the last) or [start, end] (a slice)
+                k = pattern["trigger_token"]
+                self.trigger_token[key] = (int(k[0]), int(k[1])) if isinstance(k, list) else (int(k), int(k) + 1 or None)
             if pattern.get("generic"):
                 self.generic.add(key)
         self.index = dict(index)
@@ -246,8 +247,9 @@ class LexiconFunction:
     def __call__(self, doc: Doc) -> None:
         spans: dict[tuple[int, int], float] = {}
         for key, start, end in self.matches(doc.words, doc.at):
-            if key in self.head_only:  # a count construction: the trigger is its last word (G1)
-                start = end - 1
+            if key in self.trigger_token:  # the trigger is part of the match (G1): "25 dead", "set ... ablaze"
+                tokens = range(start, end)[slice(*self.trigger_token[key])]
+                start, end = tokens[0], tokens[-1] + 1
             span = doc.char_span(start, end)
             spans[span] = max(spans.get(span, 0.0), self.confidence[key])
             if key in self.generic:

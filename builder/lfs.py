@@ -28,16 +28,66 @@ FORCE = frozenset(
     "war destroy kill target consequences harsh decisive crush crushing expel eliminate hit".split()
 )
 WARN = frozenset("warn warns warned warning".split())
+PROMISE = frozenset("promise promises promised promising".split())
+PROMISED_FORCE = frozenset("retaliate retaliation revenge avenge response respond hit strike attack crush punish destroy eliminate".split())
+THREAT_VERBS = frozenset("threaten threatens threatened threatening vow vows vowed warned warns".split())
 READY = frozenset("ready readiness prepared".split())
 T2_NOUNS = frozenset("response revenge retaliation reprisal".split())
 T2_ADJ = frozenset("harsh tough decisive severe strong crushing painful".split())
+T2_VERBS = frozenset("retaliate respond avenge".split())
+FUTURE = frozenset("will would 'll shall".split())
 CLAUSE_END = frozenset({";", ".", "!", "?"})
 
+# A sports sentence has one of SPORTS or two of SPORTS_MAYBE ("scores" is also a count, "goal" an aim).
 SPORTS = frozenset(
-    "striker strikers midfielder midfielders goalkeeper goalie scored scores goal goals match league championship tournament "
-    "football soccer basketball cricket rugby hockey penalty fixture fixtures defender defenders derby coach".split()
+    "striker strikers midfielder midfielders goalkeeper goalkeepers goalie goaltender league championship tournament "
+    "football soccer basketball cricket rugby hockey bowler bowlers batsman batsmen wicket wickets innings".split()
 )
-LABOUR = frozenset("workers worker union unions wage wages pay pension pensions walkout picket pickets staff employees industrial".split())
+SPORTS_SENSES = frozenset("attack attacks attacked attacking strike strikes struck striking hit hitting shot shots fired killed killing kill assault targeted targeting".split())
+SPORTS_MAYBE = frozenset("scored scores goal goals match penalty fixture fixtures defender defenders derby coach batter".split())
+LABOUR = frozenset(
+    "workers worker union unions wage wages pay pension pensions walkout picket pickets staff employees industrial "
+    "salary salaries arrears unpaid teachers doctors nurses drivers".split()
+)
+
+# S-4: "strike" after these is a verb (generic: ATTACK unless the means make it a STRIKE).
+VERB_BEFORE = frozenset("to will would could can may might shall 'll not n't never".split())
+IMPACT = frozenset("crashed crashes slammed slams smashed smashes ploughed plowed".split())
+PROJECTILES = frozenset("rocket rockets shell shells mortar mortars projectile projectiles".split())
+STRIKE_PROJECTILES = frozenset("drone drones missile missiles".split())
+# G3/G5: a barrage, salvo or volley fired by the verb before it is the same event as that verb.
+BARRAGE = frozenset("barrage barrages salvo salvos volley volleys".split())
+FIRING_VERBS = frozenset("fired firing lobbed lobbing pounded pounding shelled".split())  # not "launched" (a support verb, G3)
+# A figurative object after a strike or kill word (3.5, 5.4): "struck a long-awaited deal", "killed the reform bill".
+STRUCK_OBJECTS = frozenset("deal deals agreement agreements accord accords balance chord tone note pose bargain compromise truce partnership settlement".split())
+KILLED_OBJECTS = frozenset("bill bills legislation motion amendment proposal proposals plan reform deal initiative".split())
+DETERMINERS = frozenset("a an the its their his her our".split())
+CLAUSE_PUNCT = frozenset({",", ";", ".", "!", "?", ":", "(", ")", "“", "”", '"'})
+# 5.1: deaths from accidents, illness or natural causes are not CASUALTY.
+NATURAL_CAUSES = frozenset(
+    "lightning flood floods flooding storm storms cyclone hurricane typhoon earthquake quake landslide landslides mudslide "
+    "crash collision accident accidents collapse collapsed drowned drowning capsized capsizing illness disease cholera "
+    "malaria cancer outbreak heatwave avalanche stampede overturned plunged ravine derailed derailment electrical "
+    "wildfire wildfires seizure".split()
+)
+VIOLENCE = frozenset(
+    "attack attacks attacked gunmen gunman shot shooting shelling shelled bomb bombs bombing bombed airstrike airstrikes "
+    "militants fighters troops soldiers rebels insurgents jihadists gunfire fired explosion blast clashes clashed killers "
+    "drone drones missile missiles rocket rockets mortar mortars stabbed murdered".split()
+)
+CASUALTY_WORDS = frozenset("kill kills killed killing die dies died dying dead death deaths wounded wounding injured injuring injury injuries hurt lost".split())
+# A-4, A-5: raids and clashes are ATTACK when armed non-state actors or armed forces fight.
+ARMED_ACTORS = frozenset(
+    "militants militant insurgents insurgent gunmen gunman fighters rebels rebel jihadists jihadist bandits extremists "
+    "attackers assailants militia militias militiamen paramilitaries paramilitary guerrillas guerrilla".split()
+)
+ARMED_FORCES = ARMED_ACTORS | frozenset("troops soldiers army".split())
+UNDER_FIRE = ARMED_FORCES | frozenset("patrol patrols convoy convoys checkpoint base positions vessel ship helicopter".split())
+ARREST = frozenset("arrest arrests arrested detained detain detention custody warrant warrants seized seizing documents investigation search searched suspects".split())
+RAIDS = frozenset("raid raids raided raiding".split())
+CLASHES = frozenset("clash clashes clashed clashing".split())
+NOT_OFFENSIVE = frozenset("remarks remark comments comment language content behaviour behavior tweet tweets posts post words joke jokes weapons weapon capabilities capability line lineman".split())
+SPEECH = frozenset("said says say told telling statement stated declared announced added insisted warned quoted according vowed wrote".split())
 
 
 def _window(words: list[str], i: int, before: int, after: int) -> Iterable[int]:
@@ -73,26 +123,39 @@ def _is_means(words: list[str], j: int) -> bool:
     return words[j] in MEANS and not (j + 1 < len(words) and words[j + 1] in NOT_MEANS_AFTER)
 
 
-@register("strike_means.v1")
+@register("strike_means.v2")
 def strike_means(rules: WeakRules):
     """A generic attack word is STRIKE when aircraft, drones or missiles deliver it (S-4, S-5),
-    and a barrage of rockets or shells is ATTACK."""
+    and a barrage of rockets or shells is ATTACK; the verb "strike" without such means is
+    ATTACK (S-4); a drone or missile that crashes into something is a STRIKE, a rocket or
+    shell an ATTACK."""
 
     def rule(words: list[str], at: list[int]) -> list[tuple[int, str, float]]:
         spans = []
         for i in at:
             low = words[i]
             window = list(_window(words, i, 8, 8))
-            if any(_is_means(words, j) for j in window):
+            means = any(_is_means(words, j) for j in window)
+            if low in IMPACT:
+                if i + 1 < len(words) and words[i + 1] == "into":
+                    subject = {words[j] for j in _window(words, i, 4, 0)}
+                    if not STRIKE_PROJECTILES.isdisjoint(subject):
+                        spans.append((i, "STRIKE", 0.8))
+                    elif not PROJECTILES.isdisjoint(subject):
+                        spans.append((i, "ATTACK", 0.75))
+            elif low in ("strike", "strikes"):
+                if i > 0 and words[i - 1] in VERB_BEFORE:  # a verb: the noun reading of strike_lexicon does not hold
+                    spans.append((i, "STRIKE", 0.85) if means else (i, "ATTACK", 0.8))
+            elif means:
                 spans.append((i, "STRIKE", 0.85))
             elif low.startswith("barrage") and any(words[j] in ROCKETS for j in window):
                 spans.append((i, "ATTACK", 0.8))
         return spans
 
-    return ContextFunction("strike_means.v1", GENERIC_ATTACK, rule)
+    return ContextFunction("strike_means.v2", GENERIC_ATTACK | {"pounded", "pounding", "lobbed", "lobbing", "fired", "firing", "strike", "strikes"} | IMPACT, rule)
 
 
-@register("threat_speech.v1")
+@register("threat_speech.v2")
 def threat_speech(rules: WeakRules):
     """THREAT from speech that commits to force (T-1: warned of / ready to + force; T-2: the
     future force itself when no threat word is there)."""
@@ -104,15 +167,25 @@ def threat_speech(rules: WeakRules):
             low = words[i]
             if low in WARN and any(words[j] in FORCE for j in _window(words, i, 0, 10)):
                 spans.append((i, "THREAT", 0.8))
+            elif low in PROMISE and any(words[j] in PROMISED_FORCE for j in _window(words, i, 0, 6)):
+                spans.append((i, "THREAT", 0.75))  # "promised to hit back harder"
             elif low in READY:
                 after = [j for j in _window(words, i, 0, 8) if words[j].isalnum()]
                 if after and words[after[0]] in ("to", "for") and any(words[j] in FORCE for j in after):
                     spans.append((i, "THREAT", 0.75))
         has_t1 = bool(spans) or not threat_words.isdisjoint(words)
         if not has_t1:
+            speech = not SPEECH.isdisjoint(words)
             for i in at:
                 low = words[i]
-                if low in T2_NOUNS:
+                before = [words[j] for j in _window(words, i, 6, 0)]
+                after = {words[j] for j in _window(words, i, 0, 4)}
+                forceful = low != "respond" or not (FORCE | T2_ADJ).isdisjoint(after)  # "respond" alone is not force
+                if low in T2_VERBS and forceful and speech and any(w in FUTURE for w in before[:3]):
+                    spans.append((i, "THREAT", 0.65))  # "would retaliate with full force if attacked, the minister said"
+                elif low == "force" and speech and before[:1] == ["use"] and any(w in FUTURE or w == "hesitate" for w in before):
+                    spans.append((i, "THREAT", 0.6))  # "would not hesitate to use force"
+                elif low in T2_NOUNS:
                     after = [words[j] for j in _window(words, i, 0, 8)]
                     if any(w in ("will", "would") for w in after) and any(w in T2_ADJ for w in after):
                         spans.append((i, "THREAT", 0.65))
@@ -123,23 +196,86 @@ def threat_speech(rules: WeakRules):
                             spans.append((i, "THREAT", 0.6))
         return spans
 
-    return ContextFunction("threat_speech.v1", WARN | READY | T2_NOUNS | {"fighting"}, rule)
+    return ContextFunction("threat_speech.v2", WARN | PROMISE | READY | T2_NOUNS | T2_VERBS | {"fighting", "force"}, rule)
 
 
-@register("context_veto.v1")
+@register("context_veto.v2")
 def context_veto(rules: WeakRules):
-    """Veto attack and strike words in sports sentences, and strikes in a labour context."""
-    attack_words = GENERIC_ATTACK | {"strike", "strikes", "shot", "fired", "killed", "killing"}
+    """Veto attack and strike words in sports sentences, strikes in a labour context, strike
+    and kill words with a figurative object ("struck a long-awaited deal", "killed the reform
+    bill"), deaths and injuries from natural causes or accidents, and a barrage fired by the
+    verb before it (G5: the verb is the trigger)."""
+    attack_words = GENERIC_ATTACK | {"strike", "strikes", "struck", "striking", "shot", "fired", "killed", "killing", "kill", "kills"}
+    anchors = attack_words | CASUALTY_WORDS | BARRAGE | {"launched"}
 
     def rule(words: list[str], at: list[int]) -> list[tuple[int, str, float]]:
         spans = []
-        sports = not SPORTS.isdisjoint(words)
+        sports = not SPORTS.isdisjoint(words) or len(SPORTS_MAYBE.intersection(words)) >= 2
+        natural = not NATURAL_CAUSES.isdisjoint(words) and VIOLENCE.isdisjoint(words)
         for i in at:
             low = words[i]
-            if sports and low in attack_words:
+            if sports and (low in SPORTS_SENSES or (low in CASUALTY_WORDS and VIOLENCE.isdisjoint(words))):
                 spans.append((i, VETO, 1.0))
-            elif low in ("strike", "strikes") and any(words[j] in LABOUR for j in _window(words, i, 6, 6)):
+            elif low in ("strike", "strikes") and any(words[j] in LABOUR for j in _window(words, i, 10, 10)):
                 spans.append((i, VETO, 1.0))
+            elif low in ("strike", "strikes", "struck", "striking") and i + 1 < len(words) and words[i + 1] in DETERMINERS and _object_in(words, i, STRUCK_OBJECTS):
+                spans.append((i, VETO, 1.0))
+            elif low in ("kill", "kills", "killed", "killing") and _object_in(words, i, KILLED_OBJECTS):
+                spans.append((i, VETO, 1.0))
+            elif natural and low in CASUALTY_WORDS:
+                spans.append((i, VETO, 1.0))
+            elif low in BARRAGE and any(words[j] in FIRING_VERBS for j in _window(words, i, 6, 0)):
+                spans.append((i, VETO, 1.0))
+            elif low in ("fired", "launched") and any(words[j] in BARRAGE for j in _window(words, i, 6, 0)):
+                spans.append((i, VETO, 1.0))  # "a barrage of missiles fired from Iran"
         return spans
 
-    return ContextFunction("context_veto.v1", attack_words, rule)
+    return ContextFunction("context_veto.v2", anchors, rule)
+
+
+def _object_in(words: list[str], i: int, objects: frozenset[str]) -> bool:
+    """Whether one of ``objects`` follows word ``i`` within six words, before any punctuation or "and"."""
+    for j in range(i + 1, min(len(words), i + 7)):
+        if words[j] in CLAUSE_PUNCT or words[j] == "and":
+            return False
+        if words[j] in objects:
+            return True
+    return False
+
+
+@register("attack_context.v1")
+def attack_context(rules: WeakRules):
+    """ATTACK words that need their context: raids by armed groups, not arrest operations
+    (A-4); clashes of armed forces (A-5); a patrol or convoy that came under fire; a military
+    offensive; people sprayed with bullets."""
+
+    def rule(words: list[str], at: list[int]) -> list[tuple[int, str, float]]:
+        spans = []
+        wordset = set(words)
+        for i in at:
+            low = words[i]
+            if low in RAIDS:
+                # the armed group raids (before the word, in its clause) or the raid is "by" it
+                by = i + 1 < len(words) and words[i + 1] == "by" and any(words[j] in ARMED_ACTORS for j in _window(words, i, 0, 4))
+                if (by or any(words[j] in ARMED_ACTORS for j in _window(words, i, 10, 0))) and ARREST.isdisjoint(wordset):
+                    spans.append((i, "ATTACK", 0.75))
+            elif low in CLASHES:
+                if any(words[j] in ARMED_FORCES for j in _window(words, i, 8, 8)):
+                    spans.append((i, "ATTACK", 0.7))
+            elif low == "fire":
+                if i > 0 and words[i - 1] == "under" and any(words[j] in UNDER_FIRE for j in _window(words, i, 8, 8)):
+                    spans.append((i, "ATTACK", 0.75))
+            elif low in ("offensive", "offensives"):
+                previous = words[i - 1] if i > 0 else ""
+                following = words[i + 1] if i + 1 < len(words) else ""
+                if (previous in ("a", "an", "the", "its", "their", "new", "ground", "military", "major", "fresh", "renewed", "counter", "spring", "summer", "winter", "land") or following in ("on", "against")) and following not in NOT_OFFENSIVE:
+                    spans.append((i, "ATTACK", 0.7))
+            elif low == "shoot":  # T-3: the threatened attack is an event of its own ("threatened to shoot him")
+                if i > 0 and words[i - 1] == "to" and any(words[j] in THREAT_VERBS for j in _window(words, i, 3, 0)):
+                    spans.append((i, "ATTACK", 0.7))
+            elif low in ("sprayed", "raked"):
+                if "bullets" in {words[j] for j in _window(words, i, 0, 8)}:
+                    spans.append((i, "ATTACK", 0.75))
+        return spans
+
+    return ContextFunction("attack_context.v1", RAIDS | CLASHES | {"fire", "offensive", "offensives", "shoot", "sprayed", "raked"}, rule)

@@ -1,36 +1,50 @@
 """The labeller on hand-written sentences from outside the corpus (other conflicts, other
-wording, figurative and non-military senses), scored by `eventds evaluate`."""
+wording, figurative and non-military senses), scored by `eventds evaluate`.
+
+Four sets (``tests/data/README.md`` says how each was made): ``heldout`` (written with the
+rules); ``heldout_blind1`` and ``heldout_blind2`` (written and annotated by others from the
+guidelines only, each scored blind once before the rules were revised on its errors); and
+``heldout_blind3``, made the same way and never used to revise the rules: it measures how
+the rules generalise, so its floor is lower and only guards against regressions.
+"""
 
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from builder.cli import app
 from builder.evaluate import match
 
-HELDOUT = Path(__file__).parent / "data" / "heldout.jsonl"
+DATA = Path(__file__).parent / "data"
+SETS = ["heldout", "heldout_blind1", "heldout_blind2"]
+BLIND = "heldout_blind3"
 
 
-def labelled(tmp_path):
+def labelled(gold: Path, tmp_path: Path) -> Path:
     out = tmp_path / "pred.jsonl"
-    result = CliRunner().invoke(app, ["label", str(HELDOUT), "-o", str(out)])
+    result = CliRunner().invoke(app, ["label", str(gold), "-o", str(out)])
     assert result.exit_code == 0, result.output
     return out
 
 
-def test_heldout_set_is_large_and_varied():
-    rows = [json.loads(l) for l in HELDOUT.read_text(encoding="utf-8").splitlines()]
+@pytest.mark.parametrize("name", SETS + [BLIND])
+def test_heldout_set_is_large_and_varied(name):
+    rows = [json.loads(l) for l in (DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 40
+    assert len({r["id"] for r in rows}) == len(rows)
     assert {r["category"] for r in rows} == {"paraphrase", "precision_trap", "realis"}
     for r in rows:
         for e in r["events"]:
             assert r["text"][e["start"] : e["end"]] == e["text"]
 
 
-def test_evaluate_command_scores_the_labeller_on_the_heldout_set(tmp_path):
-    pred = labelled(tmp_path)
-    result = CliRunner().invoke(app, ["evaluate", str(pred), "--gold", str(HELDOUT), "--json", str(tmp_path / "s.json")])
+@pytest.mark.parametrize("name", SETS)
+def test_evaluate_command_scores_the_labeller_on_the_heldout_set(name, tmp_path):
+    gold = DATA / f"{name}.jsonl"
+    pred = labelled(gold, tmp_path)
+    result = CliRunner().invoke(app, ["evaluate", str(pred), "--gold", str(gold), "--json", str(tmp_path / "s.json")])
     assert result.exit_code == 0, result.output
     scores = json.loads((tmp_path / "s.json").read_text())
     assert scores["trigger_overlap"]["micro"]["f1"] >= 0.85, scores["trigger_overlap"]["micro"]
@@ -39,9 +53,11 @@ def test_evaluate_command_scores_the_labeller_on_the_heldout_set(tmp_path):
     assert scores["realis_accuracy"] >= 0.8
 
 
-def test_precision_traps_and_paraphrase_recall(tmp_path):
-    pred = {json.loads(l)["id"]: json.loads(l) for l in labelled(tmp_path).read_text(encoding="utf-8").splitlines()}
-    gold = [json.loads(l) for l in HELDOUT.read_text(encoding="utf-8").splitlines()]
+@pytest.mark.parametrize("name", SETS)
+def test_precision_traps_and_paraphrase_recall(name, tmp_path):
+    gold_path = DATA / f"{name}.jsonl"
+    pred = {json.loads(l)["id"]: json.loads(l) for l in labelled(gold_path, tmp_path).read_text(encoding="utf-8").splitlines()}
+    gold = [json.loads(l) for l in gold_path.read_text(encoding="utf-8").splitlines()]
     trap_fp = para_tp = para_total = 0
     for g in gold:
         pairs = match(g["events"], pred[g["id"]]["events"], "overlap")
@@ -53,3 +69,15 @@ def test_precision_traps_and_paraphrase_recall(tmp_path):
     traps = sum(g["category"] == "precision_trap" for g in gold)
     assert trap_fp <= traps // 4, f"{trap_fp} false positives on {traps} precision traps"
     assert para_tp / para_total >= 0.85, f"paraphrase recall {para_tp}/{para_total}"
+
+
+def test_rules_generalise_to_the_untouched_blind_set(tmp_path):
+    """Measured at 0.79 micro overlap F1 when the set was made (0.68 for the rules before)."""
+    gold = DATA / f"{BLIND}.jsonl"
+    pred = labelled(gold, tmp_path)
+    result = CliRunner().invoke(app, ["evaluate", str(pred), "--gold", str(gold), "--json", str(tmp_path / "s.json")])
+    assert result.exit_code == 0, result.output
+    scores = json.loads((tmp_path / "s.json").read_text())
+    assert scores["trigger_overlap"]["micro"]["f1"] >= 0.75, scores["trigger_overlap"]["micro"]
+    for t, s in scores["trigger_overlap"]["per_type"].items():
+        assert s["f1"] >= 0.65, (t, s)

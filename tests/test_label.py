@@ -42,10 +42,39 @@ def test_each_type_has_a_labelling_function(labeller, text, expected):
         "Teachers began a general strike on Monday.",
         "He suffered a heart attack.",
         "The Houthis called it a grave threat to the country.",
+        "The options carry a strike price of $50.",
+        "Police raided the offices and arrested two suspects.",
+        "Floods killed 30 people in the north on Monday.",
+        "The coalition struck a long-awaited deal on the budget.",
+        "Lawmakers killed the president's tax reform bill.",
+        "Bus drivers went on an indefinite strike over unpaid wages.",
+        "The album became an instant hit in Lagos.",
+        "Farmers were hit hard by rising fuel prices.",
     ],
 )
 def test_vetoes_drop_non_event_senses(labeller, text):
     assert events_of(labeller, text) == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Insurgents raided a police post overnight.", [("ATTACK", "raided")]),
+        ("Gunmen shot dead a journalist in Mosul.", [("ATTACK", "shot"), ("CASUALTY", "dead")]),
+        ("A drone slammed into a residential tower.", [("STRIKE", "slammed")]),
+        ("Militants set three trucks ablaze.", [("ATTACK", "set")]),
+        ("Rebels torched the market.", [("ATTACK", "torched")]),
+        ("The army vowed to strike the camps.", [("THREAT", "vowed"), ("ATTACK", "strike")]),
+        ("Troops and rebels clashed near the border.", [("ATTACK", "clashed")]),
+        ("A convoy came under fire near Kidal.", [("ATTACK", "fire")]),
+        ("Five people lost their lives in the ambush.", [("CASUALTY", "lost their lives"), ("ATTACK", "ambush")]),
+        ("The death toll rose to 12.", [("CASUALTY", "death")]),
+        ("Militiamen fired a salvo of rockets at the base.", [("ATTACK", "fired")]),
+    ],
+)
+def test_context_rules_follow_the_guidelines(labeller, text, expected):
+    """Context rules (guidelines A-4, A-5, A-6, G2, G3, G5, S-4, T-3) on sentences outside every test set."""
+    assert events_of(labeller, text) == expected
 
 
 def test_events_carry_offsets_confidence_and_sources(labeller):
