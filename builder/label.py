@@ -207,7 +207,7 @@ class LexiconFunction:
             self.confidence[key] = float(pattern.get("confidence", 1.0))
             if "trigger_token" in pattern:  # k (one token; -1: the last) or [start, end] (a slice)
                 k = pattern["trigger_token"]
-                self.trigger_token[key] = (int(k[0]), int(k[1])) if isinstance(k, list) else (int(k), int(k) + 1 or None)
+                self.trigger_token[key] = (int(k[0]), None if k[1] is None else int(k[1])) if isinstance(k, list) else (int(k), int(k) + 1 or None)
             if pattern.get("generic"):
                 self.generic.add(key)
         self.index = dict(index)

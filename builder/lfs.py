@@ -15,7 +15,7 @@ from .label import VETO, Doc, WeakRules, register, word_positions
 # S-4 / S-5: the means that make a generic attack word a STRIKE.
 MEANS = frozenset(
     "drone drones aircraft jet jets warplane warplanes helicopter helicopters gunship gunships missile missiles "
-    "plane planes bomber bombers airstrike airstrikes".split()
+    "plane planes bomber bombers airstrike airstrikes uav uavs unmanned shahed shaheds kamikaze loitering".split()
 )
 NOT_MEANS_AFTER = frozenset("defense defence defences defenses system systems battery batteries shield base bases launcher launchers factory".split())
 GENERIC_ATTACK = frozenset("attack attacks attacked attacking raid raids bombing bombings bombed struck hit hitting targeted targeting barrage barrages assault".split())
@@ -41,18 +41,23 @@ CLAUSE_END = frozenset({";", ".", "!", "?"})
 # A sports sentence has one of SPORTS or two of SPORTS_MAYBE ("scores" is also a count, "goal" an aim).
 SPORTS = frozenset(
     "striker strikers midfielder midfielders goalkeeper goalkeepers goalie goaltender league championship tournament "
-    "football soccer basketball cricket rugby hockey bowler bowlers batsman batsmen wicket wickets innings".split()
+    "football soccer basketball cricket rugby hockey bowler bowlers batsman batsmen wicket wickets innings "
+    "finals semifinal semifinals quarterfinal quarterfinals qualifier qualifiers olympics".split()
 )
-SPORTS_SENSES = frozenset("attack attacks attacked attacking strike strikes struck striking hit hitting shot shots fired killed killing kill assault targeted targeting".split())
-SPORTS_MAYBE = frozenset("scored scores goal goals match penalty fixture fixtures defender defenders derby coach batter".split())
+SPORTS_SENSES = frozenset("attack attacks attacked attacking strike strikes struck striking hit hitting shot shots fired killed killing kill assault targeted targeting barrage".split())
+SPORTS_MAYBE = frozenset("scored scores scoring goal goals match penalty fixture fixtures defender defenders derby coach batter cup".split())
 LABOUR = frozenset(
     "workers worker union unions wage wages pay pension pensions walkout picket pickets staff employees industrial "
-    "salary salaries arrears unpaid teachers doctors nurses drivers".split()
+    "salary salaries arrears unpaid teachers doctors nurses drivers operators transporters traders shopkeepers truckers".split()
 )
 
 # S-4: "strike" after these is a verb (generic: ATTACK unless the means make it a STRIKE).
 VERB_BEFORE = frozenset("to will would could can may might shall 'll not n't never".split())
 IMPACT = frozenset("crashed crashes slammed slams smashed smashes ploughed plowed".split())
+LANDED = frozenset("landed fell".split())  # A-3: with a projectile as subject
+LAUNCHES = frozenset("launched launches launching".split())
+EVENT_NOUNS = frozenset("attack attacks strike strikes barrage barrages offensive raid raids assault salvo volley bombardment".split())
+EXPLOSIVES = frozenset("grenade grenades bomb bombs explosive explosives device devices ied ieds".split())
 PROJECTILES = frozenset("rocket rockets shell shells mortar mortars projectile projectiles".split())
 STRIKE_PROJECTILES = frozenset("drone drones missile missiles".split())
 # G3/G5: a barrage, salvo or volley fired by the verb before it is the same event as that verb.
@@ -68,7 +73,7 @@ NATURAL_CAUSES = frozenset(
     "lightning flood floods flooding storm storms cyclone hurricane typhoon earthquake quake landslide landslides mudslide "
     "crash collision accident accidents collapse collapsed drowned drowning capsized capsizing illness disease cholera "
     "malaria cancer outbreak heatwave avalanche stampede overturned plunged ravine derailed derailment electrical "
-    "wildfire wildfires seizure".split()
+    "wildfire wildfires seizure collided".split()
 )
 VIOLENCE = frozenset(
     "attack attacks attacked gunmen gunman shot shooting shelling shelled bomb bombs bombing bombed airstrike airstrikes "
@@ -105,18 +110,22 @@ def _window(words: list[str], i: int, before: int, after: int) -> Iterable[int]:
 class ContextFunction:
     """A labelling function written in code: ``rule(words, at)`` gives ``(token, label,
     confidence)`` for single-token spans, where ``at`` lists, in order, the positions of the
-    function's ``anchors`` in ``words``; it runs only on texts with one of them."""
+    function's ``anchors`` in ``words``; it runs only on texts with one of them. Spans of the
+    ``generic`` words are G5 generic predicates, dropped where a specific trigger names the attack."""
 
-    def __init__(self, name: str, anchors: Iterable[str], rule: Callable[[list[str], list[int]], list[tuple[int, str, float]]]):
+    def __init__(self, name: str, anchors: Iterable[str], rule: Callable[[list[str], list[int]], list[tuple[int, str, float]]], generic: Iterable[str] = ()):
         self.name = name
         self.anchors: Optional[frozenset[str]] = frozenset(anchors)
         self.rule = rule
+        self.generic = frozenset(generic)  # G5 priority-3 words: dropped where a specific trigger names the attack
 
     def __call__(self, doc: Doc) -> None:
         words = doc.words
         where = doc.at if doc.at is not None else word_positions(words, self.anchors)
         at = sorted(i for w in self.anchors.intersection(where) for i in where[w])
-        doc.spans[self.name] = [(*doc.char_span(i, i + 1), label, conf) for i, label, conf in self.rule(words, at)]
+        spans = doc.spans[self.name] = [(*doc.char_span(i, i + 1), label, conf) for i, label, conf in self.rule(words, at)]
+        if self.generic:
+            doc.generic.update((s, e) for s, e, _, _ in spans if doc.text[s:e].lower() in self.generic)
 
 
 def _is_means(words: list[str], j: int) -> bool:
@@ -143,6 +152,18 @@ def strike_means(rules: WeakRules):
                         spans.append((i, "STRIKE", 0.8))
                     elif not PROJECTILES.isdisjoint(subject):
                         spans.append((i, "ATTACK", 0.75))
+            elif low in LANDED:
+                subject = {words[j] for j in _window(words, i, 4, 0)}
+                if i + 1 < len(words) and words[i + 1] in ("on", "in", "near", "inside"):
+                    if not STRIKE_PROJECTILES.isdisjoint(subject):
+                        spans.append((i, "STRIKE", 0.7))
+                    elif not (PROJECTILES | {"bomb", "bombs"}).isdisjoint(subject):
+                        spans.append((i, "ATTACK", 0.7))
+            elif low in LAUNCHES:  # "launched 42 drones and three missiles at": the launch is the attack (no event noun)
+                after = [words[j] for j in _window(words, i, 0, 6)]
+                around = after + [words[j] for j in _window(words, i, 6, 0)]
+                if after[:1] != ["by"] and EVENT_NOUNS.isdisjoint(around) and not (STRIKE_PROJECTILES | PROJECTILES).isdisjoint(after):
+                    spans.append((i, "STRIKE", 0.75) if not STRIKE_PROJECTILES.isdisjoint(after) else (i, "ATTACK", 0.7))
             elif low in ("strike", "strikes"):
                 if i > 0 and words[i - 1] in VERB_BEFORE:  # a verb: the noun reading of strike_lexicon does not hold
                     spans.append((i, "STRIKE", 0.85) if means else (i, "ATTACK", 0.8))
@@ -152,7 +173,7 @@ def strike_means(rules: WeakRules):
                 spans.append((i, "ATTACK", 0.8))
         return spans
 
-    return ContextFunction("strike_means.v2", GENERIC_ATTACK | {"pounded", "pounding", "lobbed", "lobbing", "fired", "firing", "strike", "strikes"} | IMPACT, rule)
+    return ContextFunction("strike_means.v2", GENERIC_ATTACK | {"pounded", "pounding", "lobbed", "lobbing", "fired", "firing", "strike", "strikes"} | IMPACT | LANDED | LAUNCHES, rule, generic=LANDED)
 
 
 @register("threat_speech.v2")
@@ -185,6 +206,8 @@ def threat_speech(rules: WeakRules):
                     spans.append((i, "THREAT", 0.65))  # "would retaliate with full force if attacked, the minister said"
                 elif low == "force" and speech and before[:1] == ["use"] and any(w in FUTURE or w == "hesitate" for w in before):
                     spans.append((i, "THREAT", 0.6))  # "would not hesitate to use force"
+                elif low in T2_NOUNS and speech and any(w in FUTURE for w in before[:4]):
+                    spans.append((i, "THREAT", 0.65))  # "said the group would take revenge on"
                 elif low in T2_NOUNS:
                     after = [words[j] for j in _window(words, i, 0, 8)]
                     if any(w in ("will", "would") for w in after) and any(w in T2_ADJ for w in after):
@@ -273,9 +296,15 @@ def attack_context(rules: WeakRules):
             elif low == "shoot":  # T-3: the threatened attack is an event of its own ("threatened to shoot him")
                 if i > 0 and words[i - 1] == "to" and any(words[j] in THREAT_VERBS for j in _window(words, i, 3, 0)):
                     spans.append((i, "ATTACK", 0.7))
+            elif low in ("hurled", "hurling", "threw", "throwing", "tossed"):
+                if any(words[j] in EXPLOSIVES for j in _window(words, i, 0, 4)):
+                    spans.append((i, "ATTACK", 0.75))  # "hurled grenades at a camp"
+            elif low == "went":
+                if i + 1 < len(words) and words[i + 1] == "off" and any(words[j] in EXPLOSIVES for j in _window(words, i, 8, 0)):
+                    spans.append((i, "ATTACK", 0.7))  # "a device planted by the roadside went off" (G2: one word)
             elif low in ("sprayed", "raked"):
                 if "bullets" in {words[j] for j in _window(words, i, 0, 8)}:
                     spans.append((i, "ATTACK", 0.75))
         return spans
 
-    return ContextFunction("attack_context.v1", RAIDS | CLASHES | {"fire", "offensive", "offensives", "shoot", "sprayed", "raked"}, rule)
+    return ContextFunction("attack_context.v1", RAIDS | CLASHES | {"fire", "offensive", "offensives", "shoot", "sprayed", "raked", "hurled", "hurling", "threw", "throwing", "tossed", "went"}, rule)

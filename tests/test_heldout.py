@@ -1,10 +1,10 @@
 """The labeller on hand-written sentences from outside the corpus (other conflicts, other
 wording, figurative and non-military senses), scored by `eventds evaluate`.
 
-Four sets (``tests/data/README.md`` says how each was made): ``heldout`` (written with the
-rules); ``heldout_blind1`` and ``heldout_blind2`` (written and annotated by others from the
+Five sets (``tests/data/README.md`` says how each was made): ``heldout`` (written with the
+rules); ``heldout_blind1`` to ``heldout_blind3`` (written and annotated by others from the
 guidelines only, each scored blind once before the rules were revised on its errors); and
-``heldout_blind3``, made the same way and never used to revise the rules: it measures how
+``heldout_blind4``, made the same way and never used to revise the rules: it measures how
 the rules generalise, so its floor is lower and only guards against regressions.
 """
 
@@ -18,8 +18,8 @@ from builder.cli import app
 from builder.evaluate import match
 
 DATA = Path(__file__).parent / "data"
-SETS = ["heldout", "heldout_blind1", "heldout_blind2"]
-BLIND = "heldout_blind3"
+SETS = ["heldout", "heldout_blind1", "heldout_blind2", "heldout_blind3"]
+BLIND = "heldout_blind4"
 
 
 def labelled(gold: Path, tmp_path: Path) -> Path:
@@ -72,12 +72,12 @@ def test_precision_traps_and_paraphrase_recall(name, tmp_path):
 
 
 def test_rules_generalise_to_the_untouched_blind_set(tmp_path):
-    """Measured at 0.79 micro overlap F1 when the set was made (0.68 for the rules before)."""
+    """Measured at 0.85 micro overlap F1 when the set was made (0.70 for the rules before)."""
     gold = DATA / f"{BLIND}.jsonl"
     pred = labelled(gold, tmp_path)
     result = CliRunner().invoke(app, ["evaluate", str(pred), "--gold", str(gold), "--json", str(tmp_path / "s.json")])
     assert result.exit_code == 0, result.output
     scores = json.loads((tmp_path / "s.json").read_text())
-    assert scores["trigger_overlap"]["micro"]["f1"] >= 0.75, scores["trigger_overlap"]["micro"]
+    assert scores["trigger_overlap"]["micro"]["f1"] >= 0.8, scores["trigger_overlap"]["micro"]
     for t, s in scores["trigger_overlap"]["per_type"].items():
-        assert s["f1"] >= 0.65, (t, s)
+        assert s["f1"] >= 0.7, (t, s)
