@@ -2,97 +2,67 @@
 
 Each is registered under a versioned name in :data:`builder.label.REGISTRY`, writes only
 its own span group, and names the words it starts from (``anchors``) so that the labeller
-skips texts without them. Word lists are the guidelines' definitions, not sentences of the
-embedded corpus (see ``guidelines/GUIDELINES.md`` sections 3, 4 and 6).
+skips texts without them. Their word lists, in ``resources/context_words.json``, are the
+guidelines' definitions, not sentences of the embedded corpus (each names its section of
+``guidelines/GUIDELINES.md``).
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Callable, Iterable, Optional
 
+from .errors import ConfigError
 from .label import VETO, Doc, WeakRules, register, word_positions
 
-# S-4 / S-5: the means that make a generic attack word a STRIKE.
-MEANS = frozenset(
-    "drone drones aircraft jet jets warplane warplanes helicopter helicopters gunship gunships missile missiles "
-    "plane planes bomber bombers airstrike airstrikes uav uavs unmanned shahed shaheds kamikaze loitering".split()
-)
-NOT_MEANS_AFTER = frozenset("defense defence defences defenses system systems battery batteries shield base bases launcher launchers factory".split())
-GENERIC_ATTACK = frozenset("attack attacks attacked attacking raid raids bombing bombings bombed struck hit hitting targeted targeting barrage barrages assault".split())
-ROCKETS = frozenset("rocket rockets katyusha katyushas mortar mortars shell shells projectile projectiles artillery grenade grenades".split())
+WORDS_PATH = Path(__file__).parent / "resources" / "context_words.json"
 
-# T-1 / T-3: communication of force.
-FORCE = frozenset(
-    "retaliate retaliated retaliation retaliatory revenge avenge response respond responded confront confrontation "
-    "resist resistance fight fighting attack attacks strike strikes force forces reprisal reprisals punish punishment "
-    "war destroy kill target consequences harsh decisive crush crushing expel eliminate hit".split()
-)
-WARN = frozenset("warn warns warned warning".split())
-PROMISE = frozenset("promise promises promised promising".split())
-PROMISED_FORCE = frozenset("retaliate retaliation revenge avenge response respond hit strike attack crush punish destroy eliminate".split())
-THREAT_VERBS = frozenset("threaten threatens threatened threatening vow vows vowed warned warns".split())
-READY = frozenset("ready readiness prepared".split())
-T2_NOUNS = frozenset("response revenge retaliation reprisal".split())
-T2_ADJ = frozenset("harsh tough decisive severe strong crushing painful".split())
-T2_VERBS = frozenset("retaliate respond avenge".split())
+
+class _WordLists(dict):
+    """Word lists by name; a missing one is a configuration error naming the file."""
+
+    path: Path = WORDS_PATH
+
+    def __missing__(self, name: str) -> frozenset[str]:
+        raise ConfigError(f"{self.path} -> lists -> {name}: missing")
+
+
+def _word_lists(path: Path = WORDS_PATH) -> _WordLists:
+    """The word lists of ``context_words.json``, each documented there with its guideline section."""
+    lists = _WordLists()
+    lists.path = path
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))["lists"]
+        for name, entry in entries.items():
+            words = entry["words"]
+            if not isinstance(words, list) or not all(isinstance(w, str) and w == w.lower() for w in words):
+                raise ConfigError(f"{path} -> lists -> {name} -> words: expected a list of lower-case strings")
+            lists[name] = frozenset(words)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ConfigError(f"{path}: cannot read the word lists ({e!r})") from e
+    return lists
+
+
+_W = _word_lists()
+MEANS, NOT_MEANS_AFTER, GENERIC_ATTACK, ROCKETS = _W["means"], _W["not_means_after"], _W["generic_attack"], _W["rockets"]
+FORCE, WARN, PROMISE, PROMISED_FORCE, THREAT_VERBS, READY = _W["force"], _W["warn"], _W["promise"], _W["promised_force"], _W["threat_verbs"], _W["ready"]
+T2_NOUNS, T2_ADJ, T2_VERBS, SPEECH = _W["t2_nouns"], _W["t2_adjectives"], _W["t2_verbs"], _W["speech"]
+SPORTS, SPORTS_MAYBE, SPORTS_SENSES, LABOUR = _W["sports"], _W["sports_maybe"], _W["sports_senses"], _W["labour"]
+IMPACT, LANDED, LAUNCHES, EVENT_NOUNS = _W["impact"], _W["landed"], _W["launches"], _W["event_nouns"]
+EXPLOSIVES, PROJECTILES, STRIKE_PROJECTILES = _W["explosives"], _W["projectiles"], _W["strike_projectiles"]
+BARRAGE, FIRING_VERBS, STRUCK_OBJECTS, KILLED_OBJECTS = _W["barrage"], _W["firing_verbs"], _W["struck_objects"], _W["killed_objects"]
+NATURAL_CAUSES, VIOLENCE, CASUALTY_WORDS = _W["natural_causes"], _W["violence"], _W["casualty_words"]
+ARMED_ACTORS, ARREST, RAIDS, CLASHES, NOT_OFFENSIVE = _W["armed_actors"], _W["arrest"], _W["raids"], _W["clashes"], _W["not_offensive"]
+ARMED_FORCES = ARMED_ACTORS | _W["regular_forces"]
+UNDER_FIRE = ARMED_FORCES | _W["under_fire_targets"]
+
+# Grammar, not vocabulary: clause limits, determiners, modals.
 FUTURE = frozenset("will would 'll shall".split())
-CLAUSE_END = frozenset({";", ".", "!", "?"})
-
-# A sports sentence has one of SPORTS or two of SPORTS_MAYBE ("scores" is also a count, "goal" an aim).
-SPORTS = frozenset(
-    "striker strikers midfielder midfielders goalkeeper goalkeepers goalie goaltender league championship tournament "
-    "football soccer basketball cricket rugby hockey bowler bowlers batsman batsmen wicket wickets innings "
-    "finals semifinal semifinals quarterfinal quarterfinals qualifier qualifiers olympics".split()
-)
-SPORTS_SENSES = frozenset("attack attacks attacked attacking strike strikes struck striking hit hitting shot shots fired killed killing kill assault targeted targeting barrage".split())
-SPORTS_MAYBE = frozenset("scored scores scoring goal goals match penalty fixture fixtures defender defenders derby coach batter cup".split())
-LABOUR = frozenset(
-    "workers worker union unions wage wages pay pension pensions walkout picket pickets staff employees industrial "
-    "salary salaries arrears unpaid teachers doctors nurses drivers operators transporters traders shopkeepers truckers".split()
-)
-
-# S-4: "strike" after these is a verb (generic: ATTACK unless the means make it a STRIKE).
-VERB_BEFORE = frozenset("to will would could can may might shall 'll not n't never".split())
-IMPACT = frozenset("crashed crashes slammed slams smashed smashes ploughed plowed".split())
-LANDED = frozenset("landed fell".split())  # A-3: with a projectile as subject
-LAUNCHES = frozenset("launched launches launching".split())
-EVENT_NOUNS = frozenset("attack attacks strike strikes barrage barrages offensive raid raids assault salvo volley bombardment".split())
-EXPLOSIVES = frozenset("grenade grenades bomb bombs explosive explosives device devices ied ieds".split())
-PROJECTILES = frozenset("rocket rockets shell shells mortar mortars projectile projectiles".split())
-STRIKE_PROJECTILES = frozenset("drone drones missile missiles".split())
-# G3/G5: a barrage, salvo or volley fired by the verb before it is the same event as that verb.
-BARRAGE = frozenset("barrage barrages salvo salvos volley volleys".split())
-FIRING_VERBS = frozenset("fired firing lobbed lobbing pounded pounding shelled".split())  # not "launched" (a support verb, G3)
-# A figurative object after a strike or kill word (3.5, 5.4): "struck a long-awaited deal", "killed the reform bill".
-STRUCK_OBJECTS = frozenset("deal deals agreement agreements accord accords balance chord tone note pose bargain compromise truce partnership settlement".split())
-KILLED_OBJECTS = frozenset("bill bills legislation motion amendment proposal proposals plan reform deal initiative".split())
+VERB_BEFORE = frozenset("to will would could can may might shall 'll not n't never".split())  # "strike" after these is a verb (S-4)
 DETERMINERS = frozenset("a an the its their his her our".split())
+CLAUSE_END = frozenset({";", ".", "!", "?"})
 CLAUSE_PUNCT = frozenset({",", ";", ".", "!", "?", ":", "(", ")", "“", "”", '"'})
-# 5.1: deaths from accidents, illness or natural causes are not CASUALTY.
-NATURAL_CAUSES = frozenset(
-    "lightning flood floods flooding storm storms cyclone hurricane typhoon earthquake quake landslide landslides mudslide "
-    "crash collision accident accidents collapse collapsed drowned drowning capsized capsizing illness disease cholera "
-    "malaria cancer outbreak heatwave avalanche stampede overturned plunged ravine derailed derailment electrical "
-    "wildfire wildfires seizure collided".split()
-)
-VIOLENCE = frozenset(
-    "attack attacks attacked gunmen gunman shot shooting shelling shelled bomb bombs bombing bombed airstrike airstrikes "
-    "militants fighters troops soldiers rebels insurgents jihadists gunfire fired explosion blast clashes clashed killers "
-    "drone drones missile missiles rocket rockets mortar mortars stabbed murdered".split()
-)
-CASUALTY_WORDS = frozenset("kill kills killed killing die dies died dying dead death deaths wounded wounding injured injuring injury injuries hurt lost".split())
-# A-4, A-5: raids and clashes are ATTACK when armed non-state actors or armed forces fight.
-ARMED_ACTORS = frozenset(
-    "militants militant insurgents insurgent gunmen gunman fighters rebels rebel jihadists jihadist bandits extremists "
-    "attackers assailants militia militias militiamen paramilitaries paramilitary guerrillas guerrilla".split()
-)
-ARMED_FORCES = ARMED_ACTORS | frozenset("troops soldiers army".split())
-UNDER_FIRE = ARMED_FORCES | frozenset("patrol patrols convoy convoys checkpoint base positions vessel ship helicopter".split())
-ARREST = frozenset("arrest arrests arrested detained detain detention custody warrant warrants seized seizing documents investigation search searched suspects".split())
-RAIDS = frozenset("raid raids raided raiding".split())
-CLASHES = frozenset("clash clashes clashed clashing".split())
-NOT_OFFENSIVE = frozenset("remarks remark comments comment language content behaviour behavior tweet tweets posts post words joke jokes weapons weapon capabilities capability line lineman".split())
-SPEECH = frozenset("said says say told telling statement stated declared announced added insisted warned quoted according vowed wrote".split())
 
 
 def _window(words: list[str], i: int, before: int, after: int) -> Iterable[int]:

@@ -158,3 +158,16 @@ def test_skipping_functions_without_their_anchor_words_never_changes_the_output(
     assert fast == full
     assert sum(map(bool, fast)) > len(texts) // 2
     assert all(anchors for _, _, anchors in labeller._plan), "every built-in function declares its anchor words"
+
+
+def test_a_broken_context_word_list_is_a_config_error_naming_the_file(tmp_path):
+    from builder.errors import ConfigError
+    from builder.lfs import _word_lists
+
+    path = tmp_path / "context_words.json"
+    path.write_text(json.dumps({"lists": {"means": {"words": ["Drone"]}}}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"context_words.json -> lists -> means -> words"):
+        _word_lists(path)
+    path.write_text(json.dumps({"lists": {"means": {"words": ["drone"]}}}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"context_words.json -> lists -> rockets: missing"):
+        _word_lists(path)["rockets"]
