@@ -192,6 +192,8 @@ class LexiconFunction:
             key = pattern["id"]
             try:
                 variants = _variants(key, pattern["pattern"])
+                if "trigger_token" in pattern:
+                    self.trigger_token[key] = _trigger_slice(pattern["trigger_token"], min(len(v.tests) for v in variants))
             except (ValueError, KeyError, TypeError) as e:
                 raise ConfigError(f"{RULES_PATH} -> functions -> {name} -> patterns -> {i}: {e}") from e
             for v in variants:
@@ -205,9 +207,6 @@ class LexiconFunction:
             if any(token.keys() & _PREDICATES.keys() for token in pattern["pattern"]):
                 self.longest.add(key)
             self.confidence[key] = float(pattern.get("confidence", 1.0))
-            if "trigger_token" in pattern:  # k (one token; -1: the last) or [start, end] (a slice)
-                k = pattern["trigger_token"]
-                self.trigger_token[key] = (int(k[0]), None if k[1] is None else int(k[1])) if isinstance(k, list) else (int(k), int(k) + 1 or None)
             if pattern.get("generic"):
                 self.generic.add(key)
         self.index = dict(index)
@@ -284,6 +283,20 @@ def _longest(found: list[tuple[str, int, int]], keys: set[str]) -> list[tuple[st
                 kept.append(m)
         out.extend(sorted(set(kept), key=lambda m: m[1]))
     return out
+
+
+def _trigger_slice(value: Any, shortest: int) -> tuple[int, Optional[int]]:
+    """A pattern's ``trigger_token`` as slice bounds over the matched tokens: one token index
+    (-1: the last) or a ``[start, end]`` slice (``end`` null: to the last token), which must
+    keep a token of the shortest match (``shortest`` tokens)."""
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if is_int(value) and -shortest <= value < shortest:
+        return value, (value + 1) or None
+    if isinstance(value, list) and len(value) == 2 and is_int(value[0]) and (value[1] is None or is_int(value[1])) and range(shortest)[slice(*value)]:
+        return value[0], value[1]
+    raise ValueError(f"trigger_token: expected a token index or a [start, end] slice that keeps a token of a {shortest}-token match, got {value!r}")
 
 
 def _lexicon_factory(name: str) -> Callable[[WeakRules], LabellingFunction]:

@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
+from spacy.lang.en.lex_attrs import like_num
+
 from .errors import ConfigError
 from .label import VETO, Doc, WeakRules, register, word_positions
 
@@ -52,7 +54,9 @@ SPORTS, SPORTS_MAYBE, SPORTS_SENSES, LABOUR = _W["sports"], _W["sports_maybe"], 
 IMPACT, LANDED, LAUNCHES, EVENT_NOUNS = _W["impact"], _W["landed"], _W["launches"], _W["event_nouns"]
 EXPLOSIVES, PROJECTILES, STRIKE_PROJECTILES = _W["explosives"], _W["projectiles"], _W["strike_projectiles"]
 BARRAGE, FIRING_VERBS, STRUCK_OBJECTS, KILLED_OBJECTS = _W["barrage"], _W["firing_verbs"], _W["struck_objects"], _W["killed_objects"]
-NATURAL_CAUSES, VIOLENCE, CASUALTY_WORDS = _W["natural_causes"], _W["violence"], _W["casualty_words"]
+NATURAL_CAUSES, VIOLENCE, CASUALTY_WORDS, ACCIDENT_EXPLOSIONS = _W["natural_causes"], _W["violence"], _W["casualty_words"], _W["accident_explosions"]
+DROPS, SPECULATION = _W["drops"], _W["speculation"]
+SHELLS_VERB_BEFORE = _W["shells_verb_before"]
 ARMED_ACTORS, ARREST, RAIDS, CLASHES, NOT_OFFENSIVE = _W["armed_actors"], _W["arrest"], _W["raids"], _W["clashes"], _W["not_offensive"]
 ARMED_FORCES = ARMED_ACTORS | _W["regular_forces"]
 UNDER_FIRE = ARMED_FORCES | _W["under_fire_targets"]
@@ -129,6 +133,9 @@ def strike_means(rules: WeakRules):
                         spans.append((i, "STRIKE", 0.7))
                     elif not (PROJECTILES | {"bomb", "bombs"}).isdisjoint(subject):
                         spans.append((i, "ATTACK", 0.7))
+            elif low in DROPS:  # "drones dropping explosives on the orchards"
+                if any(words[j] in EXPLOSIVES for j in _window(words, i, 0, 3)) and any(words[j] in STRIKE_PROJECTILES for j in _window(words, i, 8, 8)):
+                    spans.append((i, "STRIKE", 0.75))
             elif low in LAUNCHES:  # "launched 42 drones and three missiles at": the launch is the attack (no event noun)
                 after = [words[j] for j in _window(words, i, 0, 6)]
                 around = after + [words[j] for j in _window(words, i, 6, 0)]
@@ -143,7 +150,7 @@ def strike_means(rules: WeakRules):
                 spans.append((i, "ATTACK", 0.8))
         return spans
 
-    return ContextFunction("strike_means.v2", GENERIC_ATTACK | {"pounded", "pounding", "lobbed", "lobbing", "fired", "firing", "strike", "strikes"} | IMPACT | LANDED | LAUNCHES, rule, generic=LANDED)
+    return ContextFunction("strike_means.v2", GENERIC_ATTACK | {"pounded", "pounding", "lobbed", "lobbing", "fired", "firing", "strike", "strikes"} | IMPACT | LANDED | LAUNCHES | DROPS, rule, generic=LANDED)
 
 
 @register("threat_speech.v2")
@@ -157,7 +164,10 @@ def threat_speech(rules: WeakRules):
         for i in at:
             low = words[i]
             if low in WARN and any(words[j] in FORCE for j in _window(words, i, 0, 10)):
-                spans.append((i, "THREAT", 0.8))
+                after = [words[j] for j in _window(words, i, 0, 10)]
+                force_at = next(k for k, w in enumerate(after) if w in FORCE)
+                if SPECULATION.isdisjoint(after[:force_at]):  # Th-6: "warned the group could strike again" is no threat
+                    spans.append((i, "THREAT", 0.8))
             elif low in PROMISE and any(words[j] in PROMISED_FORCE for j in _window(words, i, 0, 6)):
                 spans.append((i, "THREAT", 0.75))  # "promised to hit back harder"
             elif low in READY:
@@ -199,7 +209,7 @@ def context_veto(rules: WeakRules):
     bill"), deaths and injuries from natural causes or accidents, and a barrage fired by the
     verb before it (G5: the verb is the trigger)."""
     attack_words = GENERIC_ATTACK | {"strike", "strikes", "struck", "striking", "shot", "fired", "killed", "killing", "kill", "kills"}
-    anchors = attack_words | CASUALTY_WORDS | BARRAGE | {"launched"}
+    anchors = attack_words | CASUALTY_WORDS | BARRAGE | ACCIDENT_EXPLOSIONS | {"launched", "casualties", "casualty"}
 
     def rule(words: list[str], at: list[int]) -> list[tuple[int, str, float]]:
         spans = []
@@ -215,8 +225,12 @@ def context_veto(rules: WeakRules):
                 spans.append((i, VETO, 1.0))
             elif low in ("kill", "kills", "killed", "killing") and _object_in(words, i, KILLED_OBJECTS):
                 spans.append((i, VETO, 1.0))
-            elif natural and low in CASUALTY_WORDS:
+            elif natural and (low in CASUALTY_WORDS or low in ACCIDENT_EXPLOSIONS):
                 spans.append((i, VETO, 1.0))
+            elif low in ("casualties", "casualty") and not any(like_num(words[j]) for j in _window(words, i, 3, 0)):
+                spans.append((i, VETO, 1.0))  # 5.1: "casualties" only with a number
+            elif low in ACCIDENT_EXPLOSIONS and words[max(0, i - 2) : i] in (["in", "a"], ["in", "the"]) and not ACCIDENT_EXPLOSIONS.isdisjoint(words[: i - 2]):
+                spans.append((i, VETO, 1.0))  # G5: "an explosion ripped through ... in a blast that" restates it
             elif low in BARRAGE and any(words[j] in FIRING_VERBS for j in _window(words, i, 6, 0)):
                 spans.append((i, VETO, 1.0))
             elif low in ("fired", "launched") and any(words[j] in BARRAGE for j in _window(words, i, 6, 0)):
@@ -272,9 +286,12 @@ def attack_context(rules: WeakRules):
             elif low == "went":
                 if i + 1 < len(words) and words[i + 1] == "off" and any(words[j] in EXPLOSIVES for j in _window(words, i, 8, 0)):
                     spans.append((i, "ATTACK", 0.7))  # "a device planted by the roadside went off" (G2: one word)
+            elif low == "shells":  # the verb ("the army routinely shells villages"), not the projectiles
+                if i > 0 and words[i - 1] in SHELLS_VERB_BEFORE:
+                    spans.append((i, "ATTACK", 0.75))
             elif low in ("sprayed", "raked"):
                 if "bullets" in {words[j] for j in _window(words, i, 0, 8)}:
                     spans.append((i, "ATTACK", 0.75))
         return spans
 
-    return ContextFunction("attack_context.v1", RAIDS | CLASHES | {"fire", "offensive", "offensives", "shoot", "sprayed", "raked", "hurled", "hurling", "threw", "throwing", "tossed", "went"}, rule)
+    return ContextFunction("attack_context.v1", RAIDS | CLASHES | {"fire", "offensive", "offensives", "shoot", "shells", "sprayed", "raked", "hurled", "hurling", "threw", "throwing", "tossed", "went"}, rule)

@@ -1,10 +1,10 @@
 """The labeller on hand-written sentences from outside the corpus (other conflicts, other
 wording, figurative and non-military senses), scored by `eventds evaluate`.
 
-Five sets (``tests/data/README.md`` says how each was made): ``heldout`` (written with the
-rules); ``heldout_blind1`` to ``heldout_blind3`` (written and annotated by others from the
+Six sets (``tests/data/README.md`` says how each was made): ``heldout`` (written with the
+rules); ``heldout_blind1`` to ``heldout_blind4`` (written and annotated by others from the
 guidelines only, each scored blind once before the rules were revised on its errors); and
-``heldout_blind4``, made the same way and never used to revise the rules: it measures how
+``heldout_blind5``, made the same way and never used to revise the rules: it measures how
 the rules generalise, so its floor is lower and only guards against regressions.
 """
 
@@ -18,8 +18,8 @@ from builder.cli import app
 from builder.evaluate import match
 
 DATA = Path(__file__).parent / "data"
-SETS = ["heldout", "heldout_blind1", "heldout_blind2", "heldout_blind3"]
-BLIND = "heldout_blind4"
+SETS = ["heldout", "heldout_blind1", "heldout_blind2", "heldout_blind3", "heldout_blind4"]
+BLIND = "heldout_blind5"
 
 
 def labelled(gold: Path, tmp_path: Path) -> Path:
@@ -77,7 +77,7 @@ def test_precision_traps_and_paraphrase_recall(name, tmp_path):
 
 
 def test_rules_generalise_to_the_untouched_blind_set(tmp_path):
-    """Measured at 0.85 micro overlap F1 when the set was made (0.70 for the rules before)."""
+    """Measured at 0.84 micro overlap F1 when the set was made (0.70 for the rules of session 2)."""
     scores = evaluated(BLIND, tmp_path)
     assert scores["trigger_overlap"]["micro"]["f1"] >= 0.8, scores["trigger_overlap"]["micro"]
     for t, s in scores["trigger_overlap"]["per_type"].items():

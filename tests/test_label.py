@@ -50,6 +50,10 @@ def test_each_type_has_a_labelling_function(labeller, text, expected):
         "Bus drivers went on an indefinite strike over unpaid wages.",
         "The album became an instant hit in Lagos.",
         "Farmers were hit hard by rising fuel prices.",
+        "The bill was killed in committee.",
+        "Soldiers fired warning shots into the air.",
+        "A gas cylinder explosion killed three diners.",
+        "The governor fired up supporters at a rally.",
     ],
 )
 def test_vetoes_drop_non_event_senses(labeller, text):
@@ -70,6 +74,9 @@ def test_vetoes_drop_non_event_senses(labeller, text):
         ("Five people lost their lives in the ambush.", [("CASUALTY", "lost their lives"), ("ATTACK", "ambush")]),
         ("The death toll rose to 12.", [("CASUALTY", "death")]),
         ("Militiamen fired a salvo of rockets at the base.", [("ATTACK", "fired")]),
+        ("Rebels hurled grenades at the camp.", [("ATTACK", "hurled")]),
+        ("The army routinely shells the villages.", [("ATTACK", "shells")]),
+        ("Two guards died of their wounds.", [("CASUALTY", "died")]),
     ],
 )
 def test_context_rules_follow_the_guidelines(labeller, text, expected):
@@ -171,3 +178,25 @@ def test_a_broken_context_word_list_is_a_config_error_naming_the_file(tmp_path):
     path.write_text(json.dumps({"lists": {"means": {"words": ["drone"]}}}), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"context_words.json -> lists -> rockets: missing"):
         _word_lists(path)["rockets"]
+
+
+@pytest.mark.parametrize("trigger_token", [2, [2, None], "last", True])
+def test_a_trigger_token_outside_the_match_is_a_config_error(trigger_token):
+    from builder.errors import ConfigError
+    from builder.label import LexiconFunction
+
+    spec = {"type": "ATTACK", "patterns": [{"id": "p", "pattern": [{"LOWER": "opened"}, {"LOWER": "fire"}], "trigger_token": trigger_token}]}
+    with pytest.raises(ConfigError, match=r"functions -> f -> patterns -> 0: trigger_token"):
+        LexiconFunction("f", spec)
+
+
+@pytest.mark.parametrize("trigger_token, expected", [(0, "opened"), (-1, "fire"), ([0, 2], "opened up")])
+def test_trigger_token_picks_the_trigger_inside_the_match(trigger_token, expected):
+    from builder.label import Doc, LexiconFunction
+    from builder.tokens import tokenize
+
+    spec = {"type": "ATTACK", "patterns": [{"id": "p", "pattern": [{"LOWER": "opened"}, {"LOWER": "up", "OP": "?"}, {"LOWER": "fire"}], "trigger_token": trigger_token}]}
+    doc = Doc(tokenize("Gunmen opened up fire on the convoy."))
+    LexiconFunction("f", spec)(doc)
+    [(start, end, _, _)] = doc.spans["f"]
+    assert doc.text[start:end] == expected
