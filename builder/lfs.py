@@ -110,8 +110,9 @@ def _is_means(words: list[str], j: int) -> bool:
 def strike_means(rules: WeakRules):
     """A generic attack word is STRIKE when aircraft, drones or missiles deliver it (S-4, S-5),
     and a barrage of rockets or shells is ATTACK; the verb "strike" without such means is
-    ATTACK (S-4); a drone or missile that crashes into something is a STRIKE, a rocket or
-    shell an ATTACK."""
+    ATTACK (S-4). Projectiles that crash into something, or land or fall on it (A-3: generic
+    words), drones dropping explosives, and a launch of drones, missiles or rockets with no
+    event noun to support (G3) are STRIKE or ATTACK by the projectile (S-5)."""
 
     def rule(words: list[str], at: list[int]) -> list[tuple[int, str, float]]:
         spans = []
@@ -155,8 +156,10 @@ def strike_means(rules: WeakRules):
 
 @register("threat_speech.v2")
 def threat_speech(rules: WeakRules):
-    """THREAT from speech that commits to force (T-1: warned of / ready to + force; T-2: the
-    future force itself when no threat word is there)."""
+    """THREAT from speech that commits to force (T-1: warned of / promised / ready to + force,
+    unless the warning only speculates that someone could strike, Th-6; T-2: the future force
+    itself, "would retaliate", "would take revenge", "would not hesitate to use force", when
+    no threat word is there and the sentence reports speech)."""
     threat_words = rules.words(["threat_lexicon.v2"])
 
     def rule(words: list[str], at: list[int]) -> list[tuple[int, str, float]]:
@@ -206,8 +209,9 @@ def threat_speech(rules: WeakRules):
 def context_veto(rules: WeakRules):
     """Veto attack and strike words in sports sentences, strikes in a labour context, strike
     and kill words with a figurative object ("struck a long-awaited deal", "killed the reform
-    bill"), deaths and injuries from natural causes or accidents, and a barrage fired by the
-    verb before it (G5: the verb is the trigger)."""
+    bill"), deaths, injuries and explosions from natural causes or accidents (5.1),
+    "casualties" without a number (5.1), and restatements of one event (G5): a barrage fired
+    by the verb before it, or "in a blast" after an explosion."""
     attack_words = GENERIC_ATTACK | {"strike", "strikes", "struck", "striking", "shot", "fired", "killed", "killing", "kill", "kills"}
     anchors = attack_words | CASUALTY_WORDS | BARRAGE | ACCIDENT_EXPLOSIONS | {"launched", "casualties", "casualty"}
 
@@ -254,7 +258,8 @@ def _object_in(words: list[str], i: int, objects: frozenset[str]) -> bool:
 def attack_context(rules: WeakRules):
     """ATTACK words that need their context: raids by armed groups, not arrest operations
     (A-4); clashes of armed forces (A-5); a patrol or convoy that came under fire; a military
-    offensive; people sprayed with bullets."""
+    offensive; a threatened shooting (T-3); grenades hurled; a device that went off; "shells"
+    as a verb; people sprayed with bullets."""
 
     def rule(words: list[str], at: list[int]) -> list[tuple[int, str, float]]:
         spans = []
