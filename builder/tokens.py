@@ -121,9 +121,9 @@ def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     return plain, apostrophes, general
 
 
-#: Tokens of each space-delimited chunk seen: ``(words, starts within the chunk)``. Like
-#: spaCy's tokenizer, which also works chunk by chunk and caches, most words of news text
-#: are found here; the cache is emptied when it reaches :data:`CACHE_SIZE` entries.
+#: The tokens of each space-delimited chunk seen. Like spaCy's tokenizer, which also works
+#: chunk by chunk and caches, most words of news text are found here; the cache is emptied
+#: when it reaches :data:`CACHE_SIZE` entries.
 _CHUNKS: dict[str, Chunk] = {}
 CACHE_SIZE = 100_000
 
@@ -153,7 +153,7 @@ def tokenize(text: str) -> Tokens:
 
 
 def tokenize_chunk(text: str) -> Tokens:
-    """Split ``text`` into spaCy-compatible tokens, lower-cased, with their offsets.
+    """Split ``text`` into spaCy-compatible tokens, lower-cased, with their offsets, in one pass (no cache).
 
     Single-spaced printable text without web addresses takes one ``findall`` (the offsets
     are the running sum of the matched lengths); anything else (line breaks, runs of spaces,
