@@ -59,6 +59,9 @@ DROPS, SPECULATION = _W["drops"], _W["speculation"]
 SHELLS_VERB_BEFORE = _W["shells_verb_before"]
 ARMED_ACTORS, ARREST, RAIDS, CLASHES, NOT_OFFENSIVE = _W["armed_actors"], _W["arrest"], _W["raids"], _W["clashes"], _W["not_offensive"]
 ARMED_FORCES = ARMED_ACTORS | _W["regular_forces"]
+ALL_PROJECTILES = STRIKE_PROJECTILES | PROJECTILES
+FALLING = PROJECTILES | {"bomb", "bombs"}  # what lands or falls in an ATTACK
+FORCEFUL = FORCE | T2_ADJ
 UNDER_FIRE = ARMED_FORCES | _W["under_fire_targets"]
 
 # Grammar, not vocabulary: clause limits, determiners, modals.
@@ -132,7 +135,7 @@ def strike_means(rules: WeakRules):
                 if i + 1 < len(words) and words[i + 1] in ("on", "in", "near", "inside"):
                     if not STRIKE_PROJECTILES.isdisjoint(subject):
                         spans.append((i, "STRIKE", 0.7))
-                    elif not (PROJECTILES | {"bomb", "bombs"}).isdisjoint(subject):
+                    elif not FALLING.isdisjoint(subject):
                         spans.append((i, "ATTACK", 0.7))
             elif low in DROPS:  # "drones dropping explosives on the orchards"
                 if any(words[j] in EXPLOSIVES for j in _window(words, i, 0, 3)) and any(words[j] in STRIKE_PROJECTILES for j in _window(words, i, 8, 8)):
@@ -140,7 +143,7 @@ def strike_means(rules: WeakRules):
             elif low in LAUNCHES:  # "launched 42 drones and three missiles at": the launch is the attack (no event noun)
                 after = [words[j] for j in _window(words, i, 0, 6)]
                 around = after + [words[j] for j in _window(words, i, 6, 0)]
-                if after[:1] != ["by"] and EVENT_NOUNS.isdisjoint(around) and not (STRIKE_PROJECTILES | PROJECTILES).isdisjoint(after):
+                if after[:1] != ["by"] and EVENT_NOUNS.isdisjoint(around) and not ALL_PROJECTILES.isdisjoint(after):
                     spans.append((i, "STRIKE", 0.75) if not STRIKE_PROJECTILES.isdisjoint(after) else (i, "ATTACK", 0.7))
             elif low in ("strike", "strikes"):
                 if i > 0 and words[i - 1] in VERB_BEFORE:  # a verb: the noun reading of strike_lexicon does not hold
@@ -183,8 +186,8 @@ def threat_speech(rules: WeakRules):
             for i in at:
                 low = words[i]
                 before = [words[j] for j in _window(words, i, 6, 0)]
-                after = {words[j] for j in _window(words, i, 0, 4)}
-                forceful = low != "respond" or not (FORCE | T2_ADJ).isdisjoint(after)  # "respond" alone is not force
+                following = {words[j] for j in _window(words, i, 0, 4)}
+                forceful = low != "respond" or not FORCEFUL.isdisjoint(following)  # "respond" alone is not force
                 if low in T2_VERBS and forceful and speech and any(w in FUTURE for w in before[:3]):
                     spans.append((i, "THREAT", 0.65))  # "would retaliate with full force if attacked, the minister said"
                 elif low == "force" and speech and before[:1] == ["use"] and any(w in FUTURE or w == "hesitate" for w in before):
@@ -218,10 +221,11 @@ def context_veto(rules: WeakRules):
     def rule(words: list[str], at: list[int]) -> list[tuple[int, str, float]]:
         spans = []
         sports = not SPORTS.isdisjoint(words) or len(SPORTS_MAYBE.intersection(words)) >= 2
-        natural = not NATURAL_CAUSES.isdisjoint(words) and VIOLENCE.isdisjoint(words)
+        peaceful = VIOLENCE.isdisjoint(words)
+        natural = peaceful and not NATURAL_CAUSES.isdisjoint(words)
         for i in at:
             low = words[i]
-            if sports and (low in SPORTS_SENSES or (low in CASUALTY_WORDS and VIOLENCE.isdisjoint(words))):
+            if sports and (low in SPORTS_SENSES or (low in CASUALTY_WORDS and peaceful)):
                 spans.append((i, VETO, 1.0))
             elif low in ("strike", "strikes") and any(words[j] in LABOUR for j in _window(words, i, 10, 10)):
                 spans.append((i, VETO, 1.0))
