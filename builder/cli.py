@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.table import Table
@@ -81,6 +81,14 @@ def ingest(
     except EventdsError as e:
         _fail(e)
     _table("ingest", [("documents", str(n_docs)), ("removed blocks", str(n_removed)), ("output", str(output))])
+
+
+def _human_records(path: Path) -> list[dict[str, Any]]:
+    """The records of ``path`` that carry a human layer (status corrected or adjudicated)."""
+    from .io import read_jsonl
+    from .labelset import HUMAN_STATUSES
+
+    return [r for _, r in read_jsonl(path) if r["status"] in HUMAN_STATUSES]
 
 
 def _read_clean_articles(path: Path):
@@ -351,18 +359,16 @@ def train(
     cv: bool = typer.Option(True, "--cv/--no-cv", help="Cross-validate by document group first and keep the model only for types where it helps."),
 ) -> None:
     """Train a spaCy span model (blank English, no pretrained weights) on the human layer."""
-    from .io import read_jsonl, write_json
+    from .io import write_json
     from .labelset import event_types
     from .split import document_groups, load_manifest
     from .train import cross_validate, save
     from .train import train as fit
 
     try:
-        rows, weak = [], {}
-        for _, r in read_jsonl(records):
-            if r["status"] in ("corrected", "adjudicated"):
-                rows.append({"id": r["id"], "doc_id": r["doc_id"], "text": r["text"], "events": r["events"]})
-                weak[r["id"]] = r["weak_events"]
+        human = _human_records(records)
+        rows = [{"id": r["id"], "doc_id": r["doc_id"], "text": r["text"], "events": r["events"]} for r in human]
+        weak = {r["id"]: r["weak_events"] for r in human}
         groups = document_groups(load_manifest(manifest))
         result = None
         if cv:
@@ -396,14 +402,13 @@ def label_model(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Also write the comparison as JSON."),
 ) -> None:
     """Compare voting with a generative label model (Dawid-Skene) on the human layer, by document group."""
-    from .io import read_jsonl, write_json
+    from .io import write_json
     from .labelmodel import compare
     from .labelset import event_types
     from .split import document_groups, load_manifest
 
     try:
-        rows = [r for _, r in read_jsonl(records) if r["status"] in ("corrected", "adjudicated")]
-        result = compare(rows, document_groups(load_manifest(manifest)))
+        result = compare(_human_records(records), document_groups(load_manifest(manifest)))
         if output:
             write_json(output, result)
     except EventdsError as e:
@@ -433,12 +438,11 @@ def calibrate(
 ) -> None:
     """Fit the map from raw weak-label confidence to precision on the human layer (isotonic regression)."""
     from .calibrate import CALIBRATION_PATH, fit
-    from .io import read_jsonl, write_json
+    from .io import write_json
     from .split import document_groups, load_manifest
 
     try:
-        rows = [r for _, r in read_jsonl(records) if r["status"] in ("corrected", "adjudicated")]
-        result = fit(rows, document_groups(load_manifest(manifest)))
+        result = fit(_human_records(records), document_groups(load_manifest(manifest)))
         write_json(output or CALIBRATION_PATH, result)
     except EventdsError as e:
         _fail(e)

@@ -24,7 +24,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from .calibrate import apply as apply_calibration
 from .calibrate import load_knots
 from .errors import ConfigError, InputError
-from .labelset import event_types, guidelines_version
+from .labelset import HUMAN_STATUSES, event_types, guidelines_version
 from .nlp import lemma_forms, tokenizer
 from .records import Event, Sentence
 from .tokens import Tokens, tokenize
@@ -536,7 +536,7 @@ def label_sentences(sentences: Iterable[Sentence], labeller: Optional[WeakLabell
 
     def flush() -> Iterator[Sentence]:
         for sent, events in zip(buffer, labeller.label_texts(s.text for s in buffer)):
-            human = sent.status in ("corrected", "adjudicated")
+            human = sent.status in HUMAN_STATUSES
             yield sent.with_(
                 events=sent.events if human else tuple(events),
                 weak_events=tuple(events),

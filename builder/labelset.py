@@ -10,6 +10,8 @@ from typing import Any
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 ANNOTATION_STATUSES = frozenset({"unlabelled", "weak", "corrected", "adjudicated"})
+#: Statuses of a sentence whose ``events`` are a human layer.
+HUMAN_STATUSES = frozenset({"corrected", "adjudicated"})
 
 
 def project_file(*parts: str) -> Path:

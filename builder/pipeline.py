@@ -17,7 +17,7 @@ from .errors import InputError, ValidationFailed
 from .ingest import read_articles
 from .io import atomic_open, read_jsonl, write_jsonl
 from .label import WeakLabeller, label_sentences
-from .labelset import event_types
+from .labelset import HUMAN_STATUSES, event_types
 from .publish import PublishStats, publish
 from .records import CleanArticle, Event, Sentence
 from .segment import segment
@@ -81,7 +81,7 @@ def load_human_layer(path: Path) -> dict[str, HumanAnnotation]:
             )
         except (KeyError, TypeError) as e:
             raise InputError(f"{where}: not a human-layer record ({e!r} missing or malformed)") from e
-        if ann.status not in ("corrected", "adjudicated"):
+        if ann.status not in HUMAN_STATUSES:
             raise InputError(f"{where} -> status: {ann.status!r} is not 'corrected' or 'adjudicated'")
         if ann.id in layer:
             raise InputError(f"{where} -> id: duplicate sentence id {ann.id!r}")
@@ -187,7 +187,7 @@ def build(
         for s in apply_human_layer(sentences, human):
             index.add(s)
             summary.sentences += 1
-            summary.human += s.status in ("corrected", "adjudicated")
+            summary.human += s.status in HUMAN_STATUSES
             summary.events.update(e.type for e in s.events)
             records.write(json.dumps(s.to_dict(), ensure_ascii=False) + "\n")
 

@@ -16,9 +16,8 @@ from typing import Any, Iterable, Optional
 from .evaluate import match, score
 from .io import atomic_open, read_jsonl, write_json
 from .label import VETO, WeakLabeller
-from .labelset import event_types
+from .labelset import HUMAN_STATUSES, event_types
 
-HUMAN = ("corrected", "adjudicated")
 
 
 def lf_summary(texts: list[str], gold: list[list[dict]], labeller: WeakLabeller) -> dict[str, dict[str, Any]]:
@@ -89,7 +88,7 @@ def quality(records_path: Path, manifest: Optional[dict] = None, labeller: Optio
     for _, r in read_jsonl(records_path):
         split = (manifest or {}).get("documents", {}).get(r["doc_id"], {}).get("split", "unassigned")
         split_counts[split].update(e["type"] for e in r["events"])
-        if r["status"] in HUMAN:
+        if r["status"] in HUMAN_STATUSES:
             texts.append(r["text"])
             gold.append(r["events"])
             weak.append(r["weak_events"])
