@@ -258,18 +258,11 @@ class LexiconFunction:
 
 def word_positions(words: list[str], wanted: AbstractSet[str]) -> dict[str, list[int]]:
     """Where each word of ``wanted`` that occurs in ``words`` is, in order."""
-    return {w: list(positions(words, w)) for w in wanted.intersection(words)}
-
-
-def positions(words: list[str], word: str) -> Iterator[int]:
-    """Indices of ``word`` in ``words``, in order (``list.index`` scans in C)."""
-    i = -1
-    while True:
-        try:
-            i = words.index(word, i + 1)
-        except ValueError:
-            return
-        yield i
+    at = {}
+    for w in wanted.intersection(words):
+        # Most words occur once: ``index`` and ``count`` scan in C.
+        at[w] = [words.index(w)] if words.count(w) == 1 else [i for i, x in enumerate(words) if x == w]
+    return at
 
 
 def _longest(found: list[tuple[str, int, int]], keys: set[str]) -> list[tuple[str, int, int]]:
