@@ -17,9 +17,17 @@ from .records import Argument, Event
 
 MODALS = frozenset("will would could might may shall 'll wo can".split())
 PLANNING = frozenset("plan plans planned planning prepare prepared preparing intend intends intended ready".split())
-NEGATION = frozenset("not no never n't without".split())
+NEGATION = frozenset("not no never n't without nobody none".split())
+#: Words that deny, foil or cancel the event they govern ("denied that its troops had opened
+#: fire", "foiled a plot to bomb"), unless a role in it is what is denied (section 7, Scope).
+DENIAL = frozenset("denied denies deny denying foiled foil thwarted thwart averted cancelled canceled plot plots plotted plotting".split())
+ROLE = frozenset("role involvement responsibility part links link carrying carried conducting conducted behind".split())
+#: Verbs after which "to" + the event says that it happened ("allowed guerrillas to ambush").
+FACTIVE = frozenset("allowed enabled managed helped".split())
+AUXILIARIES = frozenset("had have has was were been is are be".split())
+PRONOUNS = frozenset("it they he she we i you".split())
 CONDITIONAL = frozenset("if unless whether".split())
-FREQUENCY = frozenset("repeatedly repeated increasingly frequent frequently often regularly routinely usually habitually constantly".split())
+FREQUENCY = frozenset("repeatedly repeated increasingly frequent frequently often regularly routinely usually typically habitually constantly".split())
 STOP = frozenset({",", ";", ".", "!", "?", "“", "”", '"', "(", ")"})
 
 MONTHS = "january february march april may june july august september october november december".split()
@@ -46,7 +54,9 @@ WEAPON_WORDS = frozenset("rocket rockets missile missiles drone drones mortar mo
 
 
 def realis(doc: Doc, event: Union[Event, Candidate]) -> str:
-    """ACTUAL, GENERIC or OTHER for an event of ``doc`` (guidelines section 7, tests in order)."""
+    """ACTUAL, GENERIC or OTHER for an event of ``doc`` (guidelines section 7, tests in order).
+
+    A trigger coordinated with the one before it shares its realis (see :func:`enrich`)."""
     words = doc.words
     i = doc.token_at(event.start)
     before = []
@@ -57,10 +67,19 @@ def realis(doc: Doc, event: Union[Event, Candidate]) -> str:
     near = before[:3]
     if event.type == "THREAT":
         return "GENERIC" if not FREQUENCY.isdisjoint(before) else "ACTUAL"
-    if any(w in MODALS or w in PLANNING for w in near) or (near and near[0] in ("to", "any")) or "any" in near[:2]:
+    infinitive = bool(near) and near[0] == "to" and FACTIVE.isdisjoint(near)
+    if any(w in MODALS or w in PLANNING for w in near) or infinitive or (near and near[0] == "any") or "any" in near[:2]:
         return "OTHER"
     if not NEGATION.isdisjoint(near) or not CONDITIONAL.isdisjoint(before):
         return "OTHER"
+    if not DENIAL.isdisjoint(before) and ROLE.isdisjoint(before):
+        return "OTHER"
+    if len(near) >= 2 and near[1] in ("had", "should", "were") and near[0] in PRONOUNS:
+        return "OTHER"  # a counterfactual: "had it detonated"
+    if "no" in before[:4] and not AUXILIARIES.isdisjoint(before[: before.index("no")]):
+        return "OTHER"  # "no civilians had been killed"
+    if "face" in near[:2] and "or" in before:
+        return "OTHER"  # an ultimatum's alternative: "withdraw or face an assault"
     if not FREQUENCY.isdisjoint(doc.wordset):
         return "GENERIC"
     return "ACTUAL"
@@ -192,6 +211,12 @@ def enrich(doc: Doc, candidates: list[Candidate]) -> list[Event]:
         return []
     text = doc.text
     args, counts = arguments(text, candidates, doc.wordset)
+    realises = [realis(doc, c) for c in candidates]
+    for k in range(1, len(candidates)):
+        # G7: "plan to expand air strikes and ground raids": coordinated triggers share the realis
+        between = text[candidates[k - 1].end : candidates[k].start].split()
+        if between and between[0] in ("and", "or") and len(between) <= 2:
+            realises[k] = realises[k - 1]
     return [
         Event(
             type=c.type,
@@ -200,9 +225,9 @@ def enrich(doc: Doc, candidates: list[Candidate]) -> list[Event]:
             text=text[c.start : c.end],
             confidence=c.confidence,
             sources=c.sources,
-            realis=realis(doc, c),
+            realis=r,
             arguments=tuple(sorted(ev_args, key=lambda a: (a.start, a.role))) if len(ev_args) > 1 else tuple(ev_args),
             count=count,
         )
-        for c, ev_args, count in zip(candidates, args, counts)
+        for c, r, ev_args, count in zip(candidates, realises, args, counts)
     ]

@@ -58,6 +58,7 @@ NATURAL_CAUSES, VIOLENCE, CASUALTY_WORDS, ACCIDENT_EXPLOSIONS = _W["natural_caus
 DROPS, SPECULATION = _W["drops"], _W["speculation"]
 SHELLS_VERB_BEFORE = _W["shells_verb_before"]
 ARMED_ACTORS, ARREST, RAIDS, CLASHES, NOT_OFFENSIVE = _W["armed_actors"], _W["arrest"], _W["raids"], _W["clashes"], _W["not_offensive"]
+RAID_MODIFIERS = _W["raid_modifiers"]
 ARMED_FORCES = ARMED_ACTORS | _W["regular_forces"]
 ALL_PROJECTILES = STRIKE_PROJECTILES | PROJECTILES
 FALLING = PROJECTILES | {"bomb", "bombs"}  # what lands or falls in an ATTACK (A-3)
@@ -109,7 +110,7 @@ def _is_means(words: list[str], j: int) -> bool:
     return words[j] in MEANS and not (j + 1 < len(words) and words[j + 1] in NOT_MEANS_AFTER)
 
 
-@register("strike_means.v2")
+@register("strike_means.v3")
 def strike_means(rules: WeakRules):
     """A generic attack word is STRIKE when aircraft, drones or missiles deliver it (S-4, S-5),
     and a barrage of rockets or shells is ATTACK; the verb "strike" without such means is
@@ -154,21 +155,24 @@ def strike_means(rules: WeakRules):
                 spans.append((i, "ATTACK", 0.8))
         return spans
 
-    return ContextFunction("strike_means.v2", GENERIC_ATTACK | {"pounded", "pounding", "lobbed", "lobbing", "fired", "firing", "strike", "strikes"} | IMPACT | LANDED | LAUNCHES | DROPS, rule, generic=LANDED)
+    return ContextFunction("strike_means.v3", GENERIC_ATTACK | {"pounded", "pounding", "lobbed", "lobbing", "fired", "firing", "strike", "strikes"} | IMPACT | LANDED | LAUNCHES | DROPS, rule, generic=LANDED)
 
 
-@register("threat_speech.v2")
+@register("threat_speech.v3")
 def threat_speech(rules: WeakRules):
     """THREAT from speech that commits to force (T-1: warned of / promised / ready to + force,
     unless the warning only speculates that someone could strike, Th-6; T-2: the future force
     itself, "would retaliate", "would take revenge", "would not hesitate to use force", when
-    no threat word is there and the sentence reports speech)."""
+    no threat word is there and the sentence reports speech). A participle after a comma that
+    follows a threat word restates that threat (G5: "vowed revenge, promising a response")."""
     threat_words = rules.words(["threat_lexicon.v2"])
 
     def rule(words: list[str], at: list[int]) -> list[tuple[int, str, float]]:
         spans = []
         for i in at:
             low = words[i]
+            if i > 0 and words[i - 1] == "," and low.endswith("ing") and not threat_words.isdisjoint(words[:i]):
+                continue  # G5: "vowed to avenge ..., promising a response" restates the threat
             if low in WARN and any(words[j] in FORCE for j in _window(words, i, 0, 10)):
                 after = [words[j] for j in _window(words, i, 0, 10)]
                 force_at = next(k for k, w in enumerate(after) if w in FORCE)
@@ -205,10 +209,10 @@ def threat_speech(rules: WeakRules):
                             spans.append((i, "THREAT", 0.6))
         return spans
 
-    return ContextFunction("threat_speech.v2", WARN | PROMISE | READY | T2_NOUNS | T2_VERBS | {"fighting", "force"}, rule)
+    return ContextFunction("threat_speech.v3", WARN | PROMISE | READY | T2_NOUNS | T2_VERBS | {"fighting", "force"}, rule)
 
 
-@register("context_veto.v2")
+@register("context_veto.v3")
 def context_veto(rules: WeakRules):
     """Veto attack and strike words in sports sentences, strikes in a labour context, strike
     and kill words with a figurative object ("struck a long-awaited deal", "killed the reform
@@ -245,7 +249,7 @@ def context_veto(rules: WeakRules):
                 spans.append((i, VETO, 1.0))  # "a barrage of missiles fired from Iran"
         return spans
 
-    return ContextFunction("context_veto.v2", anchors, rule)
+    return ContextFunction("context_veto.v3", anchors, rule)
 
 
 def _object_in(words: list[str], i: int, objects: frozenset[str]) -> bool:
@@ -258,10 +262,10 @@ def _object_in(words: list[str], i: int, objects: frozenset[str]) -> bool:
     return False
 
 
-@register("attack_context.v1")
+@register("attack_context.v2")
 def attack_context(rules: WeakRules):
-    """ATTACK words that need their context: raids by armed groups, not arrest operations
-    (A-4); clashes of armed forces (A-5); a patrol or convoy that came under fire; a military
+    """ATTACK words that need their context: raids by armed groups, with one named just after
+    them, or by ground or commando forces, not arrest operations (A-4); clashes of armed forces (A-5); a patrol or convoy that came under fire; a military
     offensive; a threatened shooting (T-3); grenades hurled; a device that went off; "shells"
     as a verb; people sprayed with bullets."""
 
@@ -272,8 +276,10 @@ def attack_context(rules: WeakRules):
             low = words[i]
             if low in RAIDS:
                 # the armed group raids (before the word, in its clause) or the raid is "by" it
-                by = i + 1 < len(words) and words[i + 1] == "by" and any(words[j] in ARMED_ACTORS for j in _window(words, i, 0, 4))
-                if (by or any(words[j] in ARMED_ACTORS for j in _window(words, i, 10, 0))) and ARREST.isdisjoint(wordset):
+                # or an armed group is named just after it ("a raid blamed on militiamen"), or a
+                # modifier makes it a military operation ("ground raids")
+                armed = (i > 0 and words[i - 1] in RAID_MODIFIERS) or any(words[j] in ARMED_ACTORS for j in _window(words, i, 10, 6))
+                if armed and ARREST.isdisjoint(wordset):
                     spans.append((i, "ATTACK", 0.75))
             elif low in CLASHES:
                 if any(words[j] in ARMED_FORCES for j in _window(words, i, 8, 8)):
@@ -303,4 +309,4 @@ def attack_context(rules: WeakRules):
                     spans.append((i, "ATTACK", 0.75))
         return spans
 
-    return ContextFunction("attack_context.v1", RAIDS | CLASHES | {"fire", "offensive", "offensives", "shoot", "shells", "sprayed", "raked", "hurled", "hurling", "threw", "throwing", "tossed", "went"}, rule)
+    return ContextFunction("attack_context.v2", RAIDS | CLASHES | {"fire", "offensive", "offensives", "shoot", "shells", "sprayed", "raked", "hurled", "hurling", "threw", "throwing", "tossed", "went"}, rule)

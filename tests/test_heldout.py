@@ -1,10 +1,10 @@
 """The labeller on hand-written sentences from outside the corpus (other conflicts, other
 wording, figurative and non-military senses), scored by `eventds evaluate`.
 
-Six sets (``tests/data/README.md`` says how each was made): ``heldout`` (written with the
-rules); ``heldout_blind1`` to ``heldout_blind4`` (written and annotated by others from the
+Seven sets (``tests/data/README.md`` says how each was made): ``heldout`` (written with the
+rules); ``heldout_blind1`` to ``heldout_blind5`` (written and annotated by others from the
 guidelines only, each scored blind once before the rules were revised on its errors); and
-``heldout_blind5``, made the same way and never used to revise the rules: it measures how
+``heldout_blind6``, made the same way and never used to revise the rules: it measures how
 the rules generalise, so its floor is lower and only guards against regressions.
 """
 
@@ -18,8 +18,8 @@ from builder.cli import app
 from builder.evaluate import match
 
 DATA = Path(__file__).parent / "data"
-SETS = ["heldout", "heldout_blind1", "heldout_blind2", "heldout_blind3", "heldout_blind4"]
-BLIND = "heldout_blind5"
+SETS = ["heldout", "heldout_blind1", "heldout_blind2", "heldout_blind3", "heldout_blind4", "heldout_blind5"]
+BLIND = "heldout_blind6"
 
 
 def labelled(gold: Path, tmp_path: Path) -> Path:
@@ -77,8 +77,10 @@ def test_precision_traps_and_paraphrase_recall(name, tmp_path):
 
 
 def test_rules_generalise_to_the_untouched_blind_set(tmp_path):
-    """Measured at 0.84 micro overlap F1 when the set was made (0.70 for the rules of session 2)."""
+    """Scored blind at 0.71 micro overlap F1 with the rules of revision 4 and 0.75 (STRIKE and
+    THREAT 0.62) with ``weak_rules.v4``, revised on blind5; never used to revise a rule."""
     scores = evaluated(BLIND, tmp_path)
-    assert scores["trigger_overlap"]["micro"]["f1"] >= 0.8, scores["trigger_overlap"]["micro"]
+    assert scores["trigger_overlap"]["micro"]["f1"] >= 0.72, scores["trigger_overlap"]["micro"]
     for t, s in scores["trigger_overlap"]["per_type"].items():
-        assert s["f1"] >= 0.7, (t, s)
+        assert s["f1"] >= 0.55, (t, s)
+    assert scores["realis_accuracy"] >= 0.8

@@ -54,6 +54,11 @@ def test_each_type_has_a_labelling_function(labeller, text, expected):
         "Soldiers fired warning shots into the air.",
         "A gas cylinder explosion killed three diners.",
         "The governor fired up supporters at a rally.",
+        "The tariff war has hit exporters hard this year.",
+        "The charity said it had been targeted by a campaign of online smears.",
+        "The minister accused rivals of an attack on the judiciary.",
+        "The rally left the crowd fired up for the vote.",
+        "A fuel tanker exploded on the highway, killing four motorists.",
     ],
 )
 def test_vetoes_drop_non_event_senses(labeller, text):
@@ -77,11 +82,46 @@ def test_vetoes_drop_non_event_senses(labeller, text):
         ("Rebels hurled grenades at the camp.", [("ATTACK", "hurled")]),
         ("The army routinely shells the villages.", [("ATTACK", "shells")]),
         ("Two guards died of their wounds.", [("CASUALTY", "died")]),
+        # guidelines 1.1.0, G2(b): contiguous multiword verbs, the verb of a discontinuous form
+        ("Rebels blew up a bridge near Goma.", [("ATTACK", "blew up")]),
+        ("A bomber blew himself up at the gate.", [("ATTACK", "blew")]),
+        ("Soldiers mowed down the fleeing villagers.", [("CASUALTY", "mowed down")]),
+        ("The bombing claimed at least 14 lives.", [("ATTACK", "bombing"), ("CASUALTY", "claimed")]),
+        ("The fire took the lives of nine children.", [("CASUALTY", "took")]),
+        ("A suicide bombing hit the market.", [("ATTACK", "bombing")]),  # G2(a): "suicide" names no weapon
+        ("Gunmen machine-gunned the bus.", [("ATTACK", "machine-gunned")]),
+        ("A gunbattle broke out in the port.", [("ATTACK", "gunbattle")]),
+        ("Helicopters strafed the convoy.", [("STRIKE", "strafed")]),
+        ("Troops and rebels clashed and a boy was caught in the crossfire.", [("ATTACK", "clashed")]),  # G5: crossfire restates them
+        ("Militants slaughtered six herders.", [("CASUALTY", "slaughtered")]),
+        ("The mines maim children every year.", [("CASUALTY", "maim")]),
+        ("Hospitals treated dozens of blast wounds.", [("CASUALTY", "wounds")]),  # "blast" names the wound
+        ("The raid, blamed on jihadist fighters, hit the village.", [("ATTACK", "raid")]),
+        ("The army vowed revenge, promising a harsh response.", [("THREAT", "vowed")]),  # G5: the participle restates it
     ],
 )
 def test_context_rules_follow_the_guidelines(labeller, text, expected):
     """Context rules (guidelines A-4, A-5, A-6, G2, G3, G5, S-4, T-3) on sentences outside every test set."""
     assert events_of(labeller, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("The ministry denied that soldiers had shelled the village.", [("shelled", "OTHER")]),
+        ("The group denied carrying out the attack.", [("attack", "ACTUAL")]),  # the agency is denied (section 7, Scope)
+        ("The bomb, had it detonated, would have killed dozens.", [("detonated", "OTHER"), ("killed", "OTHER")]),
+        ("Officials said no civilians had been killed.", [("killed", "OTHER")]),
+        ("They gave troops a day to leave or face an assault.", [("assault", "OTHER")]),
+        ("The cabinet will discuss plans to expand airstrikes and raids by militias.", [("airstrikes", "OTHER"), ("raids", "OTHER")]),
+        ("Failures allowed rebels to ambush a patrol.", [("ambush", "ACTUAL")]),
+        ("Gangs typically attack buses at night.", [("attack", "GENERIC")]),
+        ("Police foiled a plot to bomb the stadium.", [("bomb", "OTHER")]),
+    ],
+)
+def test_realis_follows_section_7(labeller, text, expected):
+    (events,) = labeller.label_texts([text])
+    assert [(e.text, e.realis) for e in events] == expected
 
 
 def test_events_carry_offsets_confidence_and_sources(labeller):
