@@ -67,13 +67,15 @@ def realis(doc: Doc, event: Union[Event, Candidate]) -> str:
     near = before[:3]
     if event.type == "THREAT":
         return "GENERIC" if not FREQUENCY.isdisjoint(before) else "ACTUAL"
-    infinitive = bool(near) and near[0] == "to" and FACTIVE.isdisjoint(near)
+    infinitive = bool(near) and near[0] == "to" and FACTIVE.isdisjoint(near) and words[i] != "death"  # not "hacked to death"
     if any(w in MODALS or w in PLANNING for w in near) or infinitive or (near and near[0] == "any") or "any" in near[:2]:
         return "OTHER"
     if not NEGATION.isdisjoint(near) or not CONDITIONAL.isdisjoint(before):
         return "OTHER"
     if not DENIAL.isdisjoint(before) and ROLE.isdisjoint(before):
         return "OTHER"
+    if "have" in near and any(w in MODALS for w in before):
+        return "OTHER"  # "would almost certainly have been hit"
     if len(near) >= 2 and near[1] in ("had", "should", "were") and near[0] in PRONOUNS:
         return "OTHER"  # a counterfactual: "had it detonated"
     if "no" in before[:4] and not AUXILIARIES.isdisjoint(before[: before.index("no")]):

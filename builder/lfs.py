@@ -56,6 +56,7 @@ EXPLOSIVES, PROJECTILES, STRIKE_PROJECTILES = _W["explosives"], _W["projectiles"
 BARRAGE, FIRING_VERBS, STRUCK_OBJECTS, KILLED_OBJECTS = _W["barrage"], _W["firing_verbs"], _W["struck_objects"], _W["killed_objects"]
 NATURAL_CAUSES, VIOLENCE, CASUALTY_WORDS, ACCIDENT_EXPLOSIONS = _W["natural_causes"], _W["violence"], _W["casualty_words"], _W["accident_explosions"]
 DROPS, SPECULATION = _W["drops"], _W["speculation"]
+RESTATING_NOUNS, RESTATED_ACTS = _W["restating_nouns"], _W["restated_acts"]
 SHELLS_VERB_BEFORE = _W["shells_verb_before"]
 ARMED_ACTORS, ARREST, RAIDS, CLASHES, NOT_OFFENSIVE = _W["armed_actors"], _W["arrest"], _W["raids"], _W["clashes"], _W["not_offensive"]
 RAID_MODIFIERS = _W["raid_modifiers"]
@@ -110,7 +111,7 @@ def _is_means(words: list[str], j: int) -> bool:
     return words[j] in MEANS and not (j + 1 < len(words) and words[j + 1] in NOT_MEANS_AFTER)
 
 
-@register("strike_means.v3")
+@register("strike_means.v4")
 def strike_means(rules: WeakRules):
     """A generic attack word is STRIKE when aircraft, drones or missiles deliver it (S-4, S-5),
     and a barrage of rockets or shells is ATTACK; the verb "strike" without such means is
@@ -122,7 +123,7 @@ def strike_means(rules: WeakRules):
         spans = []
         for i in at:
             low = words[i]
-            window = list(_window(words, i, 8, 8))
+            window = list(_window(words, i, 8, 12))  # "targeted the tanker ... with a ballistic missile"
             means = any(_is_means(words, j) for j in window)
             if low in IMPACT:
                 if i + 1 < len(words) and words[i + 1] == "into":
@@ -139,7 +140,7 @@ def strike_means(rules: WeakRules):
                     elif not FALLING.isdisjoint(subject):
                         spans.append((i, "ATTACK", 0.7))
             elif low in DROPS:  # "drones dropping explosives on the orchards"
-                if any(words[j] in EXPLOSIVES for j in _window(words, i, 0, 3)) and any(words[j] in STRIKE_PROJECTILES for j in _window(words, i, 8, 8)):
+                if any(words[j] in EXPLOSIVES for j in _window(words, i, 0, 3)) and any(words[j] in STRIKE_PROJECTILES or words[j] in MEANS for j in _window(words, i, 12, 8)):
                     spans.append((i, "STRIKE", 0.75))
             elif low in LAUNCHES:  # "launched 42 drones and three missiles at": the launch is the attack (no event noun)
                 after = [words[j] for j in _window(words, i, 0, 6)]
@@ -155,7 +156,7 @@ def strike_means(rules: WeakRules):
                 spans.append((i, "ATTACK", 0.8))
         return spans
 
-    return ContextFunction("strike_means.v3", GENERIC_ATTACK | {"pounded", "pounding", "lobbed", "lobbing", "fired", "firing", "strike", "strikes"} | IMPACT | LANDED | LAUNCHES | DROPS, rule, generic=LANDED)
+    return ContextFunction("strike_means.v4", GENERIC_ATTACK | {"pounded", "pounding", "lobbed", "lobbing", "fired", "firing", "strike", "strikes"} | IMPACT | LANDED | LAUNCHES | DROPS, rule, generic=LANDED)
 
 
 @register("threat_speech.v3")
@@ -212,15 +213,16 @@ def threat_speech(rules: WeakRules):
     return ContextFunction("threat_speech.v3", WARN | PROMISE | READY | T2_NOUNS | T2_VERBS | {"fighting", "force"}, rule)
 
 
-@register("context_veto.v3")
+@register("context_veto.v4")
 def context_veto(rules: WeakRules):
     """Veto attack and strike words in sports sentences, strikes in a labour context, strike
     and kill words with a figurative object ("struck a long-awaited deal", "killed the reform
-    bill"), deaths, injuries and explosions from natural causes or accidents (5.1),
-    "casualties" without a number (5.1), and restatements of one event (G5): a barrage fired
-    by the verb before it, or "in a blast" after an explosion."""
+    bill"), deaths, injuries, explosions and "threats" among natural causes or accidents
+    (5.1), "casualties" without a number (5.1), and restatements of one event (G5): a barrage
+    fired by the verb before it, "in a blast" after an explosion, "in a firefight" after an
+    ambush."""
     attack_words = GENERIC_ATTACK | {"strike", "strikes", "struck", "striking", "shot", "fired", "killed", "killing", "kill", "kills"}
-    anchors = attack_words | CASUALTY_WORDS | BARRAGE | ACCIDENT_EXPLOSIONS | {"launched", "casualties", "casualty"}
+    anchors = attack_words | CASUALTY_WORDS | BARRAGE | ACCIDENT_EXPLOSIONS | RESTATING_NOUNS | {"launched", "casualties", "casualty", "threat", "threats"}
 
     def rule(words: list[str], at: list[int]) -> list[tuple[int, str, float]]:
         spans = []
@@ -237,19 +239,32 @@ def context_veto(rules: WeakRules):
                 spans.append((i, VETO, 1.0))
             elif low in ("kill", "kills", "killed", "killing") and _object_in(words, i, KILLED_OBJECTS):
                 spans.append((i, VETO, 1.0))
-            elif natural and (low in CASUALTY_WORDS or low in ACCIDENT_EXPLOSIONS):
+            elif natural and (low in CASUALTY_WORDS or low in ACCIDENT_EXPLOSIONS or low in ("threat", "threats")):
                 spans.append((i, VETO, 1.0))
             elif low in ("casualties", "casualty") and not any(like_num(words[j]) for j in _window(words, i, 3, 0)):
                 spans.append((i, VETO, 1.0))  # 5.1: "casualties" only with a number
             elif low in ACCIDENT_EXPLOSIONS and words[max(0, i - 2) : i] in (["in", "a"], ["in", "the"]) and not ACCIDENT_EXPLOSIONS.isdisjoint(words[: i - 2]):
                 spans.append((i, VETO, 1.0))  # G5: "an explosion ripped through ... in a blast that" restates it
+            elif low in RESTATING_NOUNS and _restates(words, i):
+                spans.append((i, VETO, 1.0))  # G5: "was ambushed ... in a two-hour firefight" restates the ambush
             elif low in BARRAGE and any(words[j] in FIRING_VERBS for j in _window(words, i, 6, 0)):
                 spans.append((i, VETO, 1.0))
             elif low in ("fired", "launched") and any(words[j] in BARRAGE for j in _window(words, i, 6, 0)):
                 spans.append((i, VETO, 1.0))  # "a barrage of missiles fired from Iran"
         return spans
 
-    return ContextFunction("context_veto.v3", anchors, rule)
+    return ContextFunction("context_veto.v4", anchors, rule)
+
+
+def _restates(words: list[str], i: int) -> bool:
+    """Whether word ``i`` ends an "in a/an/the" phrase (at most three words between) that
+    follows, in the same sentence, a specific attack word (G5: one trigger per instance)."""
+    for k in range(i - 2, max(-1, i - 6), -1):
+        if words[k] in CLAUSE_END:
+            return False
+        if words[k] == "in" and words[k + 1] in ("a", "an", "the"):
+            return any(w in RESTATED_ACTS for w in words[:k]) and CLAUSE_END.isdisjoint(words[:k])
+    return False
 
 
 def _object_in(words: list[str], i: int, objects: frozenset[str]) -> bool:

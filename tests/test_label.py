@@ -59,6 +59,9 @@ def test_each_type_has_a_labelling_function(labeller, text, expected):
         "The minister accused rivals of an attack on the judiciary.",
         "The rally left the crowd fired up for the vote.",
         "A fuel tanker exploded on the highway, killing four motorists.",
+        "Droughts are now the biggest threat to farmers in the region.",
+        "The rebels now own drones capable of attacking the port.",
+        "The team's captain sealed the win with a late strike after a fine attack.",
     ],
 )
 def test_vetoes_drop_non_event_senses(labeller, text):
@@ -98,6 +101,14 @@ def test_vetoes_drop_non_event_senses(labeller, text):
         ("Hospitals treated dozens of blast wounds.", [("CASUALTY", "wounds")]),  # "blast" names the wound
         ("The raid, blamed on jihadist fighters, hit the village.", [("ATTACK", "raid")]),
         ("The army vowed revenge, promising a harsh response.", [("THREAT", "vowed")]),  # G5: the participle restates it
+        ("Gunmen ambushed a patrol in a fierce firefight.", [("ATTACK", "ambushed")]),  # G5: the firefight restates it
+        ("Troops traded fire with the rebels.", [("ATTACK", "fire")]),
+        ("A drone raid hit the depot.", [("STRIKE", "drone raid")]),
+        ("Two guards were shot at close range.", [("ATTACK", "shot")]),
+        ("Gunmen shot him outside his home.", [("ATTACK", "shot")]),
+        ("Snipers kept up heavy fire on the bridge.", [("ATTACK", "fire")]),  # G2(a): "heavy" names no weapon
+        ("Three workers were evacuated with severe burns.", [("CASUALTY", "burns")]),
+        ("The threatened attacks never came.", [("ATTACK", "attacks")]),  # "threatened" modifies, it is no THREAT
     ],
 )
 def test_context_rules_follow_the_guidelines(labeller, text, expected):
@@ -117,6 +128,8 @@ def test_context_rules_follow_the_guidelines(labeller, text, expected):
         ("Failures allowed rebels to ambush a patrol.", [("ambush", "ACTUAL")]),
         ("Gangs typically attack buses at night.", [("attack", "GENERIC")]),
         ("Police foiled a plot to bomb the stadium.", [("bomb", "OTHER")]),
+        ("The convoy would almost certainly have been attacked on the main road.", [("attacked", "OTHER")]),
+        ("Two rangers were hacked to death.", [("hacked", "ACTUAL"), ("death", "ACTUAL")]),
     ],
 )
 def test_realis_follows_section_7(labeller, text, expected):

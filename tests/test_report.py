@@ -78,7 +78,7 @@ def test_report_files_and_numbers(tmp_path):
     assert q["accepted_unchanged"] == round(1 / 3, 4)
     assert q["per_type"]["STRIKE"]["f1"] == 1.0 and q["per_type"]["CASUALTY"]["recall"] == 0.0
     assert q["confusion"]["CASUALTY"]["ATTACK"] == 1
-    lf = q["labelling_functions"]["strike_lexicon.v3"]
+    lf = q["labelling_functions"]["strike_lexicon.v4"]
     assert lf["coverage"] == 1.0 and lf["accuracy"] == 1.0
     files = write_report(q, tmp_path / "report")
     assert {f.name for f in files} >= {"quality.json", "index.html", "label_distribution.png", "labelling_functions.png", "confusion.png"}
