@@ -24,6 +24,9 @@ DENIAL = frozenset("denied denies deny denying foiled foil thwarted thwart avert
 ROLE = frozenset("role involvement responsibility part links link carrying carried conducting conducted behind".split())
 #: Verbs after which "to" + the event says that it happened ("allowed guerrillas to ambush").
 FACTIVE = frozenset("allowed enabled managed helped".split())
+#: Verbs that presuppose the event they govern, so that their negation does not deny it
+#: ("cannot justify the bombing": the bombing happened; section 7, Scope).
+EVALUATION = frozenset("justify justified condone condoned excuse excused tolerate tolerated forgive forget".split())
 AUXILIARIES = frozenset("had have has was were been is are be".split())
 PRONOUNS = frozenset("it they he she we i you".split())
 CONDITIONAL = frozenset("if unless whether".split())
@@ -67,10 +70,11 @@ def realis(doc: Doc, event: Union[Event, Candidate]) -> str:
     near = before[:3]
     if event.type == "THREAT":
         return "GENERIC" if not FREQUENCY.isdisjoint(before) else "ACTUAL"
+    presupposed = not EVALUATION.isdisjoint(near)  # "cannot justify the bombing"
     infinitive = bool(near) and near[0] == "to" and FACTIVE.isdisjoint(near) and words[i] != "death"  # not "hacked to death"
-    if any(w in MODALS or w in PLANNING for w in near) or infinitive or (near and near[0] == "any") or "any" in near[:2]:
+    if (any(w in MODALS or w in PLANNING for w in near) and not presupposed) or infinitive or (near and near[0] == "any") or "any" in near[:2]:
         return "OTHER"
-    if not NEGATION.isdisjoint(near) or not CONDITIONAL.isdisjoint(before):
+    if (not NEGATION.isdisjoint(near) and not presupposed) or not CONDITIONAL.isdisjoint(before):
         return "OTHER"
     if not DENIAL.isdisjoint(before) and ROLE.isdisjoint(before):
         return "OTHER"

@@ -159,22 +159,26 @@ def strike_means(rules: WeakRules):
     return ContextFunction("strike_means.v4", GENERIC_ATTACK | {"pounded", "pounding", "lobbed", "lobbing", "fired", "firing", "strike", "strikes"} | IMPACT | LANDED | LAUNCHES | DROPS, rule, generic=LANDED)
 
 
-@register("threat_speech.v3")
+@register("threat_speech.v4")
 def threat_speech(rules: WeakRules):
     """THREAT from speech that commits to force (T-1: warned of / promised / ready to + force,
     unless the warning only speculates that someone could strike, Th-6; T-2: the future force
     itself, "would retaliate", "would take revenge", "would not hesitate to use force", when
     no threat word is there and the sentence reports speech). A participle after a comma that
-    follows a threat word restates that threat (G5: "vowed revenge, promising a response")."""
+    follows a threat word restates that threat (G5: "vowed revenge, promising a response").
+    A warning among illness or disaster words, with no violence, is no threat (5.1)."""
     threat_words = rules.words(["threat_lexicon.v2"])
 
     def rule(words: list[str], at: list[int]) -> list[tuple[int, str, float]]:
         spans = []
+        # 5.1: among illness and disaster words with no violence, "resistance" and "fight" are
+        # no force ("warned that antimicrobial resistance poses a threat")
+        natural = VIOLENCE.isdisjoint(words) and not NATURAL_CAUSES.isdisjoint(words)
         for i in at:
             low = words[i]
             if i > 0 and words[i - 1] == "," and low.endswith("ing") and not threat_words.isdisjoint(words[:i]):
                 continue  # G5: "vowed to avenge ..., promising a response" restates the threat
-            if low in WARN and any(words[j] in FORCE for j in _window(words, i, 0, 10)):
+            if low in WARN and not natural and any(words[j] in FORCE for j in _window(words, i, 0, 10)):
                 after = [words[j] for j in _window(words, i, 0, 10)]
                 force_at = next(k for k, w in enumerate(after) if w in FORCE)
                 if SPECULATION.isdisjoint(after[:force_at]):  # Th-6: "warned the group could strike again" is no threat
@@ -210,7 +214,7 @@ def threat_speech(rules: WeakRules):
                             spans.append((i, "THREAT", 0.6))
         return spans
 
-    return ContextFunction("threat_speech.v3", WARN | PROMISE | READY | T2_NOUNS | T2_VERBS | {"fighting", "force"}, rule)
+    return ContextFunction("threat_speech.v4", WARN | PROMISE | READY | T2_NOUNS | T2_VERBS | {"fighting", "force"}, rule)
 
 
 @register("context_veto.v4")

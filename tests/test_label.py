@@ -59,6 +59,7 @@ def test_each_type_has_a_labelling_function(labeller, text, expected):
         "The minister accused rivals of an attack on the judiciary.",
         "The rally left the crowd fired up for the vote.",
         "A fuel tanker exploded on the highway, killing four motorists.",
+        "Doctors warned that drug resistance poses a growing danger in the cholera wards.",
         "Droughts are now the biggest threat to farmers in the region.",
         "The rebels now own drones capable of attacking the port.",
         "The team's captain sealed the win with a late strike after a fine attack.",
@@ -130,6 +131,7 @@ def test_context_rules_follow_the_guidelines(labeller, text, expected):
         ("Police foiled a plot to bomb the stadium.", [("bomb", "OTHER")]),
         ("The convoy would almost certainly have been attacked on the main road.", [("attacked", "OTHER")]),
         ("Two rangers were hacked to death.", [("hacked", "ACTUAL"), ("death", "ACTUAL")]),
+        ("Nothing can justify shelling and killing civilians.", [("shelling", "ACTUAL"), ("killing", "ACTUAL")]),
     ],
 )
 def test_realis_follows_section_7(labeller, text, expected):
