@@ -107,6 +107,11 @@ class ContextFunction:
             doc.generic.update((s, e) for s, e, _, _ in spans if doc.text[s:e].lower() in self.generic)
 
 
+def _among_natural_causes(words: list[str]) -> bool:
+    """Whether a sentence names accidents, illness or natural causes and no violence (5.1)."""
+    return VIOLENCE.isdisjoint(words) and not NATURAL_CAUSES.isdisjoint(words)
+
+
 def _is_means(words: list[str], j: int) -> bool:
     return words[j] in MEANS and not (j + 1 < len(words) and words[j + 1] in NOT_MEANS_AFTER)
 
@@ -171,9 +176,8 @@ def threat_speech(rules: WeakRules):
 
     def rule(words: list[str], at: list[int]) -> list[tuple[int, str, float]]:
         spans = []
-        # 5.1: among illness and disaster words with no violence, "resistance" and "fight" are
-        # no force ("warned that antimicrobial resistance poses a threat")
-        natural = VIOLENCE.isdisjoint(words) and not NATURAL_CAUSES.isdisjoint(words)
+        # "warned that antimicrobial resistance poses a threat": no force among illness words
+        natural = _among_natural_causes(words)
         for i in at:
             low = words[i]
             if i > 0 and words[i - 1] == "," and low.endswith("ing") and not threat_words.isdisjoint(words[:i]):
@@ -232,7 +236,7 @@ def context_veto(rules: WeakRules):
         spans = []
         sports = not SPORTS.isdisjoint(words) or len(SPORTS_MAYBE.intersection(words)) >= 2
         peaceful = VIOLENCE.isdisjoint(words)
-        natural = peaceful and not NATURAL_CAUSES.isdisjoint(words)
+        natural = _among_natural_causes(words)
         for i in at:
             low = words[i]
             if sports and (low in SPORTS_SENSES or (low in CASUALTY_WORDS and peaceful)):
