@@ -234,8 +234,12 @@ def publish(
     manifest: Path = typer.Option(Path("splits/manifest.json"), "-m", "--manifest"),
     output: Path = typer.Option(Path("build/dataset"), "-o", "--output"),
     push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Also push every config to this Hub repository (needs network and HF_TOKEN)."),
+    pseudonyms: Path = typer.Option(Path("annotations/pseudonyms.json"), "--pseudonyms", help="Annotator name -> pseudonym table kept by `eventds annotate pull`."),
+    keep_annotator_names: bool = typer.Option(False, "--keep-annotator-names", help="Publish annotator names (Label Studio accounts, often e-mail addresses) instead of their pseudonyms."),
 ) -> None:
-    """Write the Hugging Face dataset folder (parquet + dataset card), optionally push it to the Hub."""
+    """Write the Hugging Face dataset folder (parquet + dataset card), optionally push it to the Hub.
+
+    Annotators appear under pseudonyms (annotator-1, ...), never by their Label Studio account."""
     from .publish import publish as run
     from .publish import push_to_hub as push
     from .split import load_manifest
@@ -248,7 +252,13 @@ def publish(
         m = load_manifest(manifest)
         if m is None:
             raise EventdsError(f"{manifest}: no split manifest; run `eventds split` first")
-        stats = run(records, m, output, card_extra={"manifest": m})
+        from .pseudonyms import load as load_pseudonyms
+
+        table = None if keep_annotator_names else load_pseudonyms(pseudonyms)
+        stats = run(records, m, output, card_extra={"manifest": m}, pseudonyms=table)
+    except EventdsError as e:
+        _fail(e)
+    try:
         pushed = push(output, push_to_hub) if push_to_hub else []
     except EventdsError as e:
         _fail(e)
@@ -266,13 +276,14 @@ def build(
     manifest: Path = typer.Option(Path("splits/manifest.json"), "-m", "--manifest"),
     annotations: Path = typer.Option(Path("annotations"), "--annotations", help="Folder of the human layer."),
     model: Optional[str] = typer.Option(None, "--model", help="Installed spaCy pipeline instead of the blank English one."),
+    keep_annotator_names: bool = typer.Option(False, "--keep-annotator-names", help="Publish annotator names instead of their pseudonyms from ANNOTATIONS/pseudonyms.json."),
 ) -> None:
     """Run every stage in order and publish the dataset."""
     from .pipeline import build as run
 
     try:
         with err.status("building") as status:
-            summary = run(corpus, out_dir, manifest, annotations, model, progress=lambda s: status.update(f"building: {s}"))
+            summary = run(corpus, out_dir, manifest, annotations, model, progress=lambda s: status.update(f"building: {s}"), keep_annotator_names=keep_annotator_names)
     except EventdsError as e:
         _fail(e)
     for c in summary.conflicts:

@@ -18,6 +18,8 @@ from .ingest import read_articles
 from .io import atomic_open, read_jsonl, write_jsonl
 from .label import WeakLabeller, label_sentences
 from .labelset import HUMAN_STATUSES, event_types
+from .pseudonyms import PSEUDONYMS_FILE
+from .pseudonyms import load as load_pseudonyms
 from .publish import PublishStats, publish
 from .records import CleanArticle, Event, Sentence
 from .segment import segment
@@ -155,6 +157,7 @@ def build(
     annotations_dir: Path = Path("annotations"),
     model: Optional[str] = None,
     progress: Callable[[str], None] = lambda stage: None,
+    keep_annotator_names: bool = False,
 ) -> BuildSummary:
     """Run every stage on ``corpus`` (the embedded corpus by default).
 
@@ -162,10 +165,15 @@ def build(
     (near-duplicate clusters), the split manifest, ``out_dir/report/`` (when there is a human
     layer) and ``out_dir/dataset/``.
 
+    Annotator names are published as their pseudonyms in ``annotations_dir/pseudonyms.json``
+    (see :mod:`builder.pseudonyms`) unless ``keep_annotator_names``.
+
     Raises:
         ValidationFailed: the records do not validate; nothing is published.
+        InputError: an annotator has no pseudonym; nothing is published.
     """
     out_dir = Path(out_dir)
+    pseudonyms = None if keep_annotator_names else load_pseudonyms(Path(annotations_dir) / PSEUDONYMS_FILE)
     summary = BuildSummary()
     index = DocumentIndex()
     human = load_human_layer(Path(annotations_dir) / HUMAN_LAYER)
@@ -209,5 +217,5 @@ def build(
 
         write_report(quality(records_path, result.manifest, labeller), out_dir / "report")
     extra = {"manifest": result.manifest, "corpus": corpus_card(corpus), **load_figures(Path(annotations_dir), out_dir)}
-    summary.published = publish(records_path, result.manifest, out_dir / "dataset", card_extra=extra)
+    summary.published = publish(records_path, result.manifest, out_dir / "dataset", card_extra=extra, pseudonyms=pseudonyms)
     return summary

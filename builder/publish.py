@@ -21,12 +21,13 @@ import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from .bio import bio_labels, to_bio
 from .errors import InputError
 from .io import read_jsonl
 from .labelset import event_types, guidelines_version
+from .pseudonyms import pseudonymise
 from .split import SPLITS
 
 DEFAULT_CONFIG = "spans"
@@ -134,7 +135,7 @@ def _split_of(record: dict, manifest: dict, where: str) -> str:
     return entry["split"]
 
 
-def publish(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optional[dict] = None) -> PublishStats:
+def publish(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optional[dict] = None, pseudonyms: Optional[Mapping[str, str]] = None) -> PublishStats:
     """Write the dataset folder from a records JSONL file in one streaming pass.
 
     The folder is built in a temporary directory beside ``out_dir`` and swapped in only
@@ -146,6 +147,12 @@ def publish(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optio
         out_dir: the dataset folder to (re)write.
         card_extra: optional figures for the card: ``agreement`` and ``quality`` dicts,
             ``manifest`` parameters, ``removals`` counts.
+        pseudonyms: annotator name -> pseudonym (:mod:`builder.pseudonyms`), written in
+            place of every annotator name; ``None`` publishes the names as they are.
+
+    Raises:
+        InputError: a record's document is not in the manifest, or an annotator has no
+            pseudonym; the previous dataset folder is left as it was.
     """
     from datasets.arrow_writer import ParquetWriter
 
@@ -164,6 +171,8 @@ def publish(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optio
         for lineno, record in read_jsonl(records_path):
             where = f"{records_path}:{lineno}"
             split = _split_of(record, manifest, where)
+            if pseudonyms is not None:
+                record = pseudonymise(record, pseudonyms, where)
             for config in CONFIGS:
                 writers[config, split].write(features[config].encode_example(config_row(config, record, where)))
             stats.sentences[split] += 1
@@ -292,7 +301,7 @@ def card_body(stats: PublishStats, extra: dict) -> str:
         f"Documents linked by a near-duplicate sentence (word {grouping['shingle_words']}-shingles, Jaccard >= "
         f"{grouping['jaccard']} or containment >= {grouping['containment']}) share a split, so no near-duplicate "
         "pair crosses splits. Assignments are recorded in `splits/manifest.json` and never move."
-        if grouping
+        if isinstance(grouping, dict) and {"shingle_words", "jaccard", "containment"} <= grouping.keys()
         else "Splits are by document."
     )
     status = ", ".join(f"{k}: {v}" for k, v in sorted(stats.status.items()))

@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 import httpx
 
+from . import pseudonyms
 from . import studio_convert as conv
 from .errors import ConfigError, InputError, ServiceError, ValidationFailed
 from .io import atomic_open, read_jsonl
@@ -758,7 +759,8 @@ def write_pull(
     labels: Optional[LabelSet] = None,
     unit: OffsetUnit = LS_OFFSET_UNIT,
 ) -> PullStats:
-    """Convert an export and write ``export.json``, ``human.jsonl`` and ``annotators.jsonl`` to ``out_dir``.
+    """Convert an export and write ``export.json``, ``human.jsonl`` and ``annotators.jsonl`` to ``out_dir``,
+    and give each new annotator a pseudonym in ``pseudonyms.json`` (see :mod:`builder.pseudonyms`).
 
     Everything is converted and checked before anything is written; the three files are
     written to temporary files and renamed together at the end. When no task has a
@@ -775,6 +777,9 @@ def write_pull(
     if not layer.records:
         return layer.stats  # an empty human.jsonl would not be a readable JSONL file: write nothing
     out_dir = Path(out_dir)
+    annotators = sorted(layer.annotators, key=lambda r: (r["id"], r["annotator"]))
+    table = pseudonyms.load(out_dir / pseudonyms.PSEUDONYMS_FILE)  # unreadable: stop before writing anything
+    extended = pseudonyms.extend(table, pseudonyms.names_in(annotators) + pseudonyms.names_in(layer.records))
     with contextlib.ExitStack() as stack:
         fx = stack.enter_context(atomic_open(out_dir / EXPORT_FILE))
         fh = stack.enter_context(atomic_open(out_dir / HUMAN_FILE))
@@ -783,8 +788,10 @@ def write_pull(
         fx.write("\n")
         for rec in sorted(layer.records, key=lambda r: r["id"]):
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        for rec in sorted(layer.annotators, key=lambda r: (r["id"], r["annotator"])):
+        for rec in annotators:
             fa.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        if len(extended) > len(table):  # renamed into place with the three files, or not at all
+            pseudonyms.dump(stack.enter_context(atomic_open(out_dir / pseudonyms.PSEUDONYMS_FILE)), extended)
     return layer.stats
 
 

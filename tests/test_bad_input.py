@@ -75,6 +75,8 @@ CASES = [
     ("label: duplicate ids", "label", jsonl({"id": 1, "text": "a"}, {"id": 1, "text": "b"}), "in.jsonl", 2, "in.jsonl:2 -> id: duplicate id 1"),
     ("publish: invalid record", "publish", jsonl(rec(events__0__type="ATACK")), "records.jsonl", 1, "records.jsonl:1: [record 1 -> events -> 0 -> type]"),
     ("publish: document not in manifest", "publish", jsonl(rec(doc_id="unknown-doc")), "records.jsonl", 2, "records.jsonl:1 -> doc_id: document 'unknown-doc' is not in the split manifest"),
+    ("publish: annotator without a pseudonym", "publish", jsonl(rec(status="corrected", provenance__annotators=["someone@example.org"])), "records.jsonl", 2,
+     "records.jsonl:1 -> provenance -> annotators: 'someone@example.org' has no pseudonym"),
 ]
 
 
@@ -143,3 +145,18 @@ def test_mutated_records_never_crash_validate(data):
     report = validate_records([("f.jsonl", 1, "record 1", r)])
     for p in report.problems:
         assert p.message and p.format().startswith("f.jsonl:1:")
+
+
+def test_publish_can_keep_annotator_names_when_asked(tmp_path):
+    """The escape hatch of the case above: a team whose annotators agreed to be named."""
+    content = jsonl(rec(status="corrected", provenance__annotators=["someone@example.org"]))
+    src = tmp_path / "records.jsonl"
+    src.write_bytes(content)
+    result, out = run_case(tmp_path, "publish", content, "records.jsonl")
+    assert result.exit_code == 2
+    manifest = tmp_path / "splits.json"
+    result = CliRunner().invoke(app, ["publish", str(src), "-m", str(manifest), "-o", str(out / "dataset"), "--keep-annotator-names"])
+    assert result.exit_code == 0, result.output
+    from builder.publish import load_published
+
+    assert load_published(out / "dataset")["train"][0]["provenance"]["annotators"] == ["someone@example.org"]

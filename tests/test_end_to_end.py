@@ -202,6 +202,19 @@ def test_every_published_sentence_is_human_annotated(built):
 
 
 @pytest.mark.slow
+def test_annotators_are_published_under_pseudonyms_not_their_accounts(built):
+    tmp, _ = built
+    table = json.loads((ROOT / "annotations" / "pseudonyms.json").read_text(encoding="utf-8"))["pseudonyms"]
+    ds = load_published(tmp / "build" / "dataset")
+    published = {a for split in ds for r in ds[split] for a in r["provenance"]["annotators"]}
+    assert published == set(table.values())
+    internal = {a for line in (tmp / "build" / "records.jsonl").read_text(encoding="utf-8").splitlines() for a in json.loads(line)["provenance"]["annotators"]}
+    assert internal == set(table)  # the build's own records keep the accounts
+    files = b"".join(p.read_bytes() for p in (tmp / "build" / "dataset").rglob("*") if p.is_file())
+    assert not [name for name in table if name.encode() in files]
+
+
+@pytest.mark.slow
 def test_agreement_is_recomputed_from_the_committed_annotations_and_shown_in_the_card(built, tmp_path):
     from builder.agreement import agreement, load_annotator_layer
 

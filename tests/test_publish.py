@@ -74,3 +74,46 @@ def test_a_rebuilt_folder_never_loads_stale_rows(tmp_path):
         write_records(src, [record(id="a-1", doc_id="a", events=events, labels=sorted({e["type"] for e in events}))])
         publish(src, manifest, folder)
         assert len(load_published(folder)["train"][0]["events"]) == len(events)
+
+
+def human(id, doc_id, annotators, **kw):
+    """A corrected record whose provenance names ``annotators``."""
+    base = record(id=id, doc_id=doc_id, **kw)
+    return {**base, "status": "corrected", "provenance": {**base["provenance"], "annotators": annotators}}
+
+
+def test_annotators_are_published_under_their_pseudonyms_only(tmp_path):
+    src = tmp_path / "records.jsonl"
+    records = [human("a-1", "a", ["jane.doe@example.org", "li.wei@example.org"]), human("b-1", "b", ["li.wei@example.org"])]
+    records[1]["events"][0]["sources"] = ["li.wei@example.org"]  # a source that names an annotator
+    write_records(src, records)
+    out = tmp_path / "dataset"
+    table = {"jane.doe@example.org": "annotator-1", "li.wei@example.org": "annotator-2"}
+    publish(src, manifest_for({"a": "train", "b": "test"}), out, pseudonyms=table)
+    ds = load_published(out)
+    assert ds["train"][0]["provenance"]["annotators"] == ["annotator-1", "annotator-2"]
+    assert ds["test"][0]["provenance"]["annotators"] == ["annotator-2"]
+    assert ds["test"][0]["events"][0]["sources"] == ["annotator-2"]
+    published = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
+    assert b"@example.org" not in published  # parquet files and card alike
+
+
+def test_publishing_without_a_table_keeps_the_names(tmp_path):
+    src = tmp_path / "records.jsonl"
+    write_records(src, [human("a-1", "a", ["jane.doe@example.org"])])
+    publish(src, manifest_for({"a": "train"}), tmp_path / "dataset", pseudonyms=None)
+    assert load_published(tmp_path / "dataset")["train"][0]["provenance"]["annotators"] == ["jane.doe@example.org"]
+
+
+def test_an_annotator_without_a_pseudonym_stops_publishing_and_keeps_the_old_dataset(tmp_path):
+    src = tmp_path / "records.jsonl"
+    out = tmp_path / "dataset"
+    write_records(src, [human("a-1", "a", ["jane.doe@example.org"])])
+    publish(src, manifest_for({"a": "train"}), out, pseudonyms={"jane.doe@example.org": "annotator-1"})
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    write_records(src, [human("a-1", "a", ["jane.doe@example.org"]), human("a-2", "a", ["new.person@example.org"])])
+    with pytest.raises(InputError, match=r"records\.jsonl:2 -> provenance -> annotators: 'new.person@example.org' has no pseudonym"):
+        publish(src, manifest_for({"a": "train"}), out, pseudonyms={"jane.doe@example.org": "annotator-1"})
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    assert [r["provenance"]["annotators"] for r in load_published(out)["train"]] == [["annotator-1"]]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

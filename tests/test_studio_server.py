@@ -342,12 +342,15 @@ def test_pulled_layer_is_merged_by_build(ls_server: LiveServer, tmp_path: Path):
         assert [Event.from_dict(e) for e in rec["weak_events"]] == list(s.weak_events)
         assert rec["provenance"]["annotators"] == [ls_server.credentials.username]
     assert sum(o["status"] == "corrected" for o in merged.values()) == len(chosen)
+    table = json.loads((annotations / "pseudonyms.json").read_text(encoding="utf-8"))["pseudonyms"]
+    assert table == {ls_server.credentials.username: "annotator-1"}
 
     from builder.publish import load_published
 
     dataset = load_published(tmp_path / "b1" / "dataset")
     statuses = {row["id"]: row["status"] for split in dataset.values() for row in split}
     assert all(statuses[s.id] == "corrected" for s in chosen)
+    assert {a for split in dataset.values() for row in split for a in row["provenance"]["annotators"]} == {"annotator-1"}
 
 
 # ---------------------------------------------------------------------------------------
