@@ -82,6 +82,12 @@ def test_vetoes_drop_non_event_senses(labeller, text):
         ("A convoy came under fire near Kidal.", [("ATTACK", "fire")]),
         ("Five people lost their lives in the ambush.", [("CASUALTY", "lost their lives"), ("ATTACK", "ambush")]),
         ("The death toll rose to 12.", [("CASUALTY", "death")]),
+        # guidelines 1.2.0: bodies and remains are no trigger (C-8); a toll and counted fatalities are (C-9)
+        ("The bodies of 12 people were found after gunmen attacked the village.", [("ATTACK", "attacked")]),
+        ("The charred remains of three men were pulled from the wreckage of the shelled car.", [("ATTACK", "shelled")]),
+        ("Militants overran the base, and the toll among soldiers climbed to 40.", [("ATTACK", "overran"), ("CASUALTY", "toll")]),
+        ("A drone strike on the market left four fatalities.", [("STRIKE", "drone strike"), ("CASUALTY", "fatalities")]),
+        ("The death toll from the earthquake rose to 94 as rescuers recovered more bodies.", []),
         ("Militiamen fired a salvo of rockets at the base.", [("ATTACK", "fired")]),
         ("Rebels hurled grenades at the camp.", [("ATTACK", "hurled")]),
         ("The army routinely shells the villages.", [("ATTACK", "shells")]),
