@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, TextIO
 
 from .errors import InputError
-from .io import atomic_open
 
 PSEUDONYMS_FILE = "pseudonyms.json"
 PREFIX = "annotator-"

@@ -27,7 +27,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 import httpx
 
@@ -614,16 +614,14 @@ class PushStats:
         ]
 
 
-def read_sentences(path: Path, labels: LabelSet) -> list[Sentence]:
-    """Read sentence records and check that their weak events make valid predictions.
+def read_sentences(path: Path, labels: LabelSet, unit: OffsetUnit = LS_OFFSET_UNIT) -> Iterator[tuple[Sentence, dict[str, Any], list[str]]]:
+    """Stream sentence records as ``(sentence, task, problems)``: ``problems`` says where
+    its weak events would not make valid predictions (unknown label, span text mismatch).
 
     Raises:
         InputError: unreadable file or line, or a duplicate sentence id.
-        ValidationFailed: an event uses an unknown label or a span whose text does not match.
     """
-    sentences: list[Sentence] = []
     seen: dict[str, int] = {}
-    problems: list[str] = []
     for lineno, obj in read_jsonl(path):
         try:
             s = Sentence.from_dict(obj)
@@ -632,16 +630,30 @@ def read_sentences(path: Path, labels: LabelSet) -> list[Sentence]:
         if s.id in seen:
             raise InputError(f"{path}:{lineno}: duplicate sentence id {s.id!r} (first at line {seen[s.id]})")
         seen[s.id] = lineno
-        problems += conv.record_problems(s, labels, f"{path}:{lineno} sentence {s.id}")
-        sentences.append(s)
+        task = conv.task(s, unit)
+        found = conv.record_problems(s, labels, f"{path}:{lineno} sentence {s.id}")
+        found += [f"{path}:{lineno} {p}" for p in conv.prediction_problems(s, task["predictions"][0], labels, unit)]  # "sentence ID prediction ..."
+        yield s, task, found
+
+
+def check_sentences(path: Path, labels: LabelSet, unit: OffsetUnit = LS_OFFSET_UNIT) -> tuple[list[str], Counter]:
+    """Read a whole records file, keeping only the sentence ids (in order) and the model
+    versions of their predictions.
+
+    Raises:
+        InputError: unreadable file or line, or a duplicate sentence id.
+        ValidationFailed: every problem of every record, together.
+    """
+    ids: list[str] = []
+    versions: Counter = Counter()
+    problems: list[str] = []
+    for s, _, found in read_sentences(path, labels, unit):
+        problems += found
+        ids.append(s.id)
+        versions[conv.model_version(s)] += 1
     if problems:
         raise ValidationFailed(problems)
-    return sentences
-
-
-def _batches(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+    return ids, versions
 
 
 def _same_prediction(existing: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
@@ -667,6 +679,9 @@ def push(
     version to the labeller's so the predictions pre-annotate the tasks. Tasks are found by ``data.sentence_id``,
     so re-running (also after an interrupted push) never creates duplicates.
 
+    The file is read twice, to check every record before anything is sent and then to send
+    it a batch at a time, so memory does not grow with its size.
+
     Args:
         client: connection to the server.
         records: sentence records (JSONL).
@@ -684,13 +699,11 @@ def push(
     if batch_size < 1:
         raise ConfigError(f"batch size must be at least 1, got {batch_size}")
     labels = labels or LabelSet.current()
-    sentences = read_sentences(Path(records), labels)
-    tasks = {s.id: conv.task(s, unit) for s in sentences}
-    problems = [p for s in sentences for p in conv.prediction_problems(s, tasks[s.id]["predictions"][0], labels, unit)]
-    if problems:
-        raise ValidationFailed(problems)
-    versions = Counter(conv.model_version(s) for s in sentences)
-    stats = PushStats(sentences=len(sentences), model_versions=sorted(versions))
+    records = Path(records)
+    # Two passes over the file, so that memory holds one batch and not the whole file: the
+    # first checks every record (nothing is sent if any is bad), the second sends.
+    ids, versions = check_sentences(records, labels, unit)
+    stats = PushStats(sentences=len(ids), model_versions=sorted(versions))
     project = ensure_project(client, project_title, label_config(labels))
     pid = stats.project_id = project["id"]
 
@@ -701,46 +714,60 @@ def push(
             stats.duplicate_tasks += 1
         elif sid is not None:
             existing[sid] = t
-
-    new = [tasks[s.id] for s in sentences if s.id not in existing]
-    done = 0
-    for batch in _batches(new, batch_size):
-        client.post(f"/api/projects/{pid}/import", list(batch))
-        done += len(batch)
-        stats.created += len(batch)
-        progress("import", done, len(new))
-
+    to_create = sum(sid not in existing for sid in ids)
     by_task: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    if any(s.id in existing for s in sentences):
-        for p in client.predictions(pid):
-            by_task[p.get("task")].append(p)
+    if to_create < len(ids):
+        for pred in client.predictions(pid):
+            by_task[pred.get("task")].append(pred)
+    del ids
+
+    new: list[dict[str, Any]] = []
     replace: list[dict[str, Any]] = []
     stale: list[int] = []
-    for s in sentences:
+
+    def import_new() -> None:
+        client.post(f"/api/projects/{pid}/import", new)
+        stats.created += len(new)
+        progress("import", stats.created, to_create)
+        new.clear()
+
+    def replace_predictions() -> None:
+        # New predictions first: an interruption leaves old + new, which the next push cleans up.
+        client.post(f"/api/projects/{pid}/import/predictions", replace)
+        for pred_id in stale:
+            client.delete(f"/api/predictions/{pred_id}/")
+        stats.predictions_updated += len(replace)
+        progress("predictions", stats.predictions_updated, stats.predictions_updated)
+        replace.clear()
+        stale.clear()
+
+    for s, task, problems in read_sentences(records, labels, unit):
+        if problems:  # the file changed since the first pass
+            raise ValidationFailed(problems)
         if s.id not in existing:
+            new.append(task)
+            if len(new) >= batch_size:
+                import_new()
             continue
-        task_id, new_task = existing[s.id]["id"], tasks[s.id]
+        task_id = existing[s.id]["id"]
         changed = False
-        if existing[s.id].get("data") != new_task["data"]:
-            client.patch(f"/api/tasks/{task_id}", {"data": new_task["data"]})
+        if existing[s.id].get("data") != task["data"]:
+            client.patch(f"/api/tasks/{task_id}", {"data": task["data"]})
             stats.data_updated += 1
             changed = True
-        pred = new_task["predictions"][0]
+        pred = task["predictions"][0]
         mine = [p for p in by_task.get(task_id, []) if p.get("model_version") == pred["model_version"]]
         if len(mine) == 1 and _same_prediction(mine[0], pred):
             stats.unchanged += not changed
             continue
         replace.append({"task": task_id, **pred})
-        stale += [p["id"] for p in mine]
-    done = 0
-    for batch in _batches(replace, batch_size):
-        # New predictions first: an interruption leaves old + new, which the next push cleans up.
-        client.post(f"/api/projects/{pid}/import/predictions", list(batch))
-        done += len(batch)
-        progress("predictions", done, len(replace))
-    for pred_id in stale:
-        client.delete(f"/api/predictions/{pred_id}/")
-    stats.predictions_updated = len(replace)
+        stale.extend(p["id"] for p in mine)
+        if len(replace) >= batch_size:
+            replace_predictions()
+    if new:
+        import_new()
+    if replace:
+        replace_predictions()
     # Only now: Label Studio refuses a model version that no prediction has yet.
     if versions and project.get("model_version") != (version := versions.most_common(1)[0][0]):
         client.patch(f"/api/projects/{pid}", {"model_version": version})

@@ -299,3 +299,25 @@ def test_records_with_unknown_labels_are_refused_before_sending():
     problems = conv.record_problems(bad, LABELS, "records.jsonl:1")
     assert any("'BOMBING' is not in the label set" in p for p in problems)
     assert any("'xyz' does not equal the sentence text at [0, 3)" in p for p in problems)
+
+
+def test_records_to_push_are_checked_whole_then_streamed(tmp_path):
+    from builder.errors import InputError
+    from builder.studio import check_sentences, read_sentences
+
+    good = tricky_sentences()[:3]
+    bad = [s.with_(id=f"{s.id}-bad", weak_events=(Event("BOMBING", 10, 15, "fired"),)) for s in good[:2]]
+    path = tmp_path / "records.jsonl"
+    lines = [json.dumps(s.to_dict(), ensure_ascii=False) for s in [good[0], bad[0], good[1], bad[1]]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ValidationFailed) as e:  # every bad record at once, before anything is sent
+        check_sentences(path, LABELS)
+    assert sorted({p.split(" sentence ")[0] for p in e.value.problems}) == [f"{path}:2", f"{path}:4"]
+    assert any("prediction region" in p for p in e.value.problems)
+
+    path.write_text("\n".join([json.dumps(good[0].to_dict(), ensure_ascii=False), "{not json"]) + "\n", encoding="utf-8")
+    records = read_sentences(path, LABELS)
+    first, task, problems = next(records)  # one record at a time: the broken line is not read yet
+    assert first.id == good[0].id and task["data"]["sentence_id"] == good[0].id and problems == []
+    with pytest.raises(InputError, match=r"records\.jsonl:2"):
+        next(records)
