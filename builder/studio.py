@@ -715,8 +715,9 @@ def push(
         elif sid is not None:
             existing[sid] = t
     to_create = sum(sid not in existing for sid in ids)
+    to_check = len(ids) - to_create  # sentences with a task: at most this many predictions to replace
     by_task: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    if to_create < len(ids):
+    if to_check:
         for pred in client.predictions(pid):
             by_task[pred.get("task")].append(pred)
     del ids
@@ -737,7 +738,7 @@ def push(
         for pred_id in stale:
             client.delete(f"/api/predictions/{pred_id}/")
         stats.predictions_updated += len(replace)
-        progress("predictions", stats.predictions_updated, stats.predictions_updated)
+        progress("predictions", stats.predictions_updated, to_check)
         replace.clear()
         stale.clear()
 
