@@ -78,7 +78,7 @@ def names_in(records: Iterable[Mapping[str, Any]]) -> list[str]:
     for rec in records:
         if "annotator" in rec:
             seen.setdefault(rec["annotator"], None)
-        for name in rec.get("annotators") or rec.get("provenance", {}).get("annotators") or ():
+        for name in rec.get("annotators") or ():
             seen.setdefault(name, None)
     return list(seen)
 

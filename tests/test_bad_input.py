@@ -150,10 +150,9 @@ def test_mutated_records_never_crash_validate(data):
 def test_publish_can_keep_annotator_names_when_asked(tmp_path):
     """The escape hatch of the case above: a team whose annotators agreed to be named."""
     content = jsonl(rec(status="corrected", provenance__annotators=["someone@example.org"]))
-    src = tmp_path / "records.jsonl"
-    src.write_bytes(content)
     result, out = run_case(tmp_path, "publish", content, "records.jsonl")
     assert result.exit_code == 2
+    src = tmp_path / "records.jsonl"  # written by run_case
     manifest = tmp_path / "splits.json"
     result = CliRunner().invoke(app, ["publish", str(src), "-m", str(manifest), "-o", str(out / "dataset"), "--keep-annotator-names"])
     assert result.exit_code == 0, result.output
