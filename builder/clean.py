@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 from .records import Article, CleanArticle, Removal, Segment
 
 RULES_PATH = Path(__file__).parent / "resources" / "clean_rules.json"
@@ -205,7 +205,16 @@ def clean_article(article: Article, rules: Optional[Rules] = None) -> CleanArtic
 
 
 def clean(articles: Iterable[Article], rules: Optional[Rules] = None) -> Iterator[CleanArticle]:
-    """Clean a stream of articles."""
+    """Clean a stream of articles.
+
+    Raises:
+        InputError: an article is all noise (every line removed), naming it.
+    """
     rules = rules or load_rules()
     for article in articles:
-        yield clean_article(article, rules)
+        cleaned = clean_article(article, rules)
+        if not cleaned.text.strip():
+            where = f"{article.meta.source_file}: article {article.id!r}" if article.meta.source_file else f"article {article.id!r}"
+            found = ", ".join(sorted({r.rule for r in cleaned.removals}))
+            raise InputError(f"{where}: every line was removed as scrape noise ({found}); nothing is left to publish")
+        yield cleaned

@@ -51,11 +51,17 @@ def _register_annotate() -> None:
 _register_annotate()
 
 
-@app.callback()
-def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
-    if version:
-        out.print(__version__)
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(__version__, highlight=False)
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version, help="Print the version and exit."),
+) -> None:
+    """Build annotated event datasets from news articles."""
 
 
 @app.command()
@@ -185,9 +191,8 @@ def validate(
         try:
             report = validate_path(path, kind, manifest)
         except InputError as e:
-            message = str(e)
-            unreadable.append(message)
-            problems.append(Problem(str(path), 0, (), message.removeprefix(f"{path}: ")))
+            unreadable.append(str(e))
+            problems.append(Problem.from_message(str(path), str(e)))
             continue
         problems += report.problems
         records += report.records
@@ -272,9 +277,9 @@ def publish(
 @app.command()
 def build(
     corpus: Optional[Path] = typer.Option(None, "--corpus", help="Articles to build from (default: the embedded corpus)."),
-    out_dir: Path = typer.Option(Path("build"), "-o", "--output", help="Build folder; the dataset goes to OUTPUT/dataset."),
-    manifest: Path = typer.Option(Path("splits/manifest.json"), "-m", "--manifest"),
-    annotations: Path = typer.Option(Path("annotations"), "--annotations", help="Folder of the human layer."),
+    out_dir: Path = typer.Option(Path("build"), "-o", "--output", help="Build folder: everything the build writes goes here (the dataset to OUTPUT/dataset), unless -m names a manifest elsewhere."),
+    manifest: Optional[Path] = typer.Option(None, "-m", "--manifest", help="Split manifest to keep assignments in and update. Default: read the project's splits/manifest.json for the embedded corpus, OUTPUT/manifest.json otherwise; write OUTPUT/manifest.json."),
+    annotations: Optional[Path] = typer.Option(None, "--annotations", help="Folder of the human layer. Default: ./annotations if it exists, else the project's for the embedded corpus."),
     model: Optional[str] = typer.Option(None, "--model", help="Installed spaCy pipeline instead of the blank English one."),
     keep_annotator_names: bool = typer.Option(False, "--keep-annotator-names", help="Publish annotator names instead of their pseudonyms from ANNOTATIONS/pseudonyms.json."),
 ) -> None:
@@ -286,8 +291,8 @@ def build(
             summary = run(corpus, out_dir, manifest, annotations, model, progress=lambda s: status.update(f"building: {s}"), keep_annotator_names=keep_annotator_names)
     except EventdsError as e:
         _fail(e)
-    for c in summary.conflicts:
-        err.print(f"warning: {c}", highlight=False, markup=False)
+    for c in summary.conflicts + summary.warnings:
+        err.print(f"warning: {c}", highlight=False, markup=False, soft_wrap=True)
     _table("build", summary.table())
     if summary.published:
         from .labelset import event_types

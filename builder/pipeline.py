@@ -6,24 +6,28 @@ grouping duplicates) and the human layer are held in memory.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
+from . import swap
 from .clean import clean
 from .errors import InputError, ValidationFailed
 from .ingest import read_articles
-from .io import atomic_open, read_jsonl, write_jsonl
+from .io import read_jsonl, write_jsonl
 from .label import WeakLabeller, label_sentences
-from .labelset import HUMAN_STATUSES, event_types
+from .labelset import HUMAN_STATUSES, event_types, project_file
 from .pseudonyms import PSEUDONYMS_FILE
 from .pseudonyms import load as load_pseudonyms
-from .publish import PublishStats, publish
+from .publish import PublishStats, write_dataset
+from .report import quality, write_no_human_report, write_report
 from .records import CleanArticle, Event, Sentence
 from .segment import segment
-from .split import DocumentIndex, assign_splits, load_manifest, write_manifest
+from .split import SPLITS, DocumentIndex, assign_splits, load_manifest, write_manifest
 from .validate import format_report, validate_path
 
 HUMAN_LAYER = "human.jsonl"
@@ -38,6 +42,7 @@ class BuildSummary:
     human: int = 0
     new_documents: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     published: Optional[PublishStats] = None
 
     def table(self) -> list[tuple[str, str]]:
@@ -50,6 +55,7 @@ class BuildSummary:
             ("human-annotated sentences", str(self.human)),
         ]
         rows += [(f"events {t}", str(self.events[t])) for t in event_types()]
+        rows.append(("warnings", str(len(self.conflicts) + len(self.warnings))))
         if self.published:
             rows += [(f"sentences in {s}", str(n)) for s, n in self.published.sentences.items()]
         return rows
@@ -118,18 +124,27 @@ def corpus_card(corpus: Optional[Path]) -> dict:
         raise InputError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from e
 
 
-def load_figures(annotations_dir: Path, out_dir: Path) -> dict:
-    """Agreement and weak-label quality figures for the card, where they have been computed."""
-    figures = {}
+def load_figures(annotations_dir: Optional[Path], published_ids: set[str]) -> dict:
+    """What the card may say of the human layer of the records being published.
+
+    ``provenance`` (``PROVENANCE.md``) and ``agreement`` (recomputed from ``annotators.jsonl``
+    over the published sentences only) are given only when ``published_ids``, the ids of
+    the published sentences with a human layer, is not empty: a card never describes a
+    human layer its records do not carry.
+    """
+    figures: dict = {}
+    if annotations_dir is None or not published_ids:
+        return figures
     provenance = annotations_dir / "PROVENANCE.md"
     if provenance.exists():
         figures["provenance"] = provenance.read_text(encoding="utf-8").strip()
-    for key, path in (("agreement", annotations_dir / "agreement.json"), ("quality", out_dir / "report" / "quality.json")):
-        if path.exists():
-            try:
-                figures[key] = json.loads(path.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as e:
-                raise InputError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from e
+    annotators = annotations_dir / "annotators.jsonl"
+    if annotators.exists():
+        from .agreement import agreement, load_annotator_layer
+
+        layer = {sid: anns for sid, anns in load_annotator_layer(annotators).items() if sid in published_ids}
+        if any(len(anns) >= 2 for anns in layer.values()):
+            figures["agreement"] = agreement(layer)
     return figures
 
 
@@ -150,11 +165,38 @@ def write_clusters(index: DocumentIndex, records_path: Path, path: Path) -> int:
     return write_jsonl(path, rows)
 
 
+MANIFEST_FILE = "manifest.json"
+#: What a build writes into its output folder, replaced together (see :mod:`builder.swap`).
+BUILD_OUTPUTS = ("removals.jsonl", "records.jsonl", "duplicates.jsonl", MANIFEST_FILE, "report", "dataset")
+
+
+def default_annotations(corpus: Optional[Path]) -> Optional[Path]:
+    """The human layer a build merges when none is named: ``./annotations`` when it exists,
+    else, for the embedded corpus, the project's own ``annotations/`` (wherever the build
+    runs from)."""
+    here = Path("annotations")
+    if here.is_dir():
+        return here
+    if corpus is None:
+        with contextlib.suppress(FileNotFoundError):
+            return project_file("annotations")
+    return None
+
+
+def previous_manifest(corpus: Optional[Path], out_dir: Path) -> Optional[Path]:
+    """The split assignment a build keeps when no manifest is named: for the embedded corpus
+    the project's committed ``splits/manifest.json``, else the one in the build folder."""
+    if corpus is None:
+        with contextlib.suppress(FileNotFoundError):
+            return project_file("splits", MANIFEST_FILE)
+    return out_dir / MANIFEST_FILE
+
+
 def build(
     corpus: Optional[Path] = None,
     out_dir: Path = Path("build"),
-    manifest_path: Path = Path("splits/manifest.json"),
-    annotations_dir: Path = Path("annotations"),
+    manifest_path: Optional[Path] = None,
+    annotations_dir: Optional[Path] = None,
     model: Optional[str] = None,
     progress: Callable[[str], None] = lambda stage: None,
     keep_annotator_names: bool = False,
@@ -162,22 +204,39 @@ def build(
     """Run every stage on ``corpus`` (the embedded corpus by default).
 
     Writes ``out_dir/removals.jsonl``, ``out_dir/records.jsonl``, ``out_dir/duplicates.jsonl``
-    (near-duplicate clusters), the split manifest, ``out_dir/report/`` (when there is a human
-    layer) and ``out_dir/dataset/``.
+    (near-duplicate clusters), ``out_dir/manifest.json`` (the split assignment used),
+    ``out_dir/report/`` (when there is a human layer) and ``out_dir/dataset/``. Everything is
+    built in a staging folder inside ``out_dir`` and swapped in together at the end
+    (:mod:`builder.swap`): a failure or a kill leaves the previous build whole, and the
+    next build first finishes or discards what a killed one left.
+
+    Nothing is written outside ``out_dir`` unless named: ``manifest_path``, when given, is
+    read and updated (in the same swap); otherwise the assignment starts from
+    :func:`previous_manifest`.
+
+    Args:
+        annotations_dir: the human layer; default :func:`default_annotations`.
 
     Annotator names are published as their pseudonyms in ``annotations_dir/pseudonyms.json``
     (see :mod:`builder.pseudonyms`) unless ``keep_annotator_names``.
 
     Raises:
         ValidationFailed: the records do not validate; nothing is published.
-        InputError: an annotator has no pseudonym; nothing is published.
+        InputError: bad input, or an annotator has no pseudonym; nothing is published.
     """
     out_dir = Path(out_dir)
-    pseudonyms = None if keep_annotator_names else load_pseudonyms(Path(annotations_dir) / PSEUDONYMS_FILE)
+    if annotations_dir is None:
+        annotations_dir = default_annotations(corpus)
+    annotations_dir = Path(annotations_dir) if annotations_dir is not None else None
+    pseudonyms = None
+    if not keep_annotator_names and annotations_dir is not None:
+        pseudonyms = load_pseudonyms(annotations_dir / PSEUDONYMS_FILE)
     summary = BuildSummary()
     index = DocumentIndex()
-    human = load_human_layer(Path(annotations_dir) / HUMAN_LAYER)
+    human = load_human_layer(annotations_dir / HUMAN_LAYER) if annotations_dir is not None else {}
     labeller = WeakLabeller(model=model)
+    previous_path = Path(manifest_path) if manifest_path is not None else previous_manifest(corpus, out_dir)
+    previous = load_manifest(previous_path) if previous_path is not None else None
 
     def cleaned() -> Iterator[CleanArticle]:
         for article in clean(read_articles(corpus)):
@@ -188,34 +247,83 @@ def build(
             progress(f"document {article.id}")
             yield article
 
-    records_path = out_dir / "records.jsonl"
-    progress("ingest, clean, segment, label")
-    with atomic_open(out_dir / "removals.jsonl") as removals, atomic_open(records_path) as records:
-        sentences = label_sentences(segment(cleaned(), model), labeller)
-        for s in apply_human_layer(sentences, human):
-            index.add(s)
-            summary.sentences += 1
-            summary.human += s.status in HUMAN_STATUSES
-            summary.events.update(e.type for e in s.events)
-            records.write(json.dumps(s.to_dict(), ensure_ascii=False) + "\n")
+    with swap.replace_together(out_dir) as stage:  # every output in BUILD_OUTPUTS is staged
+        remove_leftovers(out_dir)
+        records_path = stage / "records.jsonl"
+        progress("ingest, clean, segment, label")
+        human_ids: set[str] = set()
+        with (stage / "removals.jsonl").open("w", encoding="utf-8", newline="\n") as removals, records_path.open("w", encoding="utf-8", newline="\n") as records:
+            sentences = label_sentences(segment(cleaned(), model), labeller)
+            for s in apply_human_layer(sentences, human):
+                index.add(s)
+                summary.sentences += 1
+                if s.status in HUMAN_STATUSES:
+                    human_ids.add(s.id)
+                summary.events.update(e.type for e in s.events)
+                records.write(json.dumps(s.to_dict(), ensure_ascii=False) + "\n")
+        summary.human = len(human_ids)
+        if not summary.sentences:
+            raise InputError(f"{corpus or 'the embedded corpus'}: no sentence left after cleaning; nothing to publish")
 
-    progress("validate")
-    report = validate_path(records_path, "jsonl")
-    if not report.ok:
-        raise ValidationFailed(format_report(report).splitlines())
+        progress("validate")
+        report = validate_path(records_path, "jsonl")
+        if not report.ok:
+            raise ValidationFailed(format_report(report).splitlines())
 
-    progress("split")
-    write_clusters(index, records_path, out_dir / "duplicates.jsonl")
-    result = assign_splits(index, load_manifest(Path(manifest_path)))
-    write_manifest(Path(manifest_path), result.manifest)
-    summary.new_documents, summary.conflicts = result.new_documents, result.conflicts
+        progress("split")
+        write_clusters(index, records_path, stage / "duplicates.jsonl")
+        result = assign_splits(index, previous)
+        write_manifest(stage / MANIFEST_FILE, result.manifest)
+        summary.new_documents, summary.conflicts = result.new_documents, list(result.conflicts)
+        if manifest_path is None and corpus is None and result.new_documents and previous_path is not None:
+            summary.warnings.append(
+                f"{len(result.new_documents)} documents are not in {previous_path}; their assignment is in "
+                f"{out_dir / MANIFEST_FILE}: build with -m {previous_path} to record it"
+            )
 
-    progress("publish")
-    if summary.human:
-        progress("weak-label quality report")
-        from .report import quality, write_report
+        figures = load_figures(annotations_dir, human_ids)
+        if summary.human:
+            progress("weak-label quality report")
+            figures["quality"] = quality(records_path, result.manifest, labeller)
+            write_report(figures["quality"], stage / "report")
+        else:
+            looked = f"{annotations_dir / HUMAN_LAYER}" if annotations_dir is not None else "no annotations folder"
+            reason = f"no sentence matches an annotation ({looked})"
+            write_no_human_report(stage / "report", reason)
+            summary.warnings.append(f"no human layer: {reason}; every published label is a weak label")
+        unmatched = len(human.keys() - human_ids)
+        if unmatched:
+            summary.warnings.append(f"{unmatched} human annotations in {annotations_dir} match no sentence of this corpus")
 
-        write_report(quality(records_path, result.manifest, labeller), out_dir / "report")
-    extra = {"manifest": result.manifest, "corpus": corpus_card(corpus), **load_figures(Path(annotations_dir), out_dir)}
-    summary.published = publish(records_path, result.manifest, out_dir / "dataset", card_extra=extra, pseudonyms=pseudonyms)
+        progress("publish")
+        extra = {"manifest": result.manifest, "corpus": corpus_card(corpus), **figures}
+        summary.published = write_dataset(records_path, result.manifest, stage / "dataset", card_extra=extra, pseudonyms=pseudonyms)
+        for split in SPLITS:
+            if not summary.published.sentences[split]:
+                summary.warnings.append(
+                    f"split {split!r} is empty: {summary.documents} documents in "
+                    f"{len({e['group'] for e in result.manifest['documents'].values()})} groups are too few to fill every split"
+                )
+    if manifest_path is not None:
+        # After the build folder: a kill in between leaves the named manifest without the new
+        # documents, and the next build assigns them again, the same way (the order is seeded).
+        write_manifest(Path(manifest_path), result.manifest)
     return summary
+
+
+#: What earlier versions, or a killed writer, left in a build folder: temporary files beside
+#: an output and half-built dataset folders.
+LEFTOVER_PATTERNS = tuple(f".{name}.*.tmp" for name in BUILD_OUTPUTS if "." in name) + (".dataset.*",)
+
+
+def remove_leftovers(out_dir: Path) -> list[Path]:
+    """Delete what a killed writer left in ``out_dir`` (see :data:`LEFTOVER_PATTERNS`); return it.
+
+    Call it only while holding the folder (inside :func:`builder.swap.replace_together`)."""
+    found = sorted({p for pattern in LEFTOVER_PATTERNS for p in out_dir.glob(pattern)})
+    for path in found:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    return found

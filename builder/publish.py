@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
+from . import swap
 from .bio import bio_labels, to_bio
 from .errors import InputError
-from .io import read_jsonl
-from .labelset import event_types, guidelines_version
+from .io import read_jsonl, umask
+from .labelset import HUMAN_STATUSES, event_types, guidelines_version
 from .pseudonyms import pseudonymise
 from .split import SPLITS
 
@@ -110,6 +111,7 @@ class PublishStats:
     events: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))  # split -> type -> n
     sentences_with: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))  # split -> type -> n
     status: Counter = field(default_factory=Counter)
+    guidelines: Counter = field(default_factory=Counter)  # guidelines version of the records -> sentences
     example: Optional[dict] = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -125,6 +127,7 @@ class PublishStats:
                 for s in SPLITS
             },
             "status": dict(sorted(self.status.items())),
+            "guidelines_versions": dict(sorted(self.guidelines.items())),
         }
 
 
@@ -136,10 +139,17 @@ def _split_of(record: dict, manifest: dict, where: str) -> str:
 
 
 def publish(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optional[dict] = None, pseudonyms: Optional[Mapping[str, str]] = None) -> PublishStats:
-    """Write the dataset folder from a records JSONL file in one streaming pass.
+    """Write the dataset folder ``out_dir`` (see :func:`write_dataset`), replacing the
+    previous one in one step (:func:`builder.swap.replace_together` on its parent folder):
+    a failure or a kill leaves the previous dataset whole."""
+    out_dir = Path(out_dir)
+    with swap.replace_together(out_dir.parent) as staging:
+        return write_dataset(records_path, manifest, staging / out_dir.name, card_extra, pseudonyms)
 
-    The folder is built in a temporary directory beside ``out_dir`` and swapped in only
-    when complete, so a failure leaves the previous dataset untouched.
+
+def write_dataset(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optional[dict] = None, pseudonyms: Optional[Mapping[str, str]] = None) -> PublishStats:
+    """Write a new dataset folder ``out_dir`` (which must not exist) from a records JSONL
+    file in one streaming pass.
 
     Args:
         records_path: validated sentence records.
@@ -152,7 +162,7 @@ def publish(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optio
 
     Raises:
         InputError: a record's document is not in the manifest, or an annotator has no
-            pseudonym; the previous dataset folder is left as it was.
+            pseudonym; nothing is left at ``out_dir``.
     """
     from datasets.arrow_writer import ParquetWriter
 
@@ -161,6 +171,7 @@ def publish(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optio
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    os.chmod(tmp, 0o777 & ~umask())  # mkdtemp gives 0700; the dataset is for others to read
     writers: dict[tuple[str, str], Any] = {}
     try:
         for config in CONFIGS:
@@ -178,6 +189,7 @@ def publish(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optio
             stats.sentences[split] += 1
             stats.documents[split].add(record["doc_id"])
             stats.status[record["status"]] += 1
+            stats.guidelines[record.get("guidelines_version") or "none"] += 1
             stats.events[split].update(e["type"] for e in record["events"])
             stats.sentences_with[split].update(record["labels"])
             if stats.example is None and split == "train" and record["events"]:
@@ -198,7 +210,7 @@ def publish(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optio
             files[config, split] = named.relative_to(tmp).as_posix()
         (tmp / STATS_NAME).write_text(json.dumps(stats.to_dict(), indent=2) + "\n", encoding="utf-8")
         write_card(tmp, features, stats, files, card_extra or {})
-        _swap_in(tmp, out_dir)
+        os.rename(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -206,17 +218,6 @@ def publish(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optio
         for writer in writers.values():
             writer.close()
     return stats
-
-
-def _swap_in(tmp: Path, out_dir: Path) -> None:
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out_dir)
 
 
 def card_metadata(features: dict, stats: PublishStats, files: dict[tuple[str, str], str]):
@@ -283,8 +284,8 @@ def card_body(stats: PublishStats, extra: dict) -> str:
             "annotators (exact and overlapping triggers) and Cohen's kappa on sentence-level labels:\n\n"
             + _table(["type", "exact F1", "overlap F1", "kappa"], rows)
             + f"\n\nRealis agreement on matched triggers: {agreement.get('realis_agreement')}; argument F1 on matched "
-            f"triggers: {agreement.get('argument_f1')}. {len(agreement.get('disagreements', []))} sentences with any "
-            "difference were adjudicated (status `adjudicated`; decisions and reasons in `annotations/adjudication.jsonl`)."
+            f"triggers: {agreement.get('argument_f1')}. {len(agreement.get('disagreements', []))} of them differ in any way; "
+            f"{stats.status['adjudicated']} published sentences were adjudicated (status `adjudicated`)."
         )
     quality = extra.get("quality")
     if quality:
@@ -294,17 +295,31 @@ def card_body(stats: PublishStats, extra: dict) -> str:
             + _table(["type", "precision", "recall", "F1"], rows)
             + f"\n\nShare of pre-annotations accepted unchanged: {quality.get('accepted_unchanged', 'n/a')}."
         )
-    if extra.get("provenance"):
+    human = sum(stats.status[s] for s in HUMAN_STATUSES)
+    if human and extra.get("provenance"):
         sections.insert(0, "## How the human layer was made\n\n" + extra["provenance"])
+    elif not human:
+        sections.insert(0, "## No human layer\n\nNo sentence of this dataset was corrected by an annotator: every label is a weak "
+                        "(machine) label from the labelling functions, with the confidence they gave it.")
     grouping = (extra.get("manifest") or {}).get("grouping")
     split_note = (
         f"Documents linked by a near-duplicate sentence (word {grouping['shingle_words']}-shingles, Jaccard >= "
         f"{grouping['jaccard']} or containment >= {grouping['containment']}) share a split, so no near-duplicate "
-        "pair crosses splits. Assignments are recorded in `splits/manifest.json` and never move."
+        "pair crosses splits. Assignments are recorded in the build's split manifest and never move."
         if isinstance(grouping, dict) and {"shingle_words", "jaccard", "containment"} <= grouping.keys()
         else "Splits are by document."
     )
     status = ", ".join(f"{k}: {v}" for k, v in sorted(stats.status.items()))
+    correction = (
+        f"corrected by annotators in Label Studio ({human} of {sum(stats.status.values())} sentences)"
+        if human else "not corrected by annotators (weak labels only)"
+    )
+    versions = ", ".join(f"`{v}` ({n} sentences)" for v, n in sorted(stats.guidelines.items()))
+    current = guidelines_version()
+    version_note = "" if set(stats.guidelines) <= {current} else (
+        f" The current guidelines are `{current}`; records annotated under an earlier version keep "
+        "the version they were annotated with (the guidelines' changelog says what changed)."
+    )
     corpus = extra.get("corpus") or {}
     corpus_section = corpus["description"].strip() + "\n\n" if corpus.get("description") else ""
     corpus_limitations = "".join(f"- {item}\n" for item in corpus.get("limitations", []))
@@ -319,11 +334,10 @@ def card_body(stats: PublishStats, extra: dict) -> str:
 Sentences from news articles about conflict, annotated with event
 triggers of four types: {", ".join(f"`{t}`" for t in types)}. Built with `eventds`: articles are
 cleaned of scrape noise (comment sections, donation widgets, bylines, captions, repeated
-paragraphs), segmented with spaCy, pre-annotated by weak labelling functions, corrected by
-annotators in Label Studio where a human layer exists, validated against the JSON Schema in
-`schema/`, and split by groups of documents.
+paragraphs), segmented with spaCy, pre-annotated by weak labelling functions, {correction},
+validated against the JSON Schema in `schema/`, and split by groups of documents.
 
-- Annotation guidelines version: `{guidelines_version()}` (see `guidelines/` in the source repository)
+- Annotation guidelines versions of the records: {versions} (see `guidelines/` in the source repository).{version_note}
 - Annotation status of the sentences: {status}
 
 ## Counts per split

@@ -199,3 +199,17 @@ share of pre-annotations accepted unchanged: <b>{q['accepted_unchanged']}</b>.</
     with atomic_open(out / "index.html") as fh:
         fh.write(page)
     return [out / "quality.json", out / "index.html", *(out / i for i in images)]
+
+
+def write_no_human_report(out: Path, reason: str) -> list[Path]:
+    """Write a report that says there is nothing to measure the weak labels against, so that
+    a report of an earlier build never stands beside records it does not describe."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "quality.json", {"human_sentences": 0, "reason": reason})
+    with atomic_open(out / "index.html") as fh:
+        fh.write(
+            '<!doctype html><html><head><meta charset="utf-8"><title>eventds weak-label quality</title></head><body>\n'
+            f"<h1>Weak labels against the human layer</h1>\n<p>No human layer: {html.escape(reason)}.</p>\n</body></html>\n"
+        )
+    return [out / "quality.json", out / "index.html"]
+

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator, Optional
 from jsonschema import Draft202012Validator
 
 from .errors import InputError, ValidationFailed
-from .io import read_jsonl
+from .io import check_path, forbidden_characters, read_jsonl
 from .labelset import event_types, validator
 
 
@@ -27,6 +27,21 @@ class Problem:
     path: tuple[str, ...]
     message: str
     record: str = ""
+
+    @classmethod
+    def from_message(cls, file: str, message: str) -> "Problem":
+        """A problem from an error message that may already start with ``FILE:`` or ``FILE:LINE:``."""
+        line = 0
+        if message.startswith(file + ":"):
+            rest = message[len(file) + 1:]
+            number, sep, after = rest.partition(":")
+            if sep and number.isdigit():
+                line, rest = int(number), after
+            elif number.split(" ", 1)[0].isdigit():  # "FILE:3 -> text: ..."
+                head, _, after = rest.partition(": ")
+                line, rest = int(head.split(" ", 1)[0]), f"[{head.split(' -> ', 1)[1]}] {after}" if " -> " in head else after
+            message = rest.strip()
+        return cls(file, line, (), message)
 
     def location(self) -> str:
         return " -> ".join([self.record, *self.path]) if self.record else " -> ".join(self.path)
@@ -73,6 +88,9 @@ def _span_problems(text: str, span: dict, path: list[str], what: str) -> Iterato
 def semantic_problems(record: dict[str, Any]) -> Iterator[tuple[list[str], str]]:
     """Yield ``(path, message)`` for what the schema cannot check (assumes a schema-valid record)."""
     text = record["text"]
+    for key in ("id", "doc_id", "text"):
+        for _, what in forbidden_characters(record[key]):
+            yield [key], what
     if record["end"] - record["start"] != len(text):
         yield ["end"], f"end - start = {record['end'] - record['start']} but the text has {len(text)} characters"
     prov = record["provenance"]
@@ -225,15 +243,19 @@ def validate_export(path: Path) -> Report:
     return Report([], len(export))
 
 
-KINDS = ("jsonl", "jsonl-dir", "dataset", "manifest", "ls-export")
+KINDS = ("jsonl", "jsonl-dir", "dataset", "manifest", "ls-export", "build")
+#: A folder written by ``eventds build``: these are validated, the logs beside them
+#: (``removals.jsonl``, ``duplicates.jsonl``) and ``report/`` are not sentence records.
+BUILD_FILES = ("records.jsonl", "manifest.json", "dataset")
 
 
 def detect_kind(path: Path) -> str:
     """Tell what ``path`` holds: one of :data:`KINDS`."""
     if path.is_dir():
+        if (path / "records.jsonl").is_file() and (path / "dataset").is_dir():
+            return "build"
         return "dataset" if (path / "README.md").exists() and any(path.rglob("*.parquet")) else "jsonl-dir"
-    if not path.is_file():
-        raise InputError(f"{path}: no such file or folder")
+    check_path(path, "file or folder")
     if path.suffix == ".json":
         obj = _read_json(path)
         if isinstance(obj, dict) and "documents" in obj:
@@ -246,7 +268,7 @@ def detect_kind(path: Path) -> str:
 
 def validate_path(path: str | Path, kind: Optional[str] = None, manifest: Optional[str | Path] = None) -> Report:
     """Validate a JSONL file, a folder of JSONL files, a published dataset folder, a split
-    manifest or a Label Studio export.
+    manifest, a Label Studio export or a build folder (:func:`validate_build`).
 
     Args:
         path: what to validate.
@@ -265,6 +287,8 @@ def validate_path(path: str | Path, kind: Optional[str] = None, manifest: Option
         return validate_manifest(path)
     if kind == "ls-export":
         return validate_export(path)
+    if kind == "build":
+        return validate_build(path, manifest)
     manifest_obj = None
     if manifest is not None:
         m_report = validate_manifest(Path(manifest))
@@ -283,6 +307,25 @@ def validate_path(path: str | Path, kind: Optional[str] = None, manifest: Option
     extra: list[Problem] = []
     report = validate_records(_with_split_checks(records, manifest_obj, str(manifest), extra))
     return Report(sorted(report.problems + extra), report.records)
+
+
+def validate_build(folder: Path, manifest: Optional[str | Path] = None) -> Report:
+    """Validate a build folder: ``records.jsonl`` and ``dataset/`` against the split manifest
+    (``manifest``, else the folder's ``manifest.json``), and the manifest itself.
+
+    A build folder is read after :func:`builder.swap.recover`, so what a killed build left
+    is finished or discarded first."""
+    from . import swap
+
+    with swap.reading(folder):
+        manifest_path = Path(manifest) if manifest is not None else folder / "manifest.json"
+        if not manifest_path.is_file():
+            raise InputError(f"{folder}: a build folder without manifest.json; name the split manifest with --manifest")
+        reports = [validate_manifest(manifest_path)]
+        if reports[0].ok:
+            reports.append(validate_path(folder / "records.jsonl", "jsonl", manifest_path))
+            reports.append(validate_path(folder / "dataset", "dataset", manifest_path))
+    return Report(sorted(p for r in reports for p in r.problems), reports[1].records if len(reports) > 1 else 0)
 
 
 def format_report(report: Report, fmt: str = "text") -> str:
