@@ -300,9 +300,10 @@ def build(
         summary.published = write_dataset(records_path, result.manifest, stage / "dataset", card_extra=extra, pseudonyms=pseudonyms)
         for split in SPLITS:
             if not summary.published.sentences[split]:
+                groups = len({e["group"] for e in result.manifest["documents"].values()})
                 summary.warnings.append(
-                    f"split {split!r} is empty: {summary.documents} documents in "
-                    f"{len({e['group'] for e in result.manifest['documents'].values()})} groups are too few to fill every split"
+                    f"split {split!r} is empty: {summary.documents} documents ({groups} once near-duplicates are "
+                    "grouped) are too few to fill every split"
                 )
     if manifest_path is not None:
         # After the build folder: a kill in between leaves the named manifest without the new

@@ -2,6 +2,10 @@
 
 import copy
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +18,7 @@ from builder.validate import validate_records
 from test_validate import record
 
 GOOD = json.dumps(record())
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def jsonl(*objs):
@@ -159,3 +164,155 @@ def test_publish_can_keep_annotator_names_when_asked(tmp_path):
     from builder.publish import load_published
 
     assert load_published(out / "dataset")["train"][0]["provenance"]["annotators"] == ["someone@example.org"]
+
+
+# ---------------------------------------------------------------------------------------
+# Characters no record may hold, files that are not files, articles that are not articles
+
+SURROGATE = b'{"id": "a", "text": "A drone \\ud800 strike hit the port."}\n'
+NUL = b'{"id": "a", "text": "A drone \\u0000 strike hit the port."}\n'
+
+# (name, command, input bytes, expected exit code, expected text in the message)
+CHARACTER_CASES = [
+    ("lone surrogate: label", "label", SURROGATE, 2, "in.jsonl:1 -> text: lone surrogate U+D800 at character 8"),
+    ("lone surrogate: ingest", "ingest", SURROGATE, 2, "in.jsonl:1 -> text: lone surrogate U+D800"),
+    ("lone surrogate: build", "build", SURROGATE, 2, "in.jsonl:1 -> text: lone surrogate U+D800"),
+    ("lone surrogate: validate", "validate", jsonl(rec(text="A drone \ud800 strike")), 2, "in.jsonl:1: [text] lone surrogate U+D800"),
+    ("lone surrogate in a key", "label", b'{"id": "a", "text": "x", "\\udc00": 1}\n', 2, "in.jsonl:1 -> \\udc00: key holds"),
+    ("NUL: label", "label", NUL, 2, "in.jsonl:1 -> text: NUL character at character 8"),
+    ("NUL: build", "build", NUL, 2, "in.jsonl:1 -> text: NUL character"),
+    ("NUL: validate", "validate", jsonl(rec(text="A drone \x00 strike")), 2, "in.jsonl:1: [text] NUL character"),
+    ("NUL in metadata: ingest", "ingest", b'{"id": "a", "text": "A drone strike.", "title": "T\\u0000"}\n', 2, "in.jsonl:1 -> title: NUL character"),
+    ("whitespace-only text: ingest", "ingest", jsonl({"id": "a", "text": " \n\t "}), 2, "in.jsonl:1 -> text: the article has no text (only whitespace)"),
+    ("article over the length limit", "ingest", jsonl({"id": "a", "text": "Word. " * 200_000}), 2,
+     "in.jsonl:1 -> text: the article is 1,200,000 characters long, over the limit of 1,000,000"),
+]
+
+
+def run_build_case(tmp_path, command, src):
+    out = tmp_path / "out"
+    args = {
+        "validate": ["validate", str(src)],
+        "ingest": ["ingest", str(src), "-o", str(out / "articles.jsonl"), "--removals", str(out / "removals.jsonl")],
+        "label": ["label", str(src), "-o", str(out / "labelled.jsonl")],
+        "build": ["build", "--corpus", str(src), "-o", str(out), "--annotations", str(tmp_path / "no-annotations")],
+    }[command]
+    return CliRunner().invoke(app, args), out
+
+
+@pytest.mark.parametrize("name, command, content, code, message", CHARACTER_CASES, ids=[c[0] for c in CHARACTER_CASES])
+def test_characters_no_record_may_hold_are_refused_with_their_field(tmp_path, monkeypatch, name, command, content, code, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.jsonl").write_bytes(content)
+    result, out = run_build_case(tmp_path, command, Path("in.jsonl"))
+    assert result.exit_code == code, result.output
+    assert message in " ".join(result.output.split()), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()], list(out.rglob("*"))
+
+
+def _symlink_loop(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "a.txt").symlink_to("b.txt")
+    (folder / "b.txt").symlink_to("a.txt")
+    return folder
+
+
+def _folder_named_txt(folder: Path) -> Path:
+    (folder / "x.txt").mkdir(parents=True)
+    (folder / "y.txt").write_text("A drone strike hit the port.\n", encoding="utf-8")
+    return folder
+
+
+def _zero_byte(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(b"")
+    (folder / "b.txt").write_text("A drone strike hit the port on Monday.\n", encoding="utf-8")
+    return folder
+
+
+def _all_noise(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "a.txt").write_text("A drone strike hit the port on Monday, killing three.\n", encoding="utf-8")
+    (folder / "b.txt").write_text("Leave a Reply\nYour email address will not be published.\nPost a comment\n", encoding="utf-8")
+    return folder
+
+
+def _huge_single_line(folder: Path) -> Path:
+    folder.mkdir()
+    with (folder / "a.txt").open("w", encoding="utf-8") as fh:
+        fh.write("A drone strike hit the port. " * 1_800_000)  # 52 MB, one line
+    return folder
+
+
+def _manifest_names_a_folder(folder: Path) -> Path:
+    (folder / "a.txt").mkdir(parents=True)
+    (folder / "manifest.jsonl").write_text(json.dumps({"id": "a", "file": "a.txt"}) + "\n", encoding="utf-8")
+    return folder
+
+
+# (name, command, how to make the input under tmp_path/"src", expected exit code, expected text)
+FILE_CASES = [
+    ("symlink loop: ingest", "ingest", _symlink_loop, 2, "src/a.txt: symbolic link loop"),
+    ("symlink loop: build", "build", _symlink_loop, 2, "src/a.txt: symbolic link loop"),
+    ("symlink loop: validate", "validate", lambda f: _symlink_loop(f) / "a.txt", 2, "src/a.txt: symbolic link loop"),
+    ("folder named x.txt", "ingest", _folder_named_txt, 2, "src/x.txt: is a folder, expected a text file"),
+    ("manifest names a folder", "ingest", _manifest_names_a_folder, 2, "manifest.jsonl:1 -> file: src/a.txt: is a folder"),
+    ("0-byte article", "ingest", _zero_byte, 2, "src/a.txt: the article has no text"),
+    ("all-noise article", "build", _all_noise, 2, "b.txt: article 'b': every line was removed as scrape noise"),
+    ("50 MB single-line article", "build", _huge_single_line, 2, "src/a.txt: the file is 52,200,000 bytes long, over the limit of 1,000,000 characters"),
+    ("folder where a JSONL file is expected", "label", lambda f: f.mkdir() or f, 2, "src: is a folder, expected a JSONL file"),
+]
+
+
+@pytest.mark.parametrize("name, command, make, code, message", FILE_CASES, ids=[c[0] for c in FILE_CASES])
+def test_files_that_are_not_articles_are_refused_by_name(tmp_path, monkeypatch, name, command, make, code, message):
+    monkeypatch.chdir(tmp_path)
+    src = make(Path("src"))
+    result, out = run_build_case(tmp_path, command, src)
+    assert result.exit_code == code, result.output
+    assert message in " ".join(result.output.split()), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()], list(out.rglob("*"))
+
+
+def test_unreadable_article_is_refused_by_name(tmp_path):
+    """Permissions are real: root, who reads anything, runs the command without the
+    capabilities that override them."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "a.txt").write_text("A drone strike hit the port.\n", encoding="utf-8")
+    os.chmod(folder / "a.txt", 0o000)
+    drop = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    run = subprocess.run(
+        [*drop, sys.executable, "-m", "builder", "ingest", str(folder), "-o", str(tmp_path / "o.jsonl"), "--removals", str(tmp_path / "r.jsonl")],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert run.returncode == 2, run.stderr
+    assert f"{folder / 'a.txt'}: cannot be read: Permission denied" in " ".join(run.stderr.split())
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_label_output_naming_a_folder_is_refused(tmp_path):
+    (tmp_path / "in.jsonl").write_bytes(jsonl({"id": 1, "text": "A drone strike hit the port."}))
+    (tmp_path / "out").mkdir()
+    result = CliRunner().invoke(app, ["label", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert f"{tmp_path / 'out'}: is a folder; give a file path to write to" in " ".join(result.output.split())
+    assert list((tmp_path / "out").iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out"]
+
+
+def test_validate_names_the_file_once(tmp_path):
+    (tmp_path / "in.jsonl").write_bytes(jsonl(GOOD, GOOD) + b"{oops\n")
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "in.jsonl")])
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'in.jsonl'}:3: invalid JSON" in result.output
+    assert result.output.count(str(tmp_path / "in.jsonl")) == 1, result.output
+
+
+def test_version_prints_the_version():
+    from builder import __version__
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == __version__
