@@ -1,13 +1,15 @@
 """Character spans <-> BIO token tags, through spaCy's strict alignment only.
 
-A span that does not fall on token boundaries is an error, never a silent shift, and
-overlapping spans (which one BIO sequence cannot hold) are an error too.
+A span that does not fall on token boundaries is an error (:class:`MisalignedSpan`), never
+a silent shift, and overlapping spans (which one BIO sequence cannot hold) are an error too
+(:class:`OverlappingSpans`). :func:`misaligned_spans` finds the first kind beforehand, so
+that a caller can leave such spans out and report them instead of stopping.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 import spacy
 
@@ -17,6 +19,20 @@ from .labelset import event_types
 
 class AlignmentError(EventdsError):
     """A span cannot be expressed on the tokens (misaligned or overlapping)."""
+
+    def __init__(self, message: str, where: str = "", span: Optional[tuple[str, int, int]] = None, text: str = ""):
+        super().__init__(message)
+        self.where = where
+        self.span = span  # (type, start, end)
+        self.text = text  # the characters of the span
+
+
+class MisalignedSpan(AlignmentError):
+    """A span starts or ends inside a token."""
+
+
+class OverlappingSpans(AlignmentError):
+    """A span overlaps another; one BIO sequence cannot hold both."""
 
 
 @lru_cache(maxsize=None)
@@ -36,21 +52,30 @@ def to_bio(text: str, spans: Iterable[tuple[str, int, int]], where: str = "") ->
         ``(tokens, spaces, tags)``: ``"".join(t + " " * s for t, s in zip(tokens, spaces)) == text``.
 
     Raises:
-        AlignmentError: naming ``where`` and the span, when a span does not align to tokens
-            or overlaps another.
+        MisalignedSpan: naming ``where`` and the span, when a span does not align to tokens.
+        OverlappingSpans: naming ``where`` and the span, when a span overlaps another.
     """
     doc = tokenizer_nlp().make_doc(text)
     tags = ["O"] * len(doc)
     for etype, start, end in sorted(spans, key=lambda s: (s[1], s[2])):
         span = doc.char_span(start, end, alignment_mode="strict")
         if span is None:
-            raise AlignmentError(f"{where}: span [{start}, {end}) {text[start:end]!r} ({etype}) does not align with the tokens {[t.text for t in doc]}")
+            message = f"{where}: span [{start}, {end}) {text[start:end]!r} ({etype}) does not align with the tokens {[t.text for t in doc]}"
+            raise MisalignedSpan(message, where, (etype, start, end), text[start:end])
         if any(tags[i] != "O" for i in range(span.start, span.end)):
-            raise AlignmentError(f"{where}: span [{start}, {end}) {text[start:end]!r} ({etype}) overlaps another event; BIO cannot hold both")
+            message = f"{where}: span [{start}, {end}) {text[start:end]!r} ({etype}) overlaps another event; BIO cannot hold both"
+            raise OverlappingSpans(message, where, (etype, start, end), text[start:end])
         tags[span.start] = f"B-{etype}"
         for i in range(span.start + 1, span.end):
             tags[i] = f"I-{etype}"
     return [t.text for t in doc], [bool(t.whitespace_) for t in doc], tags
+
+
+def misaligned_spans(text: str, spans: Iterable[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """The ``(type, start, end)`` spans of ``spans`` that do not fall on the token boundaries
+    :func:`to_bio` uses (strict alignment), in the order given."""
+    doc = tokenizer_nlp().make_doc(text)
+    return [(etype, start, end) for etype, start, end in spans if doc.char_span(start, end, alignment_mode="strict") is None]
 
 
 def from_bio(tokens: Sequence[str], spaces: Sequence[bool], tags: Sequence[str]) -> list[tuple[str, int, int]]:

@@ -11,6 +11,7 @@ to ``type_priority``), and overlapping spans keep the longest.
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -125,8 +126,7 @@ class Doc:
 
     def char_span(self, start: int, end: int) -> tuple[int, int]:
         """Character offsets of tokens ``start`` to ``end`` (exclusive)."""
-        starts = self.tokens.starts
-        return starts[start], starts[end - 1] + len(self.words[end - 1])
+        return self.tokens.starts[start], self.tokens.ends[end - 1]
 
     def token_at(self, char: int) -> int:
         """Index of the token that contains (or last starts before) character ``char``."""
@@ -311,14 +311,32 @@ def registry(rules: WeakRules) -> dict[str, Callable[[WeakRules], LabellingFunct
     return functions
 
 
+#: How many events that cannot be placed on tokens :class:`LabelStats` keeps for a report.
+UNPLACEABLE_KEPT = 100
+
+
+class Unplaceable(NamedTuple):
+    """An event dropped because a span of it does not fall on token boundaries."""
+
+    sentence_id: Any  # the record's id, None when the texts came without ids
+    type: str
+    start: int
+    end: int
+    text: str  # the span that is off the tokens (the trigger or an argument)
+
+
 @dataclass
 class LabelStats:
-    """Counts kept while labelling: records, events per type, votes and failures per LF."""
+    """Counts kept while labelling: records, events per type, votes and failures per LF, and
+    events dropped because they cannot be placed on tokens (with the first
+    :data:`UNPLACEABLE_KEPT` of them, for a report)."""
 
     records: int = 0
     events: Counter = field(default_factory=Counter)
     votes: Counter = field(default_factory=Counter)
     failures: Counter = field(default_factory=Counter)
+    unplaceable: int = 0
+    unplaceable_examples: list[Unplaceable] = field(default_factory=list)
 
 
 class WeakLabeller:
@@ -395,8 +413,14 @@ class WeakLabeller:
                 spans[name] = []
         return doc
 
-    def events(self, doc: Doc) -> list[Event]:
-        """Aggregate the span groups of an annotated doc into events, with realis, arguments and counts."""
+    def events(self, doc: Doc, sentence_id: Any = None) -> list[Event]:
+        """Aggregate the span groups of an annotated doc into events, with realis, arguments and counts.
+
+        An event whose trigger or an argument does not fall on the boundaries of the tokens
+        the ``bio`` config is made of (:func:`builder.tokens.tokenize`, which are those of
+        ``spacy.blank("en")``) is dropped and counted in ``stats.unplaceable``, with
+        ``sentence_id`` kept among the first examples.
+        """
         from .enrich import enrich
 
         events = enrich(doc, aggregate(doc, self.functions, self.rules, self.calibration))
@@ -405,14 +429,35 @@ class WeakLabeller:
         for name, spans in doc.spans.items():
             if spans:
                 stats.votes[name] += len(spans)
+        if events:
+            events = self._placeable(doc, events, sentence_id)
         for e in events:
             stats.events[e.type] += 1
         return events
 
-    def label_texts(self, texts: Iterable[str]) -> Iterator[list[Event]]:
-        """Yield the events of each text, in order, streaming."""
-        for text in texts:
-            yield self.events(self.annotate(self.make_doc(text)))
+    def _placeable(self, doc: Doc, events: list[Event], sentence_id: Any) -> list[Event]:
+        """The events whose spans all fall on token boundaries; the others are counted."""
+        tokens = doc.tokens if self.tokenize is tokenize else tokenize(doc.text)
+        starts, ends = set(tokens.starts), set(tokens.ends)
+        kept = []
+        for e in events:
+            off = next(((s, t) for s, t in [(e.start, e.end), *((a.start, a.end) for a in e.arguments)] if s not in starts or t not in ends), None)
+            if off is None:
+                kept.append(e)
+                continue
+            self.stats.unplaceable += 1
+            if len(self.stats.unplaceable_examples) < UNPLACEABLE_KEPT:
+                self.stats.unplaceable_examples.append(Unplaceable(sentence_id, e.type, off[0], off[1], doc.text[off[0] : off[1]]))
+        return kept
+
+    def label_texts(self, texts: Iterable[str], ids: Optional[Iterable[Any]] = None) -> Iterator[list[Event]]:
+        """Yield the events of each text, in order, streaming.
+
+        Args:
+            ids: the id of each text, named in ``stats.unplaceable_examples``.
+        """
+        for text, sentence_id in zip(texts, ids if ids is not None else itertools.repeat(None)):
+            yield self.events(self.annotate(self.make_doc(text)), sentence_id)
 
 
 def spacy_tokenizer(model: Optional[str]) -> Callable[[str], Tokens]:
@@ -421,7 +466,7 @@ def spacy_tokenizer(model: Optional[str]) -> Callable[[str], Tokens]:
 
     def tokenize_with_spacy(text: str) -> Tokens:
         doc = nlp.make_doc(text)
-        return Tokens(text, [t.lower_ for t in doc], [t.idx for t in doc])
+        return Tokens(text, [t.lower_ for t in doc], [t.idx for t in doc], ends=[t.idx + len(t) for t in doc])
 
     return tokenize_with_spacy
 
@@ -528,7 +573,7 @@ def label_sentences(sentences: Iterable[Sentence], labeller: Optional[WeakLabell
     buffer: list[Sentence] = []
 
     def flush() -> Iterator[Sentence]:
-        for sent, events in zip(buffer, labeller.label_texts(s.text for s in buffer)):
+        for sent, events in zip(buffer, labeller.label_texts((s.text for s in buffer), (s.id for s in buffer))):
             human = sent.status in HUMAN_STATUSES
             yield sent.with_(
                 events=sent.events if human else tuple(events),
@@ -560,7 +605,7 @@ def label_jsonl_objects(objects: Iterable[tuple[str, int, dict[str, Any]]], labe
     buffer: list[dict[str, Any]] = []
 
     def flush() -> Iterator[dict[str, Any]]:
-        for obj, events in zip(buffer, labeller.label_texts(o["text"] for o in buffer)):
+        for obj, events in zip(buffer, labeller.label_texts((o["text"] for o in buffer), (o["id"] for o in buffer))):
             yield {**obj, "events": [e.to_dict() for e in events], "labeller": labeller.version}
         buffer.clear()
 

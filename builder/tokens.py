@@ -1,13 +1,18 @@
-"""The labeller's tokenizer: spaCy's English token boundaries at regular-expression speed.
+"""The labeller's tokenizer: exactly spaCy's English token boundaries, at regular-expression speed.
 
 The weak labeller's throughput is measured against spaCy's bare tokenizer (issue 7), and
 building a ``Doc`` with its ``Token`` and ``Span`` objects per sentence costs several times
-what tokenizing does. :func:`tokenize` instead cuts a text with one compiled regular expression that
-follows the rules of spaCy's English tokenizer that matter in news text (prefix, suffix and
-infix punctuation, ``n't`` and ``'s`` clitics, abbreviations such as ``Mr.`` and ``U.S.``,
-numbers with separators, hyphens before digits, URLs and e-mail addresses, extra whitespace
-as tokens). ``tests/test_tokens.py`` checks it against ``spacy.blank("en")`` on the corpus,
-the held-out set and odd inputs; the labels it gives equal those over spaCy's tokens.
+what tokenizing does. :func:`tokenize` instead cuts a text at its spaces, as spaCy's
+tokenizer does, and tokenizes each space-delimited chunk once, then finds it in a cache.
+
+A chunk is tokenized by a short rule only when it has a shape whose tokens follow from
+spaCy's prefix, suffix and infix rules alone: opening brackets, quotes and currency signs,
+then a word, a number or hyphen-joined words and numbers, then a possessive ``'s`` and
+closing punctuation ("(Reuters)", "attack,", "U.N.-backed" is not one). The chunk goes to
+spaCy's own tokenizer instead when one of its token runs is a spaCy special case ("don't",
+"a.", ":)", "''") or when it has any other shape ("==Attack==", "threat'-Friday", URLs,
+e-mail addresses, emoji, abbreviations). Every token boundary is therefore spaCy's, for any
+text; ``tests/test_tokens.py`` checks it on generated news text and on every special case.
 """
 
 from __future__ import annotations
@@ -17,61 +22,58 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import Optional
 
-
-# Punctuation between two word characters that spaCy's infix rules do not split (it keeps
-# "29,killing", "a,1", "a:1", "1/2", "attack;the" whole): such texts go to spaCy itself.
-# Written to start with the punctuation, which the engine scans for quickly; the first is a
-# cheap superset of the second (it also fires on "1,000" and "attack,the").
-_GLUED_ANY = re.compile(r"[^\w\s\-'’.](?=\w)(?<=\w.)")
-_GLUED = re.compile(r",(?<=\d,)(?=[^\W\d_])|,(?<=[^\W\d_],)(?=\d)|[:/](?<=\w[:/])(?=\d)|[^\w\s\-'’.,:/](?<=\w.)(?=\w)")
-_WORD_DOT_LETTER = re.compile(r"\.(?=[^\W\d_])(?<=[^\W\d_]{2}\.)")  # starts with the literal: a fast scan
+from spacy.symbols import ORTH
+from spacy.tokenizer import Tokenizer
 
 
-#: The tokens of a space-delimited chunk: (lower-case words, their offsets in the chunk, its length).
-Chunk = tuple[tuple[str, ...], tuple[int, ...], int]
+#: The tokens of a space-delimited chunk: (lower-case words, their starts and ends in the chunk,
+#: its length, whether its neighbours can change them; see :func:`_context_sensitive`).
+Chunk = tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...], int, bool]
 
 
 class Tokens:
     """A tokenized text: its lower-case token strings and (computed when first asked) their offsets."""
 
-    __slots__ = ("text", "words", "_chunks", "_starts")
+    __slots__ = ("text", "words", "_chunks", "_starts", "_ends")
 
-    def __init__(self, text: str, words: list[str], starts: Optional[list[int]] = None, chunks: Optional[list[Chunk]] = None):
+    def __init__(
+        self,
+        text: str,
+        words: list[str],
+        starts: Optional[list[int]] = None,
+        chunks: Optional[list[Chunk]] = None,
+        ends: Optional[list[int]] = None,
+    ):
         self.text = text
         self.words = words
         self._starts = starts
+        self._ends = ends
         self._chunks = chunks  # the tokens of each space-delimited chunk: the offsets follow from them
+
+    def _offsets(self, which: int) -> list[int]:
+        chunks = self._chunks or []
+        offsets = accumulate((chunk[3] + 1 for chunk in chunks), initial=0)
+        return [offset + s for offset, chunk in zip(offsets, chunks) for s in chunk[which]]
 
     @property
     def starts(self) -> list[int]:
         """Character offset of each token."""
         if self._starts is None:
-            chunks = self._chunks or []
-            offsets = accumulate((length + 1 for _, _, length in chunks), initial=0)
-            self._starts = [offset + s for offset, (_, starts, _) in zip(offsets, chunks) for s in starts]
+            self._starts = self._offsets(1)
         return self._starts
+
+    @property
+    def ends(self) -> list[int]:
+        """Character offset just after each token (lower-casing may change a word's length: "İ")."""
+        if self._ends is None:
+            if self._chunks is not None:
+                self._ends = self._offsets(2)
+            else:
+                self._ends = [s + len(w) for s, w in zip(self.starts, self.words)]
+        return self._ends
 
     def __repr__(self) -> str:
         return f"Tokens({self.text!r}, {self.words!r})"
-
-
-def _trie(words: list[str]) -> str:
-    """A regular expression matching exactly ``words``, as a trie (fast to try at every token)."""
-    tree: dict = {}
-    for w in words:
-        node = tree
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def walk(node: dict) -> str:
-        alts = [re.escape(ch) + walk(child) for ch, child in sorted(node.items()) if ch]
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return walk(tree)
 
 
 def _spacy():
@@ -81,44 +83,138 @@ def _spacy():
     return tokenizer().tokenizer
 
 
-@lru_cache(maxsize=None)
-def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
-    """The (plain, apostrophes, general) token patterns; see :func:`tokenize` for which is used when."""
-    from spacy.symbols import ORTH
+# Letters that spaCy's character classes count as letters (ALPHA), and a run of them or of
+# digits (with an ordinal or plural ending). A hyphen between two such runs is split off unless a digit run follows a letter
+# run ("covid-19" stays whole; "drone-strike", "25-year-old" and "10-15" are cut).
+_LETTERS = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u017f"
+_SEGMENT = re.compile(rf"(?:[{_LETTERS}]+|\d+(?:st|nd|rd|th|s)?)")  # "21st", "1990s": no unit suffix
+_DIGITS_AFTER_LETTERS = re.compile(rf"(?<=[{_LETTERS}])-(?=\d)")
+# Opening characters (each a spaCy prefix), the core, a possessive (a spaCy suffix), then
+# closing characters (each a spaCy suffix; "." and "%" only where their look-behind holds,
+# checked in :func:`_simple_chunk`).
+_SIMPLE = re.compile(
+    rf"""(?P<open>[(\[{{"“‘'$£€]*)
+         (?P<core>\d+(?:[.,:]\d+)+|{_SEGMENT.pattern}(?:-{_SEGMENT.pattern})*)
+         (?P<poss>['’]s)?
+         (?P<close>[,;:!?)\]}}"”’'.%]*)""",
+    re.VERBOSE,
+)
+# Characters after which a closing full stop is a suffix of its own (spaCy: a digit, a
+# lower-case letter, "%", punctuation, a quote; "Iraq." but not "A." or "PhD.").
+_BEFORE_STOP = frozenset("0123456789abcdefghijklmnopqrstuvwxyz%,;:!?)]}\"”’'")
+_TWO_CAPITALS = re.compile("[A-Z]{2}")  # "IRGC." splits too
 
-    rules = _spacy().rules
-    # spaCy's single-token exceptions that end in a full stop ("Mr.", "Gen.", "Sept.", "Calif.").
-    abbreviations = sorted({k[:-1].lower() for k in rules if k.endswith(".") and len(rules[k]) == 1 and k[:-1].replace(".", "").isalpha() and len(k) > 2})
-    abbr = rf"{_trie(abbreviations)}\.(?!\w)"  # the fast patterns cut lower-cased text
-    abbr_any_case = rf"(?i:{_trie(abbreviations)})\.(?!\w)"
-    initials = r"(?:[^\W\d_]\.)+(?:-\w+)*"  # U.S., e.g., J., U.S.-led
-    number = r"\d+(?:[.,:]\d+)+"  # 1,000  3.5  10:30
-    # covid-19 (a hyphen before a digit stays), attack.the (a full stop before a capital splits)
-    # hyphens are only split between words: a leading or trailing one stays ("-attack", "al-")
-    joined = r"(?<=[^\W\d_])-(?=\d)\w+|\.(?![A-Z])\w+"
-    lead, trail = r"(?:(?<!\w)-+(?=\w))?", r"(?:-++(?!\w))?"
-    word = rf"{lead}\w+(?:{joined})*{trail}"
-    # spaCy's contraction exceptions (do n't, wo nt, they 'll, I 'm): stems by clitic.
-    stems: dict[str, set[str]] = {}
-    for key, pieces in rules.items():
-        if len(pieces) == 2 and pieces[0][ORTH] + pieces[1][ORTH] == key:
-            clitic = pieces[1][ORTH].lower().replace("’", "'")
-            if clitic in ("n't", "nt", "'ve", "'d", "'ll", "'re", "'m"):
-                stems.setdefault("n't" if clitic == "nt" else clitic, set()).add(pieces[0][ORTH].lower())
-    negation_stems = _trie(sorted(stems.pop("n't")))
-    negations = rf"(?:{negation_stems})(?=n['’]?t\b)|n['’]?t\b"
-    clitics = "|".join(rf"(?:{_trie(sorted(words))})(?=['’]{c[1:]}\b)" for c, words in sorted(stems.items()))
-    clitics += r"|['’](?:s|re|ve|ll|d|m)\b"  # the clitic after its stem; "'s" after any word (a suffix)
-    word_apostrophe = rf"{lead}\w+(?:['’](?!s\b)\w+|{joined})*{trail}"  # Kata’ib, o'clock
-    punct = r"\.{2,}|-{2,}|[^\w\s]"
-    # First, what most tokens are: a word not followed by a character that could extend it
-    # (possessive, so that it never backtracks into a shorter word), or plain punctuation.
-    common = rf"can(?=not\b)|{negations}|\w++(?![.,:\-'’])|[,;:!?()\[\]\"“”](?!-)"
-    web = r"(?:https?://|www\.)\S+?(?=[.,;:!?)\]\"'”’]*(?:\s|$))|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|@\w+"
-    plain = re.compile(rf"(?:{common}|{abbr}|{initials}|{number}|{word}|{punct}) ?")
-    apostrophes = re.compile(rf"(?:{common}|{abbr}|{initials}|{number}|{clitics}|{word_apostrophe}|{punct}) ?")
-    general = re.compile(rf"({web}|{common}|{abbr_any_case}|{initials}|{number}|{clitics}|{word_apostrophe}|{punct}|\s+) ?")
-    return plain, apostrophes, general
+
+@lru_cache(maxsize=None)
+def _special_cases() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """spaCy's special cases: (every key, the keys that are one token of the same text, the
+    keys that its tokenizer finds after cutting a text, where they change the tokens)."""
+    spacy_tokenizer = _spacy()
+    rules = spacy_tokenizer.rules
+    unchanged = frozenset(k for k, pieces in rules.items() if len(pieces) == 1 and pieces[0][ORTH] == k)
+    # spaCy's Tokenizer.add_special_case: a key with a prefix, suffix, infix or space is also
+    # looked for in the cut tokens of the whole text (a phrase matcher over the doc).
+    plain = Tokenizer(
+        spacy_tokenizer.vocab,
+        prefix_search=spacy_tokenizer.prefix_search,
+        suffix_search=spacy_tokenizer.suffix_search,
+        infix_finditer=spacy_tokenizer.infix_finditer,
+        url_match=spacy_tokenizer.url_match,
+    )
+    found_later = frozenset(
+        k
+        for k, pieces in rules.items()
+        if (spacy_tokenizer.find_prefix(k) or spacy_tokenizer.find_suffix(k) or spacy_tokenizer.find_infix(k) or " " in k)
+        and [t.text for t in plain(k)] != [p[ORTH] for p in pieces]
+    )
+    return frozenset(rules), unchanged, found_later
+
+
+def _context_sensitive(chunk: str, starts: list[int], ends: list[int]) -> bool:
+    """Whether spaCy's tokens of ``chunk`` may differ beside other chunks.
+
+    spaCy applies special cases that contain punctuation (":)", "''", "a.") by matching them
+    over the tokens of the whole text, longest match first, and a match across a space
+    ("' '" in "threat' ''attack''") changes nothing but blocks the matches it overlaps.
+    A chunk whose tokens contain such a special case is therefore tokenized within its text.
+    """
+    found_later = _special_cases()[2]
+    n = len(starts)
+    return any(chunk[starts[a] : ends[b]] in found_later for a in range(n) for b in range(a, n))
+
+
+def _simple_chunk(chunk: str) -> Optional[tuple[list[int], list[int]]]:
+    """The token starts and ends of ``chunk`` when it has a shape that spaCy's affix and infix
+    rules decide alone and no special case applies to; ``None`` otherwise."""
+    m = _SIMPLE.fullmatch(chunk)
+    if m is None:
+        return None
+    core_start, core_end = m.span("core")
+    poss, close = m.group("poss"), m.group("close")
+    before = poss[-1] if poss else chunk[core_end - 1]
+    for i, ch in enumerate(close):
+        if ch == ".":
+            if before == "." or not (before in _BEFORE_STOP or (i == 0 and not poss and _TWO_CAPITALS.fullmatch(chunk, core_end - 2, core_end))):
+                return None
+        elif ch == "%" and not (i == 0 and not poss and before.isdigit()):
+            return None
+        before = ch
+    starts = list(range(core_start))
+    ends = list(range(1, core_start + 1))
+    core = m.group("core")
+    if "-" in core:
+        at = core_start
+        keep = {h.start() for h in _DIGITS_AFTER_LETTERS.finditer(core)}
+        piece_start = at
+        for h in (i for i, ch in enumerate(core) if ch == "-" and i not in keep):
+            starts += [piece_start, core_start + h]
+            ends += [core_start + h, core_start + h + 1]
+            piece_start = core_start + h + 1
+        starts.append(piece_start)
+        ends.append(core_end)
+    else:
+        starts.append(core_start)
+        ends.append(core_end)
+    if poss:
+        starts.append(core_end)
+        ends.append(core_end + 2)
+    tail = m.start("close")
+    starts += range(tail, len(chunk))
+    ends += range(tail + 1, len(chunk) + 1)
+    # A special case applies to a run of tokens that is a key ("a.", "''", ":)", "dont"),
+    # unless it is a single token that the special case leaves as it is.
+    specials, unchanged, _ = _special_cases()
+    n = len(starts)
+    for a in range(n):
+        for b in range(a, n):
+            piece = chunk[starts[a] : ends[b]]
+            if piece in specials and (a != b or piece not in unchanged):
+                return None
+    return starts, ends
+
+
+def _with_spacy(text: str) -> tuple[list[str], list[int], list[int]]:
+    doc = _spacy()(text)
+    return [t.lower_ for t in doc], [t.idx for t in doc], [t.idx + len(t) for t in doc]
+
+
+def tokenize_chunk(chunk: str) -> Chunk:
+    """The tokens of a chunk without spaces, without the cache: by :func:`_simple_chunk`
+    when it decides them, by spaCy otherwise.
+
+    Returns:
+        ``(words, starts, ends, len(chunk), context_sensitive)``: lower-case token strings,
+        their offsets, and whether other chunks of a text can change them.
+    """
+    simple = _simple_chunk(chunk) if chunk else ([], [])
+    if simple is None:
+        words, starts, ends = _with_spacy(chunk)
+        sensitive = _context_sensitive(chunk, starts, ends)
+    else:
+        starts, ends = simple
+        words = [chunk[s:e].lower() for s, e in zip(starts, ends)]
+        sensitive = False
+    return tuple(words), tuple(starts), tuple(ends), len(chunk), sensitive
 
 
 #: The tokens of each space-delimited chunk seen. Like spaCy's tokenizer, which also works
@@ -129,62 +225,33 @@ CACHE_SIZE = 100_000
 
 
 def tokenize(text: str) -> Tokens:
-    """Split ``text`` into spaCy-compatible tokens, lower-cased, with their offsets.
+    """Split ``text`` into spaCy's tokens, lower-cased, with their offsets.
 
     Single-spaced printable text is cut at its spaces, as spaCy's tokenizer does, and each
     chunk is tokenized once (:func:`tokenize_chunk`) and then found in a cache; anything
-    else (line breaks, runs of spaces, tabs) is tokenized whole by :func:`tokenize_chunk`.
+    else (line breaks, runs of spaces, tabs, other space characters), and a text with a
+    chunk whose tokens its neighbours can change, goes to spaCy whole.
     """
     if "  " in text or text.startswith(" ") or not text.isprintable():
-        return tokenize_chunk(text)
+        return _whole(text)
     cache = _CHUNKS
     words: list[str] = []
     chunks: list[Chunk] = []
+    sensitive = False
     for chunk in text.split(" "):
         hit = cache.get(chunk)
         if hit is None:
             if len(cache) >= CACHE_SIZE:
                 cache.clear()
-            tokens = tokenize_chunk(chunk)
-            hit = cache[chunk] = (tuple(tokens.words), tuple(tokens.starts), len(chunk))
+            hit = cache[chunk] = tokenize_chunk(chunk)
         words += hit[0]
         chunks.append(hit)
+        sensitive = sensitive or hit[4]
+    if sensitive and len(chunks) > 1:
+        return _whole(text)
     return Tokens(text, words, chunks=chunks)
 
 
-def tokenize_chunk(text: str) -> Tokens:
-    """Split ``text`` into spaCy-compatible tokens, lower-cased, with their offsets, in one pass (no cache).
-
-    Single-spaced printable text without web addresses takes one ``findall`` (the offsets
-    are the running sum of the matched lengths); anything else (line breaks, runs of spaces,
-    tabs, ``@``, URLs) takes the general pattern, which also makes spaCy's whitespace tokens.
-    """
-    plain, apostrophes, general = _patterns()
-    lower = text.lower()
-    # The fast patterns cut the lower-cased text of single-spaced printable text, unless
-    # lower-casing changes a length ("İ") or a full stop joins two words (spaCy splits
-    # "attack.The" but not "attack.the"); the general pattern takes the rest.
-    if (
-        len(lower) == len(text)
-        and text.isprintable()
-        and "  " not in text
-        and not text.startswith(" ")
-        and "@" not in text
-        and "://" not in text
-        and "www." not in text
-        and not _WORD_DOT_LETTER.search(text)
-        and not (_GLUED_ANY.search(text) and _GLUED.search(text))
-    ):
-        pattern = apostrophes if ("'" in text or "’" in text) else plain
-        pieces = pattern.findall(lower)  # each token with its trailing space
-        starts = [0, *accumulate(map(len, pieces))]
-        starts.pop()
-        return Tokens(text, list(map(str.rstrip, pieces)), starts)
-    if _GLUED.search(text):  # punctuation inside a word that spaCy keeps whole ("29,killing", "a:1")
-        doc = _spacy()(text)
-        return Tokens(text, [t.lower_ for t in doc], [t.idx for t in doc])
-    words, starts = [], []
-    for m in general.finditer(text):
-        words.append(m.group(1).lower())
-        starts.append(m.start())
-    return Tokens(text, words, starts)
+def _whole(text: str) -> Tokens:
+    words, starts, ends = _with_spacy(text)
+    return Tokens(text, words, starts, ends=ends)

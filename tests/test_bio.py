@@ -2,7 +2,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builder.bio import AlignmentError, bio_labels, from_bio, tokenizer_nlp, to_bio
+from builder.bio import AlignmentError, MisalignedSpan, OverlappingSpans, bio_labels, from_bio, misaligned_spans, tokenizer_nlp, to_bio
+from builder.tokens import tokenize
 
 
 def test_tags_and_round_trip():
@@ -47,3 +48,35 @@ def test_bio_converts_back_to_exactly_the_original_spans(text, data):
     tokens, spaces, tags = to_bio(text, spans)
     assert "".join(t + " " * s for t, s in zip(tokens, spaces)) == text
     assert from_bio(tokens, spaces, tags) == spans
+
+
+def test_a_misaligned_span_is_a_misaligned_span_error_carrying_the_span():
+    with pytest.raises(MisalignedSpan) as raised:
+        to_bio("==Attack== on the base", [("ATTACK", 2, 8)], "rec-1")
+    assert (raised.value.where, raised.value.span, raised.value.text) == ("rec-1", ("ATTACK", 2, 8), "Attack")
+
+
+def test_overlapping_spans_are_an_overlapping_spans_error():
+    with pytest.raises(OverlappingSpans, match="overlaps"):
+        to_bio("A drone strike hit.", [("STRIKE", 2, 14), ("ATTACK", 8, 14)], "r")
+
+
+def test_misaligned_spans_are_found_before_tagging_so_the_others_can_be_kept():
+    text = "==Attack== on the base; threat'-Friday, a drone strike."
+    spans = [("ATTACK", 2, 8), ("THREAT", 24, 30), ("STRIKE", 42, 54)]
+    bad = misaligned_spans(text, spans)
+    assert bad == [("ATTACK", 2, 8), ("THREAT", 24, 30)]
+    tokens, spaces, tags = to_bio(text, [s for s in spans if s not in bad])
+    assert from_bio(tokens, spaces, tags) == [("STRIKE", 42, 54)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text_st, st.integers(0, 60), st.integers(1, 10))
+def test_the_labellers_tokens_place_exactly_the_spans_bio_can_tag(text, start, length):
+    """The labeller drops what BIO cannot tag, and only that: both use the same boundaries."""
+    end = min(start + length, len(text))
+    if start >= end:
+        return
+    tokens = tokenize(text)
+    on_tokens = start in set(tokens.starts) and end in set(tokens.ends)
+    assert on_tokens == (misaligned_spans(text, [("ATTACK", start, end)]) == [])

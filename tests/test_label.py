@@ -261,3 +261,71 @@ def test_trigger_token_picks_the_trigger_inside_the_match(trigger_token, expecte
     LexiconFunction("f", spec)(doc)
     [(start, end, _, _)] = doc.spans["f"]
     assert doc.text[start:end] == expected
+
+
+def _with_misaligned_event(labeller, monkeypatch):
+    """Make the labeller's aggregation also propose an event inside the token "attack==" of
+    "==attack== ..." (its "attack"), which no BIO tag can hold."""
+    from builder import label as label_module
+
+    aggregate = label_module.aggregate
+
+    def with_bad_event(doc, *args, **kwargs):
+        found = aggregate(doc, *args, **kwargs)
+        at = doc.text.find("==attack==")
+        if at < 0:
+            return found
+        return sorted([*found, label_module.Candidate("ATTACK", at + 2, at + 8, 0.9, ("test",))], key=lambda c: c.start)
+
+    monkeypatch.setattr(label_module, "aggregate", with_bad_event)
+
+
+def test_an_event_off_the_token_boundaries_is_dropped_counted_and_reported(monkeypatch):
+    labeller = WeakLabeller()
+    _with_misaligned_event(labeller, monkeypatch)
+    texts = ["==attack== A US drone strike hit the airport.", "A US drone strike hit the airport."]
+    first, second = labeller.label_texts(texts, ids=["s-1", "s-2"])
+    assert [(e.type, e.text) for e in first] == [("STRIKE", "drone strike")] == [(e.type, e.text) for e in second]
+    assert labeller.stats.unplaceable == 1
+    [dropped] = labeller.stats.unplaceable_examples
+    assert (dropped.sentence_id, dropped.type, dropped.text, dropped.start, dropped.end) == ("s-1", "ATTACK", "attack", 2, 8)
+    assert labeller.stats.events == {"STRIKE": 2}
+
+
+def test_label_sentences_reports_the_sentence_id_of_a_dropped_event(monkeypatch):
+    from builder.label import label_sentences
+    from builder.records import Sentence
+
+    labeller = WeakLabeller()
+    _with_misaligned_event(labeller, monkeypatch)
+    text = "==attack== Gunmen opened fire."
+    sentence = Sentence("doc-3:7", "doc-3", 7, text, 0, len(text), 0, len(text))
+    [out] = label_sentences([sentence], labeller)
+    assert [(e.type, e.text) for e in out.weak_events] == [("ATTACK", "opened fire")]
+    assert [(u.sentence_id, u.text) for u in labeller.stats.unplaceable_examples] == [("doc-3:7", "attack")]
+
+
+def test_the_report_of_dropped_events_is_bounded(monkeypatch):
+    from builder import label as label_module
+
+    labeller = WeakLabeller()
+    _with_misaligned_event(labeller, monkeypatch)
+    n = label_module.UNPLACEABLE_KEPT + 5
+    assert all(events == [] for events in labeller.label_texts(["==attack== x"] * n))
+    assert labeller.stats.unplaceable == n
+    assert len(labeller.stats.unplaceable_examples) == label_module.UNPLACEABLE_KEPT
+
+
+def test_an_argument_off_the_token_boundaries_drops_its_event(monkeypatch):
+    from dataclasses import replace
+
+    import builder.enrich as enrich_module
+    from builder.records import Argument
+
+    labeller = WeakLabeller()
+    text = "A US drone strike hit the airport."
+    enrich = enrich_module.enrich
+    off_tokens = Argument("TARGET", 27, 33, "irport")
+    monkeypatch.setattr(enrich_module, "enrich", lambda doc, candidates: [replace(e, arguments=(off_tokens,)) for e in enrich(doc, candidates)])
+    assert next(labeller.label_texts([text], ids=["s-9"])) == []
+    assert [(u.sentence_id, u.type, u.text) for u in labeller.stats.unplaceable_examples] == [("s-9", "STRIKE", "irport")]

@@ -13,7 +13,7 @@ from spacy.tokens import Doc as SpacyDoc
 
 from builder.label import LexiconFunction, WeakLabeller, WeakRules, _variants, spacy_tokenizer
 from builder import tokens as tokens_module
-from builder.tokens import tokenize, tokenize_chunk
+from builder.tokens import tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
 NLP = spacy.blank("en")
@@ -53,6 +53,10 @@ def _ours(text: str) -> list[tuple[int, str]]:
     return list(zip(tokens.starts, tokens.words))
 
 
+def _spacy_ends(text: str) -> list[int]:
+    return [t.idx + len(t) for t in NLP.make_doc(text)]
+
+
 @pytest.mark.parametrize("text", ODD)
 def test_odd_inputs_tokenize_as_spacy_does(text):
     assert _ours(text) == _spacy(text)
@@ -60,22 +64,88 @@ def test_odd_inputs_tokenize_as_spacy_does(text):
 
 def test_corpus_and_heldout_tokenize_as_spacy_does():
     texts = _texts()
-    differ = [t for t in texts if _ours(t) != _spacy(t)]
-    # Known: spaCy keeps grade-like "A+" whole; nothing else in 264 texts may differ.
-    assert [t for t in differ if "A+" not in t] == []
+    assert [t for t in texts if _ours(t) != _spacy(t)] == []
     assert len(texts) > 250
 
 
-def test_chunk_cache_gives_what_whole_text_tokenizing_gives(monkeypatch):
-    """Cut at spaces and cached chunk by chunk, a text gets the tokens and offsets it gets
-    tokenized whole, with the cache cold, warm, and emptied when it is full."""
-    texts = _texts() + ODD + ["killed.The attack", "29,killing a:1 x", "trailing space ", "a b c d e f g h"]
-    whole = [(tokenize_chunk(t).words, tokenize_chunk(t).starts) for t in texts]
+# One of each class of text on which the tokenizer disagreed with spaCy (issue 14), found
+# by comparing both on generated news text with punctuation glued to words.
+KNOWN_BAD = [
+    "==Attack==",  # wiki heading: "=" is a prefix but not a suffix
+    "the ===Casualties=== section",
+    "threat'-Friday",  # an apostrophe before a hyphen: no rule applies, one token
+    "rebels'-held town",
+    "''quoted'' and '''bold'''",  # wiki quotes: "''" is a special case
+    "threat' ''attack'', he said",  # "' '" across the space blocks the special case "''"
+    "'em 'cause 'bout",  # clitics with a leading apostrophe are special cases
+    "He has a PhD. She left at 10.30am.",  # "D." stays whole after a lower-case letter
+    "Kyiv/. and/or 24/7 km/h",  # slashes
+    "_x_ a*b x|y x^2 +5 §12",  # symbols
+    "£25m $5bn US$10 ₹100 5$",  # currency glued to numbers and units
+    "x.. wait.... done…",  # ellipses
+    "IRGC.The attack.the",  # sentences glued at a full stop
+    "3.5pc 10km 5kg. 30°C.",  # units
+    "i.e.. U.N.-backed e.g.,",  # abbreviations followed by punctuation
+    "@Sana'a #Gaza, (@IDF):",  # handles and hashtags
+    "al-Qaeda.com press@un.org (https://x.com/a/b).",  # web addresses glued to punctuation
+    "x❤️. 🇺🇦Kyiv attack🔥",  # emoji
+    "NATO—. —word— a–b",  # unicode dashes
+    "“PhD.” «Kyiv» „x“",  # unicode quotes
+    "I.D. A. X. a. z.",  # single letters with a full stop
+    "İstanbul İZMİR",  # lower-casing changes the length
+    "x :) y ):",  # emoticons
+]
+
+
+@pytest.mark.parametrize("text", KNOWN_BAD)
+def test_known_disagreements_tokenize_as_spacy_does(text):
+    assert _ours(text) == _spacy(text)
+
+
+@pytest.mark.parametrize("text", KNOWN_BAD + ODD)
+def test_token_ends_are_spacys(text):
+    assert tokenize(text).ends == _spacy_ends(text)
+
+
+def test_chunk_cache_gives_spacys_tokens_cold_warm_and_emptied(monkeypatch):
+    """Cut at spaces and cached chunk by chunk, a text gets spaCy's tokens and offsets with
+    the cache cold, warm, and emptied when it is full."""
+    texts = _texts() + ODD + KNOWN_BAD + ["killed.The attack", "29,killing a:1 x", "trailing space ", "a b c d e f g h"]
+    expected = [_spacy(t) for t in texts]
     monkeypatch.setattr(tokens_module, "_CHUNKS", {})
     monkeypatch.setattr(tokens_module, "CACHE_SIZE", 50)
     for _ in range(2):  # cold, then warm
-        assert [(tokenize(t).words, tokenize(t).starts) for t in texts] == whole
+        assert [_ours(t) for t in texts] == expected
         assert 0 < len(tokens_module._CHUNKS) <= 50
+
+
+def test_every_special_case_with_affixes_and_neighbours_tokenizes_as_spacy_does():
+    """spaCy's special cases ("don't", "a.", ":)", "''", "Mr.") alone, inside brackets,
+    quotes and punctuation, and beside chunks that end or start with punctuation."""
+    keys = [k for k in NLP.tokenizer.rules if not any(c.isspace() for c in k)]
+    differ = []
+    for key in keys:
+        for before, after in [("", ""), ("(", ","), ("''", "."), ("“", "'s"), ("$", "%")]:
+            for context in ("{}", "x' {} 'y"):
+                text = context.format(before + key + after)
+                if _ours(text) != _spacy(text):
+                    differ.append(text)
+    assert differ == []
+
+
+# Generated news text: words, numbers and the punctuation of headings, quotes, brackets,
+# web addresses, currencies and the like, glued to each other or separated by a space.
+NEWS_WORDS = ["attack", "Attack", "rebels", "IRGC", "PhD", "A", "x", "Kyiv", "Erdoğan", "İstanbul", "al-Qaeda", "drone-strike", "covid-19", "Sana'a", "U.S.", "Mr.", "don't", "Israel's", "5", "25", "1,000", "3.5", "21st", "1990s", "10:30", "5pm", "10km", "https://t.co/a", "press@un.org", "🔥"]
+NEWS_PUNCT = ["=", "==", "'", "''", "’", "‘", "“", "”", '"', "-", "—", "–", "--", "(", ")", "[", "]", "{", "}", "...", "…", ".", ",", ";", ":", "!", "?", "/", "#", "@", "$", "£", "%", "&", "*", "+", "_", "|", "~", "'s", "n't", ":)"]
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.sampled_from(NEWS_WORDS + NEWS_PUNCT), st.sampled_from(["", "", " "])), min_size=1, max_size=16))
+def test_generated_news_text_with_glued_punctuation_tokenizes_as_spacy_does(pieces):
+    """Pieces glued to the next one (twice in three) or followed by a space."""
+    text = "".join(p + sep for p, sep in pieces).strip()
+    assert _ours(text) == _spacy(text)
+    assert tokenize(text).ends == _spacy_ends(text)
 
 
 WORDS = ["attack", "Attack", "U.S.", "Mr.", "killed", "25", "1,000", "can", "not", "drone-strike", "al-Asad", "e.g.", "x", "killed.The", "attack.the", "IRGC", "Kata’ib", "Israel’s", "don't", "-", "—", "(", "“"]
@@ -95,13 +165,8 @@ def test_generated_text_tokenizes_as_spacy_does(pieces):
     # Every token is the text at its offset, lower-cased, in order and without overlap.
     assert all(text[s : s + len(w)].lower() == w for s, w in zip(tokens.starts, tokens.words))
     assert tokens.starts == sorted(tokens.starts)
-    # Event spans must align with spaCy's tokens (the BIO config uses them): every token
-    # boundary of ours that starts or ends an alphabetic word is one of spaCy's.
-    spacy_starts = {t.idx for t in NLP.make_doc(text)}
-    spacy_ends = {t.idx + len(t) for t in NLP.make_doc(text)}
-    for s, w in zip(tokens.starts, tokens.words):
-        if w.isalpha():
-            assert s in spacy_starts and s + len(w) in spacy_ends, (text, w)
+    # Event spans must align with spaCy's tokens (the BIO config uses them).
+    assert _ours(text) == _spacy(text)
 
 
 def test_lexicon_functions_match_what_spacy_matchers_match():
