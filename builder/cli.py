@@ -166,6 +166,7 @@ def label(
     stats = labeller.stats
     rows_out = [("lines", str(n))] + [(f"events {t}", str(c)) for t, c in sorted(stats.events.items())]
     rows_out += [(f"failures {k}", str(v)) for k, v in stats.failures.items()]
+    rows_out.append(("events dropped (off the tokens)", str(stats.unplaceable)))
     _table("label", rows_out)
 
 

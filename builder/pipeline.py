@@ -43,6 +43,7 @@ class BuildSummary:
     new_documents: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    unplaceable: int = 0
     published: Optional[PublishStats] = None
 
     def table(self) -> list[tuple[str, str]]:
@@ -55,6 +56,9 @@ class BuildSummary:
             ("human-annotated sentences", str(self.human)),
         ]
         rows += [(f"events {t}", str(self.events[t])) for t in event_types()]
+        rows.append(("weak events dropped (off the tokens)", str(self.unplaceable)))
+        if self.published:
+            rows.append(("events left out of bio (off the tokens)", str(len(self.published.bio_left_out))))
         rows.append(("warnings", str(len(self.conflicts) + len(self.warnings))))
         if self.published:
             rows += [(f"sentences in {s}", str(n)) for s, n in self.published.sentences.items()]
@@ -295,9 +299,21 @@ def build(
         if unmatched:
             summary.warnings.append(f"{unmatched} human annotations in {annotations_dir} match no sentence of this corpus")
 
+        summary.unplaceable = labeller.stats.unplaceable
+        if labeller.stats.unplaceable:
+            write_jsonl(stage / "report" / "unplaceable.jsonl", (u._asdict() for u in labeller.stats.unplaceable_examples))
+            first = labeller.stats.unplaceable_examples[0]
+            summary.warnings.append(
+                f"{labeller.stats.unplaceable} weak events were dropped: a span is not on token boundaries "
+                f"(first: sentence {first.sentence_id} {first.text!r}; up to {len(labeller.stats.unplaceable_examples)} listed in "
+                f"{out_dir / 'report' / 'unplaceable.jsonl'})"
+            )
+
         progress("publish")
         extra = {"manifest": result.manifest, "corpus": corpus_card(corpus), **figures}
         summary.published = write_dataset(records_path, result.manifest, stage / "dataset", card_extra=extra, pseudonyms=pseudonyms)
+        for where, sid, etype, start, end, text in summary.published.bio_left_out[:5]:
+            summary.warnings.append(f"{where}: {etype} event {text!r} [{start}, {end}) of sentence {sid} is not on token boundaries: left out of the bio config")
         for split in SPLITS:
             if not summary.published.sentences[split]:
                 groups = len({e["group"] for e in result.manifest["documents"].values()})

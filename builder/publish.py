@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from . import swap
-from .bio import bio_labels, to_bio
+from .bio import bio_labels, misaligned_spans, to_bio
 from .errors import InputError
 from .io import read_jsonl, umask
 from .labelset import HUMAN_STATUSES, event_types, guidelines_version
@@ -92,12 +92,22 @@ def config_features(config: str):
     raise ValueError(f"unknown config {config!r}; expected one of {CONFIGS}")
 
 
-def config_row(config: str, record: dict[str, Any], where: str) -> dict[str, Any]:
-    """The row of ``config`` for one sentence record (not yet encoded)."""
+def config_row(config: str, record: dict[str, Any], where: str, left_out: Optional[list] = None) -> dict[str, Any]:
+    """The row of ``config`` for one sentence record (not yet encoded).
+
+    In ``bio``, an event whose trigger does not fall on token boundaries (a human annotation
+    made on other tokens) cannot be tagged: it is left out of that row and appended to
+    ``left_out`` as ``(where, record id, type, start, end, text)``; without ``left_out`` it
+    is an error."""
     if config == "spans":
         return record
     if config == "bio":
-        tokens, spaces, tags = to_bio(record["text"], ((e["type"], e["start"], e["end"]) for e in record["events"]), where)
+        spans = [(e["type"], e["start"], e["end"]) for e in record["events"]]
+        if left_out is not None:
+            bad = set(misaligned_spans(record["text"], spans))
+            left_out += [(where, record["id"], t, a, b, record["text"][a:b]) for t, a, b in spans if (t, a, b) in bad]
+            spans = [s for s in spans if s not in bad]
+        tokens, spaces, tags = to_bio(record["text"], spans, where)
         return {"id": record["id"], "doc_id": record["doc_id"], "tokens": tokens, "spaces": spaces, "ner_tags": tags, "status": record["status"]}
     return {"id": record["id"], "doc_id": record["doc_id"], "text": record["text"], "labels": record["labels"], "status": record["status"]}
 
@@ -111,6 +121,7 @@ class PublishStats:
     events: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))  # split -> type -> n
     sentences_with: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))  # split -> type -> n
     status: Counter = field(default_factory=Counter)
+    bio_left_out: list = field(default_factory=list)  # (where, id, type, start, end, text) of events BIO cannot tag
     guidelines: Counter = field(default_factory=Counter)  # guidelines version of the records -> sentences
     example: Optional[dict] = None
 
@@ -128,6 +139,7 @@ class PublishStats:
             },
             "status": dict(sorted(self.status.items())),
             "guidelines_versions": dict(sorted(self.guidelines.items())),
+            "bio_events_left_out": [{"id": i, "type": t, "start": a, "end": b, "text": x} for _, i, t, a, b, x in self.bio_left_out],
         }
 
 
@@ -185,7 +197,7 @@ def write_dataset(records_path: Path, manifest: dict, out_dir: Path, card_extra:
             if pseudonyms is not None:
                 record = pseudonymise(record, pseudonyms, where)
             for config in CONFIGS:
-                writers[config, split].write(features[config].encode_example(config_row(config, record, where)))
+                writers[config, split].write(features[config].encode_example(config_row(config, record, where, stats.bio_left_out)))
             stats.sentences[split] += 1
             stats.documents[split].add(record["doc_id"])
             stats.status[record["status"]] += 1
@@ -310,6 +322,11 @@ def card_body(stats: PublishStats, extra: dict) -> str:
         else "Splits are by document."
     )
     status = ", ".join(f"{k}: {v}" for k, v in sorted(stats.status.items()))
+    left_out = stats.bio_left_out
+    bio_note = (
+        f" {len(left_out)} events whose trigger does not fall on token boundaries are left out of `bio` "
+        f"(they stay in `spans`; listed in `{STATS_NAME}`)." if left_out else ""
+    )
     correction = (
         f"corrected by annotators in Label Studio ({human} of {sum(stats.status.values())} sentences)"
         if human else "not corrected by annotators (weak labels only)"
@@ -366,7 +383,7 @@ names = bio["train"].features["ner_tags"].feature.names
   `count` (casualty counts), `confidence` and `sources` (labelling functions) where known.
 - `bio`: spaCy tokens of `text` (blank English tokenizer) with `spaces` so that
   `"".join(t + " " * s for t, s in zip(tokens, spaces)) == text`; tags aligned with
-  `Doc.char_span(..., alignment_mode="strict")`, never shifted.
+  `Doc.char_span(..., alignment_mode="strict")`, never shifted.{bio_note}
 - `labels`: the distinct event types of each sentence, for multi-label classification.
 
 ## Example (`spans`, train)

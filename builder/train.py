@@ -167,7 +167,7 @@ class SpanModelFunction:
 
     def __call__(self, doc: "LabelDoc") -> None:
         starts = set(doc.tokens.starts)
-        ends = {s + len(w) for s, w in zip(doc.tokens.starts, doc.words)}
+        ends = set(doc.tokens.ends)
         spans = []
         for e in predict(self.nlp, [doc.text], self.types)[0]:
             if e["start"] in starts and e["end"] in ends:  # only spans on the labeller's token boundaries

@@ -172,3 +172,37 @@ def test_published_dataset_folder_is_readable_by_others(tmp_path, monkeypatch):
     finally:
         os.umask(old)
     assert (tmp_path / "out" / "dataset").stat().st_mode & 0o777 == 0o755
+
+
+@pytest.mark.slow
+def test_a_human_event_off_the_tokens_is_left_out_of_bio_and_the_build_goes_on(tmp_path, monkeypatch):
+    """A span annotated inside a token ('strike' in 'airstrikes') cannot be tagged in BIO;
+    the build reports it with its sentence and publishes everything else."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text(
+        "Airstrikes hit the port of Hodeidah on Monday, killing three people.\n"
+        "Officials said the attack was the third this week.\n", encoding="utf-8")
+    assert build("--corpus", "corpus", "-o", "out").exit_code == 0
+    first = json.loads((tmp_path / "out" / "records.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    text = first["text"]
+    assert text.startswith("Airstrikes")
+    event = {"type": "STRIKE", "start": 3, "end": 9, "text": text[3:9], "confidence": None, "sources": [], "realis": "ACTUAL", "arguments": [], "count": None}
+    (tmp_path / "annotations").mkdir()
+    (tmp_path / "annotations" / "human.jsonl").write_text(json.dumps(
+        {"id": first["id"], "text": text, "events": [event], "status": "corrected", "annotators": [], "guidelines_version": "1.2.0"}) + "\n", encoding="utf-8")
+    result = build("--corpus", "corpus", "-o", "out")
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert f"STRIKE event 'strike' [3, 9) of sentence {first['id']} is not on token boundaries: left out of the bio config" in output
+    stats = json.loads((tmp_path / "out" / "dataset" / "stats.json").read_text(encoding="utf-8"))
+    assert stats["bio_events_left_out"] == [{"id": first["id"], "type": "STRIKE", "start": 3, "end": 9, "text": "strike"}]
+    from builder.publish import load_published
+
+    spans = load_published(tmp_path / "out" / "dataset")
+    bio = load_published(tmp_path / "out" / "dataset", "bio")
+    row = next(r for split in spans for r in spans[split] if r["id"] == first["id"])
+    assert [e["text"] for e in row["events"]] == ["strike"]
+    tags = next(r for split in bio for r in bio[split] if r["id"] == first["id"])["ner_tags"]
+    assert set(tags) == {0}  # "O" only
+    assert "1 events whose trigger does not fall on token boundaries are left out of `bio`" in (tmp_path / "out" / "dataset" / "README.md").read_text(encoding="utf-8")
