@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import json
 import os
 import re
@@ -124,17 +125,46 @@ def umask() -> int:
     return mask
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_dead_temporaries(path: Path) -> list[Path]:
+    """Delete the temporary files of :func:`atomic_open` beside ``path`` whose writer is no
+    longer running (``.NAME.PID.XXXX.tmp``), and those of earlier versions, which carried no
+    process id (``.NAME.XXXX.tmp``, where ``XXXX`` is not a number); return them."""
+    removed = []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        middle = tmp.name[len(path.name) + 2: -len(".tmp")]
+        pid = middle.split(".", 1)[0] if "." in middle else ""
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "w", permissions: Optional[int] = None) -> Iterator[TextIO]:
     """Open a temporary file beside ``path``; rename it onto ``path`` only if the block succeeds.
 
     The file gets ``permissions`` (default: what ``open`` would give, 0666 less the umask;
-    ``mkstemp`` alone would leave 0600).
+    ``mkstemp`` alone would leave 0600). The temporary file's name carries the writer's
+    process id, so that the next writer of ``path`` deletes what a killed one left
+    (:func:`remove_dead_temporaries`).
     """
     path = Path(path)
     check_output(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_dead_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, mode, encoding="utf-8", newline="\n") as fh:
             yield fh

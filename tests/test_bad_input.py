@@ -316,3 +316,20 @@ def test_version_prints_the_version():
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == __version__
+
+
+def test_a_killed_writer_leaves_nothing_the_next_run_keeps(tmp_path):
+    """`label -o` killed mid-write leaves a temporary file; the next run of it removes it."""
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(jsonl(*({"id": i, "text": f"A drone strike hit the port on day {i}."} for i in range(20000))))
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "builder", "label", str(src), "-o", str(out)], cwd=ROOT, stderr=subprocess.DEVNULL)
+    while not list(tmp_path.glob(".out.jsonl.*.tmp")):
+        assert proc.poll() is None, "the command ended before writing"
+    proc.kill()
+    proc.wait()
+    assert not out.exists() and len(list(tmp_path.glob(".out.jsonl.*.tmp"))) == 1
+    (tmp_path / ".out.jsonl.abc123.tmp").write_text("left by an earlier version", encoding="utf-8")
+    result = CliRunner().invoke(app, ["label", str(src), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
