@@ -89,12 +89,27 @@ def ingest(
     _table("ingest", [("documents", str(n_docs)), ("removed blocks", str(n_removed)), ("output", str(output))])
 
 
+def _checked_records(path: Path) -> Path:
+    """``path``, once every line of it validates as a sentence record (see `eventds validate`).
+
+    Raises:
+        InputError: the file cannot be read.
+        ValidationFailed: every problem of every record, with its file, line and field.
+    """
+    from .validate import format_report, validate_path
+
+    report = validate_path(path, "jsonl")
+    if not report.ok:
+        raise ValidationFailed(format_report(report).splitlines())
+    return path
+
+
 def _human_records(path: Path) -> list[dict[str, Any]]:
     """The records of ``path`` that carry a human layer (status corrected or adjudicated)."""
     from .io import read_jsonl
     from .labelset import HUMAN_STATUSES
 
-    return [r for _, r in read_jsonl(path) if r["status"] in HUMAN_STATUSES]
+    return [r for _, r in read_jsonl(_checked_records(path)) if r["status"] in HUMAN_STATUSES]
 
 
 def _read_clean_articles(path: Path):
@@ -222,7 +237,7 @@ def split(
     except ValueError:
         _fail(EventdsError(f"--ratios must be three comma-separated numbers, got {ratios!r}"))
     try:
-        index = index_documents(Sentence.from_dict(o) for _, o in read_jsonl(records))
+        index = index_documents(Sentence.from_dict(o) for _, o in read_jsonl(_checked_records(records)))
         previous = load_manifest(manifest)
         result = assign_splits(index, previous, dict(zip(SPLITS, shares)) if previous is None else None, seed)
         write_manifest(manifest, result.manifest)
@@ -356,7 +371,7 @@ def report(
     from .split import load_manifest
 
     try:
-        q = quality(records, load_manifest(manifest))
+        q = quality(_checked_records(records), load_manifest(manifest))
         files = write_report(q, output)
     except EventdsError as e:
         _fail(e)

@@ -615,6 +615,8 @@ def label_jsonl_objects(objects: Iterable[tuple[str, int, dict[str, Any]]], labe
             raise InputError(f"{where} -> id: missing, or not a string or integer")
         if not isinstance(obj.get("text"), str):
             raise InputError(f"{where} -> text: missing or not a string (got {type(obj.get('text')).__name__})")
+        if not obj["text"].strip():
+            raise InputError(f"{where} -> text: empty" + (" (only whitespace)" if obj["text"] else "") + "; there is nothing to label")
         if obj["id"] in seen:
             raise InputError(f"{where} -> id: duplicate id {obj['id']!r}")
         seen.add(obj["id"])

@@ -173,7 +173,7 @@ SURROGATE = b'{"id": "a", "text": "A drone \\ud800 strike hit the port."}\n'
 NUL = b'{"id": "a", "text": "A drone \\u0000 strike hit the port."}\n'
 
 # (name, command, input bytes, expected exit code, expected text in the message)
-CHARACTER_CASES = [
+RECORD_CASES = [
     ("lone surrogate: label", "label", SURROGATE, 2, "in.jsonl:1 -> text: lone surrogate U+D800 at character 8"),
     ("lone surrogate: ingest", "ingest", SURROGATE, 2, "in.jsonl:1 -> text: lone surrogate U+D800"),
     ("lone surrogate: build", "build", SURROGATE, 2, "in.jsonl:1 -> text: lone surrogate U+D800"),
@@ -184,6 +184,13 @@ CHARACTER_CASES = [
     ("NUL: validate", "validate", jsonl(rec(text="A drone \x00 strike")), 2, "in.jsonl:1: [text] NUL character"),
     ("NUL in metadata: ingest", "ingest", b'{"id": "a", "text": "A drone strike.", "title": "T\\u0000"}\n', 2, "in.jsonl:1 -> title: NUL character"),
     ("whitespace-only text: ingest", "ingest", jsonl({"id": "a", "text": " \n\t "}), 2, "in.jsonl:1 -> text: the article has no text (only whitespace)"),
+    ("empty text: label", "label", jsonl({"id": "a", "text": "ok"}, {"id": "b", "text": ""}), 2, "in.jsonl:2 -> text: empty; there is nothing to label"),
+    ("whitespace-only text: label", "label", jsonl({"id": "a", "text": " \t"}), 2, "in.jsonl:1 -> text: empty (only whitespace)"),
+    ("not sentence records: split", "split", jsonl({"id": "a", "text": "A drone strike."}), 1, "in.jsonl:1: [record 1] missing field: 'doc_id'"),
+    ("not sentence records: report", "report", jsonl({"id": "a", "text": "A drone strike."}), 1, "in.jsonl:1: [record 1] missing field: 'status'"),
+    ("not sentence records: calibrate", "calibrate", jsonl({"id": "a", "text": "A drone strike."}), 1, "in.jsonl:1: [record 1] missing field: 'status'"),
+    ("not sentence records: label-model", "label-model", jsonl({"id": "a", "text": "A drone strike."}), 1, "in.jsonl:1: [record 1] missing field: 'status'"),
+    ("not sentence records: train", "train", jsonl({"id": "a", "text": "A drone strike."}), 1, "in.jsonl:1: [record 1] missing field: 'status'"),
     ("article over the length limit", "ingest", jsonl({"id": "a", "text": "Word. " * 200_000}), 2,
      "in.jsonl:1 -> text: the article is 1,200,000 characters long, over the limit of 1,000,000"),
 ]
@@ -196,12 +203,17 @@ def run_build_case(tmp_path, command, src):
         "ingest": ["ingest", str(src), "-o", str(out / "articles.jsonl"), "--removals", str(out / "removals.jsonl")],
         "label": ["label", str(src), "-o", str(out / "labelled.jsonl")],
         "build": ["build", "--corpus", str(src), "-o", str(out), "--annotations", str(tmp_path / "no-annotations")],
+        "split": ["split", str(src), "-m", str(out / "manifest.json")],
+        "report": ["report", str(src), "-o", str(out / "report")],
+        "calibrate": ["calibrate", str(src), "-o", str(out / "calibration.json")],
+        "label-model": ["label-model", str(src), "-o", str(out / "label-model.json")],
+        "train": ["train", str(src), "-o", str(out / "model")],
     }[command]
     return CliRunner().invoke(app, args), out
 
 
-@pytest.mark.parametrize("name, command, content, code, message", CHARACTER_CASES, ids=[c[0] for c in CHARACTER_CASES])
-def test_characters_no_record_may_hold_are_refused_with_their_field(tmp_path, monkeypatch, name, command, content, code, message):
+@pytest.mark.parametrize("name, command, content, code, message", RECORD_CASES, ids=[c[0] for c in RECORD_CASES])
+def test_malformed_records_are_refused_with_their_field(tmp_path, monkeypatch, name, command, content, code, message):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "in.jsonl").write_bytes(content)
     result, out = run_build_case(tmp_path, command, Path("in.jsonl"))
