@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 invalid content, 2 unreadable input, 3 bad configuratio
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from . import __version__
+from . import __version__, swap
 from .errors import EventdsError, InputError, ServiceError, ValidationFailed
 
 app = typer.Typer(
@@ -70,14 +71,24 @@ def ingest(
     output: Path = typer.Option(Path("build/articles.jsonl"), "-o", "--output", help="Cleaned articles (JSONL)."),
     removals: Path = typer.Option(Path("build/removals.jsonl"), "--removals", help="Log of removed blocks (JSONL)."),
 ) -> None:
-    """Read articles and clean them of scrape noise, logging every removal."""
+    """Read articles and clean them of scrape noise, logging every removal.
+
+    When both outputs are in one folder (the default) they are replaced together."""
     from .clean import clean
     from .ingest import read_articles
-    from .io import atomic_open
+    from .io import atomic_open, check_output
 
     n_docs = n_removed = 0
     try:
-        with atomic_open(output) as fh, atomic_open(removals) as log:
+        for path in (output, removals):
+            check_output(path)
+        with contextlib.ExitStack() as stack:
+            if output.parent.resolve() == removals.parent.resolve():
+                staging = stack.enter_context(swap.replace_together(output.parent))
+                fh = stack.enter_context((staging / output.name).open("w", encoding="utf-8", newline="\n"))
+                log = stack.enter_context((staging / removals.name).open("w", encoding="utf-8", newline="\n"))
+            else:
+                fh, log = stack.enter_context(atomic_open(output)), stack.enter_context(atomic_open(removals))
             for article in clean(read_articles(source)):
                 n_docs += 1
                 n_removed += len(article.removals)
@@ -372,7 +383,9 @@ def report(
 
     try:
         q = quality(_checked_records(records), load_manifest(manifest))
-        files = write_report(q, output)
+        with swap.replace_together(output.parent) as staging:  # the whole folder, old or new
+            write_report(q, staging / output.name)
+        files = [output / "quality.json", output / "index.html"]
     except EventdsError as e:
         _fail(e)
     rows = [("human-annotated sentences", str(q["human_sentences"])), ("accepted unchanged", str(q["accepted_unchanged"]))]
