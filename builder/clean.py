@@ -9,18 +9,21 @@ through :attr:`CleanArticle.segments`.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
 from .errors import ConfigError, InputError
-from .records import Article, CleanArticle, Removal, Segment
+from .records import Article, CleanArticle, DocumentMeta, Removal, Segment
 
 RULES_PATH = Path(__file__).parent / "resources" / "clean_rules.json"
+#: Articles from which corpus-level boilerplate is learned before cleaning starts.
+BOILERPLATE_WINDOW = 1000
 PARAGRAPH_SEPARATOR = "\n\n"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "′": "'"})
@@ -39,9 +42,24 @@ class Line:
 
 
 @dataclass(frozen=True)
+class LineRule:
+    name: str
+    pattern: re.Pattern[str]
+    not_first_line: bool = False
+    max_words: Optional[int] = None  # the rule applies only to lines of at most this many words
+
+    def matches(self, line: Line, i: int) -> bool:
+        if self.not_first_line and i == 0:
+            return False
+        if self.max_words is not None and line.words > self.max_words:
+            return False
+        return self.pattern.search(line.text) is not None
+
+
+@dataclass(frozen=True)
 class Rules:
     version: str
-    line_rules: tuple[tuple[str, re.Pattern[str], bool], ...]
+    line_rules: tuple[LineRule, ...]
     widget_blocks: tuple[dict[str, Any], ...]
     trailing_sections: tuple[dict[str, Any], ...]
     byline: dict[str, Any]
@@ -59,7 +77,7 @@ def load_rules(path: Path = RULES_PATH) -> Rules:
     """Load and compile the cleaning rules file."""
     data = json.loads(path.read_text(encoding="utf-8"))
     line_rules = tuple(
-        (r["name"], _compile(r["pattern"], f"{path} -> line_rules -> {i}"), bool(r.get("not_first_line")))
+        LineRule(r["name"], _compile(r["pattern"], f"{path} -> line_rules -> {i}"), bool(r.get("not_first_line")), r.get("max_words"))
         for i, r in enumerate(data["line_rules"])
     )
     blocks = tuple(
@@ -67,7 +85,7 @@ def load_rules(path: Path = RULES_PATH) -> Rules:
         for i, b in enumerate(data["widget_blocks"])
     )
     sections = tuple(
-        {**s, "start": _compile(s["start"], f"{path} -> trailing_sections -> {i}"), "continue": _compile(s["continue"], f"{path} -> trailing_sections -> {i}")}
+        {**s, **{k: _compile(s[k], f"{path} -> trailing_sections -> {i} -> {k}") for k in ("start", "continue", "confirm") if k in s}}
         for i, s in enumerate(data["trailing_sections"])
     )
     byline = {**data["byline"], "name_pattern": _compile(data["byline"]["name_pattern"], f"{path} -> byline")}
@@ -98,12 +116,21 @@ def normalise(text: str) -> str:
 
 
 def _trailing_section(lines: list[Line], rule: dict[str, Any]) -> Optional[int]:
-    """Index of the first line of a trailing comment section, or ``None``."""
+    """Index of the first line of a trailing comment section, or ``None``.
+
+    A section starts at a heading (``start``) and runs to the end of the article when either
+    every later line continues it (``continue``) or is short (``max_words_otherwise``), or,
+    for a rule with ``confirm``, when comment furniture (a timestamp, "Reply", a vote count)
+    follows the heading within ``confirm_within`` lines: the comments themselves are prose.
+    """
     for i, line in enumerate(lines):
-        if not rule["start"].search(line.text):
+        if i == 0 or not rule["start"].search(line.text):
             continue
         rest = lines[i + 1 :]
-        if all(rule["continue"].search(l.text) or l.words <= rule["max_words_otherwise"] for l in rest):
+        if "confirm" in rule:
+            if any(rule["confirm"].search(l.text) for l in rest[: rule["confirm_within"]]):
+                return i
+        elif all(rule["continue"].search(l.text) or l.words <= rule["max_words_otherwise"] for l in rest):
             return i
     return None
 
@@ -124,7 +151,8 @@ def classify_lines(lines: list[Line], author: Optional[str], rules: Rules) -> li
             if verdict[i] is None and block["start"].search(lines[i].text):
                 verdict[i] = block["name"]
                 j = i + 1
-                while j < len(lines) and (
+                last = i + block.get("max_lines", len(lines))
+                while j < len(lines) and j <= last and (
                     block["continue"].search(lines[j].text) or lines[j].words <= block["absorb_short_lines"]
                 ):
                     verdict[j] = verdict[j] or block["name"]
@@ -138,9 +166,9 @@ def classify_lines(lines: list[Line], author: Optional[str], rules: Rules) -> li
     for i, line in enumerate(lines):
         if verdict[i]:
             continue
-        for name, pattern, not_first_line in rules.line_rules:
-            if not (not_first_line and i == 0) and pattern.search(line.text):
-                verdict[i] = name
+        for rule in rules.line_rules:
+            if rule.matches(line, i):
+                verdict[i] = rule.name
                 break
         else:
             if author_key and normalise(line.text) == author_key:
@@ -166,20 +194,71 @@ def _before_body(lines: list[Line], i: int, body_words: int = 12) -> bool:
     return all(l.words < body_words for l in lines[1:i])
 
 
-def clean_article(article: Article, rules: Optional[Rules] = None) -> CleanArticle:
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
+
+
+def content_like(line: Line) -> bool:
+    """A line that reads as a paragraph of prose: a sentence of at least six words, or at
+    least fifteen words. Such a line is content even when documents share it (syndicated
+    wire copy, background paragraphs); boilerplate is short or not a sentence."""
+    return line.words >= 15 or (line.words >= 6 and _SENTENCE_END.search(line.text) is not None)
+
+
+def source_of(article: Article) -> str:
+    """The source whose pages share boilerplate: the outlet or site the metadata names, the
+    host of its URL, else one unnamed source for the whole corpus."""
+    meta = article.meta
+    for value in (getattr(meta, "site_name", None), meta.outlet):
+        if value:
+            return value.casefold()
+    url = getattr(meta, "url", None)
+    if url:
+        host = url.split("://", 1)[-1].split("/", 1)[0].casefold()
+        return host.removeprefix("www.")
+    return ""
+
+
+@dataclass
+class Boilerplate:
+    """Lines repeated across documents of one source (menus, footers, share rows, notices),
+    learned from a window of documents: ``(source, normalised line)`` seen in at least
+    ``min_documents`` documents, not counting lines that read as prose (:func:`content_like`)."""
+
+    min_documents: int = 2
+    documents: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def observe(self, article: Article) -> None:
+        source = source_of(article)
+        keys = {normalise(l.text) for l in split_lines(article.text) if not content_like(l)}
+        for key in keys:
+            if key:
+                self.documents[source, key] = self.documents.get((source, key), 0) + 1
+
+    def repeated(self, article: Article, line: Line) -> bool:
+        if content_like(line):
+            return False
+        return self.documents.get((source_of(article), normalise(line.text)), 0) >= self.min_documents
+
+
+def clean_article(article: Article, rules: Optional[Rules] = None, boilerplate: Optional[Boilerplate] = None) -> CleanArticle:
     """Clean one article.
 
     Args:
         article: the raw article.
         rules: compiled rules; the shipped ``clean_rules.json`` by default.
+        boilerplate: lines repeated across the corpus (removed as ``boilerplate``).
 
     Returns:
-        The cleaned article, with its kept paragraphs, the map back to the raw text and
-        the log of removals.
+        The cleaned article, with its kept paragraphs, the map back to the raw text, the
+        log of removals, and metadata the text states where the article had none.
     """
     rules = rules or load_rules()
     lines = split_lines(article.text)
     verdict = classify_lines(lines, article.meta.author, rules)
+    if boilerplate is not None:
+        for i, line in enumerate(lines):
+            if verdict[i] is None and i > 0 and boilerplate.repeated(article, line):
+                verdict[i] = "boilerplate"
     parts: list[str] = []
     segments: list[Segment] = []
     removals: list[Removal] = []
@@ -198,7 +277,7 @@ def clean_article(article: Article, rules: Optional[Rules] = None) -> CleanArtic
         id=article.id,
         raw_text=article.text,
         text="".join(parts),
-        meta=article.meta,
+        meta=stated_metadata(article.meta, lines, verdict),
         segments=tuple(segments),
         removals=tuple(removals),
     )
@@ -207,14 +286,80 @@ def clean_article(article: Article, rules: Optional[Rules] = None) -> CleanArtic
 def clean(articles: Iterable[Article], rules: Optional[Rules] = None) -> Iterator[CleanArticle]:
     """Clean a stream of articles.
 
+    Corpus-level boilerplate (:class:`Boilerplate`) is learned from the first
+    :data:`BOILERPLATE_WINDOW` articles, which are held in memory meanwhile, and applied to
+    every article.
+
     Raises:
         InputError: an article is all noise (every line removed), naming it.
     """
     rules = rules or load_rules()
-    for article in articles:
-        cleaned = clean_article(article, rules)
+    stream = iter(articles)
+    window = list(itertools.islice(stream, BOILERPLATE_WINDOW))
+    boilerplate = Boilerplate()
+    for article in window:
+        boilerplate.observe(article)
+    for article in itertools.chain(window, stream):
+        cleaned = clean_article(article, rules, boilerplate)
         if not cleaned.text.strip():
             where = f"{article.meta.source_file}: article {article.id!r}" if article.meta.source_file else f"article {article.id!r}"
             found = ", ".join(sorted({r.rule for r in cleaned.removals}))
             raise InputError(f"{where}: every line was removed as scrape noise ({found}); nothing is left to publish")
         yield cleaned
+
+
+_MONTHS = {m: i for i, names in enumerate(
+    [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"), ("jul", "july"),
+     ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"), ("dec", "december")], start=1) for m in names}
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_DAY_MONTH_YEAR = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)? ([A-Za-z]{3,9})\.?,? (\d{4})\b")
+_MONTH_DAY_YEAR = re.compile(r"\b([A-Za-z]{3,9})\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})\b")
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})\b")
+_BYLINE_NAME = re.compile(r"^(?:by|words by|written by|story by|text by)\s+(.+?)(?:\s*(?:,|\||\s[-–—]\s|\bfor\b|\bin\b).*)?$", re.IGNORECASE)
+
+
+def stated_date(text: str) -> Optional[str]:
+    """The first date a line states, as ``YYYY-MM-DD`` (day before month when numeric), or ``None``."""
+    import datetime
+
+    candidates = []
+    for m in _ISO_DATE.finditer(text):
+        candidates.append((m.start(), int(m[1]), int(m[2]), int(m[3])))
+    for m in _DAY_MONTH_YEAR.finditer(text):
+        if m[2].casefold() in _MONTHS:
+            candidates.append((m.start(), int(m[3]), _MONTHS[m[2].casefold()], int(m[1])))
+    for m in _MONTH_DAY_YEAR.finditer(text):
+        if m[1].casefold() in _MONTHS:
+            candidates.append((m.start(), int(m[3]), _MONTHS[m[1].casefold()], int(m[2])))
+    for m in _NUMERIC_DATE.finditer(text):
+        candidates.append((m.start(), int(m[3]), int(m[2]), int(m[1])))
+    for _, year, month, day in sorted(candidates):
+        try:
+            return datetime.date(year, month, day).isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def stated_metadata(meta: DocumentMeta, lines: list[Line], verdict: list[Optional[str]]) -> DocumentMeta:
+    """Fill the metadata an article lacks from what its text states, never inventing:
+
+    - title: the first line, when it is kept and reads as a headline (at most 30 words,
+      not ending like a sentence);
+    - author: the name of the first ``byline`` line ("By Jane Doe, Reuters" -> "Jane Doe");
+    - published: the date of the first ``dateline`` line.
+    """
+    title, author, published = meta.title, meta.author, meta.published
+    if title is None and lines and verdict[0] is None and lines[0].words <= 30 and not _SENTENCE_END.search(lines[0].text.rstrip("”’\"'")):
+        title = lines[0].text
+    for line, rule in zip(lines, verdict):
+        if author is None and rule == "byline":
+            m = _BYLINE_NAME.match(line.text)
+            if m and 1 <= len(m[1].split()) <= 12:
+                author = m[1].strip()
+        if published is None and rule == "dateline":
+            published = stated_date(line.text)
+    if (title, author, published) == (meta.title, meta.author, meta.published):
+        return meta
+    return replace(meta, title=title, author=author, published=published)
+

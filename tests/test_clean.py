@@ -1,3 +1,4 @@
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -104,3 +105,108 @@ def test_every_kept_character_maps_back_to_the_raw_text(paragraphs, breaks):
             assert cleaned.to_raw(seg.clean_start + i) == seg.raw_start + i
     kept = sum(s.length for s in cleaned.segments)
     assert len(cleaned.text) == kept + 2 * max(0, len(cleaned.segments) - 1)
+
+
+# ---------------------------------------------------------------------------------------
+# Noise families every outlet has, and content that looks like them
+
+TITLE = "Drone strike kills six at market in northern Mali"
+
+NOISE_FAMILIES = [
+    ("share_social", ["Share this article", "Share on Facebook", "Tweet", "WhatsApp", "Copy link", "Follow us on X", "Facebook Twitter WhatsApp Email"]),
+    ("related_link", ["Read more: Jihadists threaten new attacks on Mali convoys", "RELATED: Army says strike hit militants", "Also read - Niger junta threatens envoy"]),
+    ("advertisement", ["Advertisement", "Sponsored", "Story continues below advertisement", "Scroll to continue with content"]),
+    ("newsletter", ["Sign up for our daily newsletter", "Get the latest headlines delivered to your inbox.", "Subscribe now for unlimited access"]),
+    ("cookie_notice", ["We use cookies to improve your experience on our website.", "Accept all", "Manage preferences"]),
+    ("photo_credit", ["Credit: Reuters", "Photograph: Ahmed Saleh/Anadolu", "AFP via Getty Images"]),
+    ("photo_caption", ["Smoke rises over the market in Gao. Photo: AFP", "(Photo by Issouf Sanogo/AFP via Getty Images)"]),
+    ("tags", ["Tags: Mali, Sahel, Drone strikes", "Topics: Sudan | RSF | Darfur"]),
+    ("copyright", ["© 2024 Sahel Wire. All rights reserved.", "Copyright 2023 Andes Post"]),
+    ("author_bio", ["Amadou Diallo is a correspondent covering the Sahel for Sahel Wire.", "Jane Roe is a freelance journalist based in Goma."]),
+    ("byline", ["By Amadou Diallo and Sarah Klein, Sahel Wire", "Reporting by Joe Smith; Editing by Ann Lee"]),
+    ("dateline", ["Published 12 March 2024, 14:05 GMT", "Updated: 13 March 2024", "March 4, 2024 9:12 am", "KHARTOUM, March 12 (Nile Post) -"]),
+    ("reading_aid", ["5 min read", "Listen to this article", "Skip to content"]),
+    ("nav_menu", ["Home | World | Africa | Opinion", "News » Africa » Sahel"]),
+]
+
+
+@pytest.mark.parametrize("rule, lines", NOISE_FAMILIES, ids=[f[0] for f in NOISE_FAMILIES])
+def test_noise_families_are_removed_with_their_rule(rule, lines):
+    raw = "\n".join([TITLE, BODY, *lines, BODY.replace("three", "four")])
+    cleaned, removed = rules_of(raw)
+    assert {line: removed.get(line) for line in lines} == {line: rule for line in lines}
+    assert cleaned.text == f"{TITLE}\n\n{BODY}\n\n{BODY.replace('three', 'four')}"
+
+
+CONTENT_TRAPS = [
+    "BAMAKO, March 12 (Sahel Wire) - A drone strike killed six people at a crowded market on Tuesday, officials said.",
+    "Officials declined to comment on the strike.",
+    "The army shared a video of the attack on social media.",
+    "“We will respond,” he said.",
+    "Photographs shared online showed the ruins of the clinic.",
+    "Follow-up strikes hit the same area hours later, residents said.",
+    "Related fighting spread to two villages near the border.",
+    "The group said in a statement that it would not stop fighting.",
+    "Among the dead were a teacher, two farmers and a nurse.",
+]
+
+
+@pytest.mark.parametrize("line", CONTENT_TRAPS)
+def test_content_that_looks_like_noise_is_kept(line):
+    cleaned, removed = rules_of("\n".join([TITLE, BODY, line]))
+    assert removed == {}
+    assert line in cleaned.text
+
+
+def test_a_comment_section_is_removed_with_the_comments_themselves():
+    raw = "\n".join([TITLE, BODY, "23 Comments", "Join the conversation", "Moussa K.", "3 hours ago",
+                     "This is terrible. The government must stop these attacks on civilians.", "Reply", "12 likes",
+                     "Jean P.", "March 12, 2024 at 9:12 am", "Another strike, another cover-up.", "Reply"])
+    cleaned, removed = rules_of(raw)
+    assert cleaned.text == f"{TITLE}\n\n{BODY}"
+    assert set(removed.values()) == {"comment_section"}
+
+
+def test_a_related_list_takes_its_headlines_but_not_the_next_paragraph():
+    raw = "\n".join([TITLE, BODY, "Related", "Army says strike hit militants, not civilians", "Niger junta threatens to expel French envoy",
+                     "The United Nations said it was investigating the strike on the market."])
+    cleaned, removed = rules_of(raw)
+    assert set(removed) == {"Related", "Army says strike hit militants, not civilians", "Niger junta threatens to expel French envoy"}
+    assert "The United Nations said it was investigating" in cleaned.text
+
+
+def test_lines_repeated_across_pages_of_one_source_are_boilerplate_but_shared_prose_is_content():
+    from builder.clean import clean
+
+    shared_prose = "The conflict began in April 2023 when fighting broke out between the army and a paramilitary force."
+    pages = [
+        Article(f"p{i}", "\n".join([f"Headline number {i} about the war", "Home  World  Africa", BODY.replace("three", str(i + 2)),
+                                    shared_prose, "Our journalism is free to read", "Contact us  About us"]), DocumentMeta(outlet="Nile Post"))
+        for i in range(3)
+    ]
+    cleaned = list(clean(pages))
+    for c in cleaned:
+        removed = {r.text: r.rule for r in c.removals}
+        assert removed == {"Home  World  Africa": "boilerplate", "Our journalism is free to read": "boilerplate", "Contact us  About us": "boilerplate"}
+        assert shared_prose in c.text
+
+
+def test_a_line_two_sources_share_once_is_not_boilerplate():
+    from builder.clean import clean
+
+    pages = [Article(f"p{i}", f"Headline {i}\nIn brief\n{BODY}", DocumentMeta(outlet=outlet)) for i, outlet in enumerate(["A Wire", "B Post"])]
+    assert all(c.removals == () for c in clean(pages))
+
+
+def test_metadata_the_text_states_is_kept_and_never_invented():
+    raw = "\n".join([TITLE, "By Amadou Diallo, Sahel Wire", "Published 12 March 2024, 14:05 GMT", BODY])
+    cleaned, _ = rules_of(raw)
+    assert (cleaned.meta.title, cleaned.meta.author, cleaned.meta.published) == (TITLE, "Amadou Diallo", "2024-03-12")
+    cleaned, _ = rules_of(f"{BODY}\n{BODY.replace('three', 'two')}")
+    assert (cleaned.meta.title, cleaned.meta.author, cleaned.meta.published) == (None, None, None)
+
+
+def test_metadata_given_by_a_manifest_is_not_replaced():
+    raw = "\n".join([TITLE, "By Amadou Diallo, Sahel Wire", "Published 12 March 2024", BODY])
+    cleaned = clean_article(Article("d", raw, DocumentMeta(title="Manifest title", author="Someone Else", published="2024-03-13")))
+    assert (cleaned.meta.title, cleaned.meta.author, cleaned.meta.published) == ("Manifest title", "Someone Else", "2024-03-13")
