@@ -72,12 +72,22 @@ def push(
     records: Path = typer.Argument(Path("build/records.jsonl"), help="Sentence records with weak events."),
     project: str = typer.Option("eventds", "--project", help="Project title (created if missing)."),
     batch_size: int = typer.Option(100, "--batch-size", min=1, help="Tasks per import request."),
+    with_human: bool = typer.Option(
+        False, "--with-human",
+        help="Also send the events of corrected and adjudicated records as annotations, for review; "
+        "a later pull gives back the same human layer while they are unedited.",
+    ),
     workspace: Path = typer.Option(Path("workspace"), "--workspace", help=WORKSPACE_HELP),
 ) -> None:
     """Import one task per sentence with its weak events as predictions.
 
-    Safe to repeat: tasks are found again by sentence id, predictions of the same model
-    version are replaced, and an interrupted push completes when run again.
+    The records are checked as `eventds validate` checks them, and every prediction as pull
+    would check it, before anything is sent. Safe to repeat: tasks are found again by
+    sentence id, predictions of the same model version are replaced, human annotations are
+    never sent twice, and an interrupted push completes when run again.
+
+    Exits with 1 when a human annotation pushed earlier was edited or deleted in Label
+    Studio (it is listed and left alone: pull first).
 
     The server is found from WORKSPACE/label-studio/credentials.json, or from
     LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY when both are set.
@@ -89,38 +99,61 @@ def push(
             stats = run(
                 client, records, project, batch_size,
                 progress=lambda stage, done, total: status.update(f"pushing: {stage} {done}/{total}"),
+                with_human=with_human,
             )
     except EventdsError as e:
         _fail(e)
     _table("push", stats.rows())
-
+    if stats.human_not_sent:
+        for line in stats.human_not_sent:
+            err.print(f"not sent: {line}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 @annotate_app.command()
 def pull(
     project: str = typer.Option("eventds", "--project", help="Project title."),
-    out_dir: Path = typer.Option(Path("annotations"), "--out", help="Folder for export.json, human.jsonl, annotators.jsonl."),
+    out_dir: Path = typer.Option(Path("annotations"), "--out", help="Folder of the human layer (human.jsonl, annotators.jsonl, export.json)."),
     drafts: bool = typer.Option(False, "--drafts", help="Use drafts (unsubmitted work) as annotations too."),
+    replace: bool = typer.Option(
+        False, "--replace",
+        help="Accept removals and downgrades of existing human annotations (refused otherwise); "
+        "sentences this project does not touch are still kept.",
+    ),
     workspace: Path = typer.Option(Path("workspace"), "--workspace", help=WORKSPACE_HELP),
 ) -> None:
-    """Export the annotations and write the human layer that `eventds build` merges.
+    """Export the annotations and merge them into the human layer that `eventds build` merges.
 
-    Writes OUT/export.json (the export as Label Studio gave it), OUT/human.jsonl (one
-    annotation per sentence: ground truth, else the most recent) and OUT/annotators.jsonl
-    (each annotator's events per sentence). Any invalid region stops the pull and nothing
-    is written. The server is found as for `push`.
+    Merges by sentence id into OUT/human.jsonl (one annotation per sentence: ground truth,
+    else the most recent), OUT/annotators.jsonl (each annotator's events per sentence) and
+    OUT/export.json (one Label Studio task per sentence, from the export its human record
+    came from): new annotations are added, changed ones replaced, sentences this project
+    did not annotate kept. A pull that would remove a human annotation (its task skipped,
+    or the human annotation pushed to it deleted) or downgrade one (adjudicated ->
+    corrected) stops, lists them and writes nothing, unless --replace.
+
+    The files are replaced together (old or new even if the pull is killed); those replaced
+    are kept in OUT/.previous/<time>/. Any invalid region stops the pull and nothing is
+    written. The server is found as for `push`.
     """
     from .studio import StudioClient, pull as run
 
     try:
         with StudioClient.connect(workspace) as client:
-            stats = run(client, project, out_dir, drafts)
+            stats = run(client, project, out_dir, drafts, replace=replace)
     except EventdsError as e:
         _fail(e)
-    if not stats.annotated:
+    if stats.recovered:
+        err.print(f"{out_dir}: {stats.recovered} first", highlight=False)
+    if not stats.annotated and not stats.written:
         err.print("no completed annotations yet: nothing written", highlight=False)
-    _table("pull", stats.rows() + [("output", str(out_dir) if stats.annotated else "-")])
-
+    elif not stats.written:
+        err.print("the human layer is up to date: nothing written", highlight=False)
+    _table("pull", stats.rows() + [("output", str(out_dir) if stats.written else "-")])
+    for what, sid in stats.changes():
+        out.print(f"{what}: {sid}", highlight=False, markup=False, soft_wrap=True)
+    if stats.previous:
+        err.print(f"the files this pull replaced are in {stats.previous}", highlight=False, soft_wrap=True)
 
 
 @annotate_app.command()

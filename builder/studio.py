@@ -6,7 +6,12 @@ and kept in ``WORKSPACE/label-studio/credentials.json`` (mode 0600); other comma
 them from there unless ``LABEL_STUDIO_URL`` and ``LABEL_STUDIO_API_KEY`` are set.
 
 Tasks carry the sentence id in ``data.sentence_id``; pushes look tasks up by it, so a push
-can be repeated (or resumed after a failure) without creating duplicates.
+can be repeated (or resumed after a failure) without creating duplicates. A push with the
+human layer also marks each task it sends a human annotation to (``meta.eventds_human``).
+
+A pull merges the export into the human layer in ``annotations/`` (see
+:func:`builder.studio_convert.merge_human_layer`) and replaces its files as one step
+(:mod:`builder.swap`), keeping the files it replaced in ``annotations/.previous/``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,17 +32,20 @@ import time
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional
 
 import httpx
 
-from . import pseudonyms
+from . import pseudonyms, swap
 from . import studio_convert as conv
 from .errors import ConfigError, InputError, ServiceError, ValidationFailed
-from .io import atomic_open, read_jsonl
+from .io import read_jsonl
+from .labelset import HUMAN_STATUSES, guidelines_version
 from .records import Sentence
 from .studio_convert import LS_OFFSET_UNIT, LabelSet, OffsetUnit, PullStats
+from .validate import validate_path
 
 DATA_SUBDIR = "label-studio"
 CREDENTIALS_FILE = "credentials.json"
@@ -48,6 +57,8 @@ DEFAULT_PORT = 8080
 EXPORT_FILE = "export.json"
 HUMAN_FILE = "human.jsonl"
 ANNOTATORS_FILE = "annotators.jsonl"
+PREVIOUS_DIR = ".previous"  # in the pull's folder: the files each pull replaced, one folder per pull
+PREVIOUS_KEPT = 10  # how many of those folders are kept
 
 
 # ---------------------------------------------------------------------------------------
@@ -412,11 +423,11 @@ class StudioClient:
         return min(found, key=lambda p: p["id"]) if found else None
 
     def tasks(self, project_id: int, page_size: int = 500) -> list[dict[str, Any]]:
-        """Every task of a project (``id`` and ``data`` only), in id order."""
+        """Every task of a project (``id``, ``data`` and ``meta`` only), in id order."""
         tasks: list[dict[str, Any]] = []
         page = 1
         while True:
-            body = self.get("/api/tasks", project=project_id, page=page, page_size=page_size, include="id,data")
+            body = self.get("/api/tasks", project=project_id, page=page, page_size=page_size, include="id,data,meta")
             tasks += body.get("tasks", [])
             if len(tasks) >= body.get("total", 0) or not body.get("tasks"):
                 break
@@ -600,9 +611,15 @@ class PushStats:
     data_updated: int = 0
     duplicate_tasks: int = 0
     model_versions: list[str] = field(default_factory=list)
+    with_human: bool = False
+    human: int = 0
+    human_created: int = 0
+    human_updated: int = 0
+    human_unchanged: int = 0
+    human_not_sent: list[str] = field(default_factory=list)
 
     def rows(self) -> list[tuple[str, str]]:
-        return [
+        rows = [
             ("project id", str(self.project_id)),
             ("sentences", str(self.sentences)),
             ("tasks created", str(self.created)),
@@ -612,11 +629,26 @@ class PushStats:
             ("duplicate tasks found", str(self.duplicate_tasks)),
             ("model version", ", ".join(self.model_versions)),
         ]
+        if self.with_human:
+            rows += [
+                ("human annotations", str(self.human)),
+                ("  sent", str(self.human_created)),
+                ("  updated", str(self.human_updated)),
+                ("  already there", str(self.human_unchanged)),
+                ("  not sent (edited in Label Studio)", str(len(self.human_not_sent))),
+            ]
+        return rows
 
 
-def read_sentences(path: Path, labels: LabelSet, unit: OffsetUnit = LS_OFFSET_UNIT) -> Iterator[tuple[Sentence, dict[str, Any], list[str]]]:
+def read_sentences(
+    path: Path, labels: LabelSet, unit: OffsetUnit = LS_OFFSET_UNIT, with_human: bool = False
+) -> Iterator[tuple[Sentence, dict[str, Any], list[str]]]:
     """Stream sentence records as ``(sentence, task, problems)``: ``problems`` says where
     its weak events would not make valid predictions (unknown label, span text mismatch).
+
+    With ``with_human``, the task of a ``corrected`` or ``adjudicated`` sentence also holds
+    its events as an annotation (``annotations``) and the mark of that annotation (``meta``),
+    and ``problems`` covers that annotation too.
 
     Raises:
         InputError: unreadable file or line, or a duplicate sentence id.
@@ -633,10 +665,17 @@ def read_sentences(path: Path, labels: LabelSet, unit: OffsetUnit = LS_OFFSET_UN
         task = conv.task(s, unit)
         found = conv.record_problems(s, labels, f"{path}:{lineno} sentence {s.id}")
         found += [f"{path}:{lineno} {p}" for p in conv.prediction_problems(s, task["predictions"][0], labels, unit)]  # "sentence ID prediction ..."
+        if with_human and s.status in HUMAN_STATUSES:
+            annotation = conv.human_annotation(s, unit)
+            found += [f"{path}:{lineno} {p}" for p in conv.human_problems(s, annotation, labels, unit)]
+            task["annotations"] = [annotation]
+            task["meta"] = {conv.HUMAN_MARK: conv.human_mark(s)}
         yield s, task, found
 
 
-def check_sentences(path: Path, labels: LabelSet, unit: OffsetUnit = LS_OFFSET_UNIT) -> tuple[list[str], Counter]:
+def check_sentences(
+    path: Path, labels: LabelSet, unit: OffsetUnit = LS_OFFSET_UNIT, with_human: bool = False
+) -> tuple[list[str], Counter]:
     """Read a whole records file, keeping only the sentence ids (in order) and the model
     versions of their predictions.
 
@@ -647,7 +686,7 @@ def check_sentences(path: Path, labels: LabelSet, unit: OffsetUnit = LS_OFFSET_U
     ids: list[str] = []
     versions: Counter = Counter()
     problems: list[str] = []
-    for s, _, found in read_sentences(path, labels, unit):
+    for s, _, found in read_sentences(path, labels, unit, with_human):
         problems += found
         ids.append(s.id)
         versions[conv.model_version(s)] += 1
@@ -656,9 +695,65 @@ def check_sentences(path: Path, labels: LabelSet, unit: OffsetUnit = LS_OFFSET_U
     return ids, versions
 
 
+def check_records(path: Path) -> None:
+    """Run the checks of ``eventds validate`` on a records file.
+
+    Raises:
+        InputError: the file cannot be read.
+        ValidationFailed: ``validate``'s messages, every one.
+    """
+    report = validate_path(path, kind="jsonl")
+    if not report.ok:
+        raise ValidationFailed([p.format() for p in report.problems])
+
+
 def _same_prediction(existing: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     score = existing.get("score")
     return existing.get("result") == new["result"] and (score == new["score"] or (score is not None and new["score"] is not None and abs(score - new["score"]) < 1e-9))
+
+
+def _send_human(
+    client: StudioClient, existing: Mapping[str, Any], s: Sentence, task: Mapping[str, Any], labels: LabelSet, unit: OffsetUnit, stats: PushStats
+) -> None:
+    """Bring the human annotation of a sentence that already has a task into Label Studio.
+
+    The task's annotations are compared with the human events by digest: an annotation equal
+    to them is the human annotation (only its mark and ground-truth flag are brought up to
+    date); the unedited annotation of an earlier push (equal to the task's mark) is updated
+    in place; an earlier one edited or deleted in Label Studio is left alone and listed
+    (pull first); otherwise the annotation is created. The mark is written after the
+    annotation, so an interrupted push finds its annotation by digest and never adds a second.
+    """
+    task_id = existing["id"]
+    wanted, mark = task["annotations"][0], task["meta"][conv.HUMAN_MARK]
+    meta = existing.get("meta") if isinstance(existing.get("meta"), Mapping) else {}
+    previous = meta.get(conv.HUMAN_MARK) if isinstance(meta.get(conv.HUMAN_MARK), Mapping) else None
+    digests: list[tuple[dict[str, Any], str]] = []
+    for a in client.get(f"/api/tasks/{task_id}/annotations/") or []:
+        if isinstance(a, Mapping) and not a.get("was_cancelled"):
+            events, problems = conv.events_from_results(a.get("result"), s.text, labels, "", unit)
+            if not problems:
+                digests.append((a, conv.events_digest(events)))
+    same = [a for a, d in digests if d == mark["events"]]
+    earlier = [a for a, d in digests if previous is not None and d == previous.get("events")]
+    if same:
+        if bool(same[0].get("ground_truth")) != wanted["ground_truth"]:
+            client.patch(f"/api/annotations/{same[0]['id']}/", {"ground_truth": wanted["ground_truth"]})
+        if previous == mark and bool(same[0].get("ground_truth")) == wanted["ground_truth"]:
+            stats.human_unchanged += 1
+            return
+        stats.human_updated += 1
+    elif earlier:
+        client.patch(f"/api/annotations/{earlier[0]['id']}/", dict(wanted))
+        stats.human_updated += 1
+    elif previous is not None:
+        how = "edited" if digests else "deleted or skipped"
+        stats.human_not_sent.append(f"{s.id}: task {task_id}: the human annotation pushed earlier was {how} in Label Studio; pull first")
+        return
+    else:
+        client.post(f"/api/tasks/{task_id}/annotations/", dict(wanted))
+        stats.human_created += 1
+    client.patch(f"/api/tasks/{task_id}", {"meta": {**meta, conv.HUMAN_MARK: mark}})
 
 
 def push(
@@ -669,18 +764,29 @@ def push(
     labels: Optional[LabelSet] = None,
     unit: OffsetUnit = LS_OFFSET_UNIT,
     progress: Callable[[str, int, int], None] = lambda stage, done, total: None,
+    with_human: bool = False,
 ) -> PushStats:
-    """Push sentence records as tasks, their weak events as predictions.
+    """Push sentence records as tasks, their weak events as predictions (and, with
+    ``with_human``, their human events as annotations).
 
-    Creates or reuses the project (config from the label set), imports one task per new
-    sentence in batches (each batch with its predictions in one atomic request), for
-    sentences that already have a task replaces the prediction of the same model version
-    when it differs and updates changed task data, and finally sets the project's model
-    version to the labeller's so the predictions pre-annotate the tasks. Tasks are found by ``data.sentence_id``,
-    so re-running (also after an interrupted push) never creates duplicates.
+    Checks the file as ``eventds validate`` does, then creates or reuses the project (config
+    from the label set), imports one task per new sentence in batches (each batch with its
+    predictions, and human annotations, in one atomic request), for sentences that already
+    have a task replaces the prediction of the same model version when it differs and
+    updates changed task data, and finally sets the project's model version to the
+    labeller's so the predictions pre-annotate the tasks. Tasks are found by
+    ``data.sentence_id``, so re-running (also after an interrupted push) never creates
+    duplicates.
 
-    The file is read twice, to check every record before anything is sent and then to send
-    it a batch at a time, so memory does not grow with its size.
+    With ``with_human``, every ``corrected`` or ``adjudicated`` sentence gets its events as
+    an annotation (ground truth when adjudicated) for review, and its task a mark
+    (``meta.eventds_human``: digest of the events, status, annotators, guidelines version)
+    by which a pull gives back the same human record while the annotation is unedited. A
+    task that already has an annotation equal to the human one gets none; see
+    :func:`_send_human` for the rest.
+
+    The file is read three times, to validate it, to check every record before anything
+    is sent and then to send it a batch at a time, so memory does not grow with its size.
 
     Args:
         client: connection to the server.
@@ -690,6 +796,7 @@ def push(
         labels: the label set (default: the project's).
         unit: Label Studio's offset unit.
         progress: called as ``progress(stage, done, total)`` after every batch.
+        with_human: send the human layer as annotations too.
 
     Raises:
         InputError, ValidationFailed: bad records (nothing is sent).
@@ -700,10 +807,11 @@ def push(
         raise ConfigError(f"batch size must be at least 1, got {batch_size}")
     labels = labels or LabelSet.current()
     records = Path(records)
-    # Two passes over the file, so that memory holds one batch and not the whole file: the
-    # first checks every record (nothing is sent if any is bad), the second sends.
-    ids, versions = check_sentences(records, labels, unit)
-    stats = PushStats(sentences=len(ids), model_versions=sorted(versions))
+    # Three passes over the file, so that memory holds one batch and not the whole file: the
+    # first two check every record (nothing is sent if any is bad), the third sends.
+    check_records(records)
+    ids, versions = check_sentences(records, labels, unit, with_human)
+    stats = PushStats(sentences=len(ids), model_versions=sorted(versions), with_human=with_human)
     project = ensure_project(client, project_title, label_config(labels))
     pid = stats.project_id = project["id"]
 
@@ -729,6 +837,7 @@ def push(
     def import_new() -> None:
         client.post(f"/api/projects/{pid}/import", new)
         stats.created += len(new)
+        stats.human_created += sum(bool(t.get("annotations")) for t in new)
         progress("import", stats.created, to_create)
         new.clear()
 
@@ -742,9 +851,10 @@ def push(
         replace.clear()
         stale.clear()
 
-    for s, task, problems in read_sentences(records, labels, unit):
+    for s, task, problems in read_sentences(records, labels, unit, with_human):
         if problems:  # the file changed since the first pass
             raise ValidationFailed(problems)
+        stats.human += "annotations" in task
         if s.id not in existing:
             new.append(task)
             if len(new) >= batch_size:
@@ -756,6 +866,8 @@ def push(
             client.patch(f"/api/tasks/{task_id}", {"data": task["data"]})
             stats.data_updated += 1
             changed = True
+        if "annotations" in task:
+            _send_human(client, existing[s.id], s, task, labels, unit, stats)
         pred = task["predictions"][0]
         mine = [p for p in by_task.get(task_id, []) if p.get("model_version") == pred["model_version"]]
         if len(mine) == 1 and _same_prediction(mine[0], pred):
@@ -779,6 +891,72 @@ def push(
 # Pull
 
 
+class PullRefused(ValidationFailed):
+    """A pull would remove or downgrade human annotations; nothing was written."""
+
+
+def _read_layer(path: Path) -> list[dict[str, Any]]:
+    return [obj for _, obj in read_jsonl(path)] if path.exists() else []
+
+
+def _read_export(path: Path) -> list[Any]:
+    if not path.exists():
+        return []
+    try:
+        export = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"{path}: not a readable JSON export ({e})") from e
+    if not isinstance(export, list):
+        raise InputError(f"{path}: expected a JSON list of tasks, got {type(export).__name__}")
+    return export
+
+
+def _sentence_of(task: Any) -> Optional[str]:
+    data = task.get("data") if isinstance(task, Mapping) else None
+    sid = data.get("sentence_id") if isinstance(data, Mapping) else None
+    return sid if isinstance(sid, str) else None
+
+
+def merge_exports(old: list[Any], new: list[Any], outcome: Mapping[str, str]) -> list[Any]:
+    """One task per sentence: from the export its human record came from.
+
+    A sentence whose existing record stays (``unchanged``, ``kept``) keeps its earlier task;
+    every other sentence of the new export takes its new task. Earlier tasks stay in
+    their order; tasks of sentences new to the file follow in the new export's order.
+    """
+    fresh = {sid: t for t in new if (sid := _sentence_of(t)) is not None}
+    stays = {sid for sid, what in outcome.items() if what in ("unchanged", "kept")}
+    merged, seen = [], set()
+    for t in old:
+        sid = _sentence_of(t)
+        merged.append(fresh[sid] if sid in fresh and sid not in stays else t)
+        seen.add(sid)
+    merged += [t for t in new if _sentence_of(t) not in seen]
+    return merged
+
+
+def _jsonl(records: list[dict[str, Any]]) -> Optional[bytes]:
+    if not records:
+        return None  # an empty file would not be readable JSONL: the file is removed instead
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+
+
+def _previous_folder(out_dir: Path) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    name, n = stamp, 1
+    while (out_dir / PREVIOUS_DIR / name).exists():
+        n += 1
+        name = f"{stamp}-{n}"
+    return f"{PREVIOUS_DIR}/{name}"
+
+
+def _prune_previous(out_dir: Path, keep: int = PREVIOUS_KEPT) -> None:
+    folder = out_dir / PREVIOUS_DIR
+    if folder.is_dir():
+        for old in sorted(p for p in folder.iterdir() if p.is_dir())[:-keep]:
+            shutil.rmtree(old)
+
+
 def write_pull(
     export: Any,
     out_dir: Path,
@@ -786,41 +964,92 @@ def write_pull(
     include_drafts: bool = False,
     labels: Optional[LabelSet] = None,
     unit: OffsetUnit = LS_OFFSET_UNIT,
+    replace: bool = False,
 ) -> PullStats:
-    """Convert an export and write ``export.json``, ``human.jsonl`` and ``annotators.jsonl`` to ``out_dir``,
-    and give each new annotator a pseudonym in ``pseudonyms.json`` (see :mod:`builder.pseudonyms`).
+    """Convert an export and merge it into the human layer in ``out_dir``.
 
-    Everything is converted and checked before anything is written; the three files are
-    written to temporary files and renamed together at the end. When no task has a
-    completed annotation, nothing is written (``stats.annotated == 0``).
+    The export is converted and checked first; then, with ``out_dir`` locked, the current
+    ``human.jsonl``, ``annotators.jsonl`` and ``export.json`` are read and merged with it by
+    sentence id (:func:`builder.studio_convert.merge_human_layer`; :func:`merge_exports`),
+    each new annotator gets a pseudonym in ``pseudonyms.json`` (see
+    :mod:`builder.pseudonyms`), and the files whose content changed are replaced as one step
+    (:func:`builder.swap.replace_together`). The files replaced are kept in
+    ``out_dir/.previous/<UTC time>/`` (the last 10 such folders are kept). When the human
+    layer and the per-annotator detail do not change, nothing is written.
+
+    Args:
+        export: the parsed Label Studio JSON export.
+        out_dir: the human layer's folder.
+        users: user id -> annotator name.
+        include_drafts: use drafts as annotations.
+        labels: the label set (default: the project's).
+        unit: Label Studio's offset unit.
+        replace: apply removals and downgrades instead of refusing them.
+
+    Returns:
+        The counts and, per outcome, the sentence ids.
 
     Raises:
         ValidationFailed: a region or relation is invalid or the export is malformed; no file
             is written.
+        PullRefused: the merge would remove or downgrade human annotations (and ``replace`` is
+            false); no file is written.
+        InputError: a current file of the human layer cannot be read; no file is written.
+        FolderBusy: another process is writing ``out_dir``.
     """
-    from .labelset import guidelines_version
-
     labels = labels or LabelSet.current()
     layer = conv.human_layer_from_export(export, labels, users, labels.version or guidelines_version(), include_drafts, unit)
-    if not layer.records:
-        return layer.stats  # an empty human.jsonl would not be a readable JSONL file: write nothing
+    stats = layer.stats
     out_dir = Path(out_dir)
-    annotators = sorted(layer.annotators, key=lambda r: (r["id"], r["annotator"]))
-    table = pseudonyms.load(out_dir / pseudonyms.PSEUDONYMS_FILE)  # unreadable: stop before writing anything
-    extended = pseudonyms.extend(table, pseudonyms.names_in(annotators) + pseudonyms.names_in(layer.records))
-    with contextlib.ExitStack() as stack:
-        fx = stack.enter_context(atomic_open(out_dir / EXPORT_FILE))
-        fh = stack.enter_context(atomic_open(out_dir / HUMAN_FILE))
-        fa = stack.enter_context(atomic_open(out_dir / ANNOTATORS_FILE))
-        json.dump(export, fx, ensure_ascii=False, indent=2)
-        fx.write("\n")
-        for rec in sorted(layer.records, key=lambda r: r["id"]):
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        for rec in annotators:
-            fa.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        if len(extended) > len(table):  # renamed into place with the three files, or not at all
-            pseudonyms.dump(stack.enter_context(atomic_open(out_dir / pseudonyms.PSEUDONYMS_FILE)), extended)
-    return layer.stats
+    recovered = swap.recover(out_dir)
+    if recovered.rolled_forward:
+        stats.recovered = "completed an interrupted pull"
+    elif recovered.rolled_back:
+        stats.recovered = "undid an interrupted pull"
+    if not layer.records and not (out_dir / HUMAN_FILE).exists():
+        return stats  # nothing to merge into and nothing to add: write nothing
+    keep = _previous_folder(out_dir)
+    removals: set[str] = set()
+    with swap.replace_together(out_dir, remove=removals, keep=keep) as staging:
+        existing = _read_layer(out_dir / HUMAN_FILE)
+        existing_detail = _read_layer(out_dir / ANNOTATORS_FILE)
+        old_export = _read_export(out_dir / EXPORT_FILE)
+        table = pseudonyms.load(out_dir / pseudonyms.PSEUDONYMS_FILE)  # unreadable: stop before writing anything
+        merge = conv.merge_human_layer(existing, existing_detail, layer, allow_loss=replace)
+        for what in ("added", "changed", "unchanged", "kept", "removed", "downgraded"):
+            setattr(stats, what, merge.ids(what))
+        if merge.refused:
+            raise PullRefused(
+                [f"{out_dir}: this pull would remove or downgrade {len(merge.refused)} human annotation(s); nothing was "
+                 "written (pull again with --replace to accept, or fix them in Label Studio):", *merge.refused]
+            )
+        contents: dict[str, Optional[bytes]] = {
+            HUMAN_FILE: _jsonl(merge.records),
+            ANNOTATORS_FILE: _jsonl(merge.annotators),
+        }
+        current = {name: (out_dir / name).read_bytes() if (out_dir / name).exists() else None for name in contents}
+        if contents == current:
+            return stats
+        contents[EXPORT_FILE] = (json.dumps(merge_exports(old_export, export, merge.outcome), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        extended = pseudonyms.extend(table, pseudonyms.names_in(merge.annotators) + pseudonyms.names_in(merge.records))
+        if len(extended) > len(table):
+            with (staging / pseudonyms.PSEUDONYMS_FILE).open("w", encoding="utf-8", newline="\n") as fh:
+                pseudonyms.dump(fh, extended)
+            stats.written.append(pseudonyms.PSEUDONYMS_FILE)
+        for name, data in contents.items():
+            path = out_dir / name
+            if data is None:
+                if path.exists():
+                    removals.add(name)
+                    stats.written.append(f"{name} (removed: empty)")
+            elif not path.exists() or path.read_bytes() != data:
+                (staging / name).write_bytes(data)
+                stats.written.append(name)
+    stats.written.sort()
+    if (out_dir / keep).exists():
+        stats.previous = str(out_dir / keep)
+        _prune_previous(out_dir)
+    return stats
 
 
 def pull(
@@ -830,17 +1059,18 @@ def pull(
     include_drafts: bool = False,
     labels: Optional[LabelSet] = None,
     unit: OffsetUnit = LS_OFFSET_UNIT,
+    replace: bool = False,
 ) -> PullStats:
-    """Export a project's annotations and write the human layer (see :func:`write_pull`).
+    """Export a project's annotations and merge them into the human layer (see :func:`write_pull`).
 
     Raises:
         ConfigError: there is no such project.
         ServiceError: the server failed.
         ValidationFailed: an invalid region or a malformed export; nothing is written.
+        PullRefused: the pull would remove or downgrade human annotations; nothing is written.
     """
     project = client.find_project(project_title)
     if project is None:
         raise ConfigError(f"no Label Studio project titled {project_title!r} at {client.url}; push records first")
     export = client.export(project["id"])
-    return write_pull(export, out_dir, client.users(), include_drafts, labels, unit)
-
+    return write_pull(export, out_dir, client.users(), include_drafts, labels, unit, replace)

@@ -21,6 +21,7 @@ The labelling interface has four controls on one ``<Text name="text">``:
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from datetime import datetime
 from typing import Any, Iterable, Literal, Mapping, Optional, Sequence
 
 from .errors import ValidationFailed
+from .labelset import HUMAN_STATUSES
 from .records import Argument, Event, Sentence
 
 OffsetUnit = Literal["codepoint", "utf16"]
@@ -41,6 +43,11 @@ ARGUMENT = "argument"
 REALIS = "realis"
 RELATION = "relation"
 DEFAULT_MODEL_VERSION = "eventds-weak"
+#: Key in a task's ``meta`` under which ``annotate push --with-human`` records the human
+#: annotation it sent (see :func:`human_mark`).
+HUMAN_MARK = "eventds_human"
+#: Status order: a pull that would lower a sentence's status is a downgrade.
+STATUS_RANK = {"corrected": 1, "adjudicated": 2}
 
 # Used when the guidelines give no colour for an event type or role.
 _PALETTES = {
@@ -275,6 +282,55 @@ def task(sentence: Sentence, unit: OffsetUnit = LS_OFFSET_UNIT) -> dict[str, Any
     return {"data": task_data(sentence), "predictions": [prediction(sentence, unit)]}
 
 
+def events_digest(events: Iterable[Event]) -> str:
+    """A fingerprint of what an annotation determines of some events (see :func:`annotatable`),
+    independent of their order and of confidences and sources."""
+    canonical = [e.to_dict() for e in sort_events(annotatable(e) for e in events)]
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def human_mark(sentence: Sentence) -> dict[str, Any]:
+    """What a task's ``meta`` records of the human annotation pushed to it.
+
+    The digest of its events identifies the annotation (an unedited one converts back to the
+    same digest); status, annotators and guidelines version are what Label Studio cannot
+    hold, so that a pull gives back the same human record.
+    """
+    return {
+        "events": events_digest(sentence.events),
+        "status": sentence.status,
+        "annotators": list(sentence.annotators),
+        "guidelines_version": sentence.guidelines_version,
+    }
+
+
+def human_annotation(sentence: Sentence, unit: OffsetUnit = LS_OFFSET_UNIT) -> dict[str, Any]:
+    """The Label Studio annotation holding a sentence's human events (``corrected`` or
+    ``adjudicated``); an adjudicated sentence's annotation is the task's ground truth."""
+    return {
+        "result": event_results(sentence.events, sentence.text, unit, id_prefix="h"),
+        "ground_truth": sentence.status == "adjudicated",
+    }
+
+
+def human_problems(sentence: Sentence, annotation: Mapping[str, Any], labels: LabelSet, unit: OffsetUnit = LS_OFFSET_UNIT) -> list[str]:
+    """Check a human annotation as pull would, and that it gives back the sentence's events."""
+    where = f"sentence {sentence.id} human annotation"
+    problems = []
+    for i, e in enumerate(sentence.events):
+        if e.type not in labels.event_types:
+            problems.append(f"{where} events {i}: type {e.type!r} is not in the label set ({', '.join(labels.event_types)})")
+        if e.realis is not None and e.realis not in labels.realis:
+            problems.append(f"{where} events {i}: realis {e.realis!r} is not one of {', '.join(labels.realis)}")
+        problems += [f"{where} events {i} argument {j}: role {a.role!r} is not in the label set" for j, a in enumerate(e.arguments) if a.role not in labels.roles]
+    if problems:
+        return problems
+    events, problems = events_from_results(annotation.get("result"), sentence.text, labels, where, unit)
+    if not problems and events != sort_events(annotatable(e) for e in sentence.events):
+        problems.append(f"{where}: does not convert back to the sentence's events")
+    return problems
+
+
 # ---------------------------------------------------------------------------------------
 # Result items -> events (with every check)
 
@@ -505,7 +561,10 @@ def prediction_problems(sentence: Sentence, pred: Mapping[str, Any], labels: Lab
 
 @dataclass
 class PullStats:
-    """Counts of what a pull found in the export."""
+    """What a pull found in the export, and what it did to the human layer.
+
+    The id lists name the sentences of each outcome of the merge (see :func:`merge_human_layer`).
+    """
 
     tasks: int = 0
     annotated: int = 0
@@ -514,26 +573,60 @@ class PullStats:
     drafts_used: int = 0
     drafts_ignored: int = 0
     ground_truth: int = 0
+    pushed_unedited: int = 0
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    downgraded: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    previous: Optional[str] = None
+    recovered: Optional[str] = None
 
     def rows(self) -> list[tuple[str, str]]:
         return [
             ("tasks", str(self.tasks)),
             ("tasks with a human annotation", str(self.annotated)),
             ("completed annotations", str(self.annotations)),
-            ("skipped annotations (ignored)", str(self.skipped)),
+            ("skipped annotations", str(self.skipped)),
             ("drafts used", str(self.drafts_used)),
             ("drafts ignored", str(self.drafts_ignored)),
             ("picked as ground truth", str(self.ground_truth)),
+            ("pushed human annotations unedited", str(self.pushed_unedited)),
+            ("sentences added", str(len(self.added))),
+            ("sentences changed", str(len(self.changed))),
+            ("sentences unchanged", str(len(self.unchanged))),
+            ("sentences kept (not annotated here)", str(len(self.kept))),
+            ("sentences removed", str(len(self.removed))),
+            ("sentences downgraded", str(len(self.downgraded))),
+            ("files written", ", ".join(self.written) or "none"),
+            ("previous files", self.previous or "-"),
         ]
+
+    def changes(self) -> list[tuple[str, str]]:
+        """``(outcome, sentence id)`` for every sentence the pull added, changed, removed or downgraded."""
+        return [(what, sid) for what in ("added", "changed", "downgraded", "removed") for sid in getattr(self, what)]
 
 
 @dataclass
 class HumanLayer:
-    """A converted export: the human layer, per-annotator detail and counts."""
+    """A converted export: the human layer, per-annotator detail and counts.
+
+    Attributes:
+        records: one human-layer record per annotated task.
+        annotators: one record per (sentence, annotator).
+        stats: counts.
+        tasks: per sentence id of every task, what the merge needs: ``task`` (its id),
+            ``skipped`` (skipped annotations), ``marked`` (a human annotation was pushed to it).
+        unedited: sentences whose chosen annotation is a pushed human annotation, unedited.
+    """
 
     records: list[dict[str, Any]]
     annotators: list[dict[str, Any]]
     stats: PullStats
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unedited: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -547,6 +640,7 @@ class _Candidate:
     updated_at: Optional[str]
     lead_time: Optional[float]
     events: tuple[Event, ...]
+    pushed: bool = False  # equal to the human annotation `annotate push --with-human` sent
 
 
 _EPOCH = datetime(1970, 1, 1).astimezone()
@@ -583,6 +677,23 @@ def _pick(candidates: Sequence[_Candidate]) -> _Candidate:
     return max(candidates, key=lambda c: (c.ground_truth, c.when, str(c.id)))
 
 
+def _mark_of(t: Mapping[str, Any], where: str, problems: list[str]) -> Optional[Mapping[str, Any]]:
+    meta = t.get("meta")
+    mark = meta.get(HUMAN_MARK) if isinstance(meta, Mapping) else None
+    if mark is None:
+        return None
+    if (
+        not isinstance(mark, Mapping)
+        or not isinstance(mark.get("events"), str)
+        or mark.get("status") not in HUMAN_STATUSES
+        or not isinstance(mark.get("annotators"), list)
+        or not all(isinstance(a, str) for a in mark["annotators"])
+    ):
+        problems.append(f"{where}: meta -> {HUMAN_MARK} is not a mark written by `eventds annotate push --with-human`")
+        return None
+    return mark
+
+
 def human_layer_from_export(
     export: Any,
     labels: LabelSet,
@@ -597,6 +708,12 @@ def human_layer_from_export(
     ignored unless ``include_drafts``; each annotator's latest annotation is kept in the
     per-annotator detail; the human layer takes the ground-truth annotation, else the most
     recent one, and lists every annotator (the chosen one first).
+
+    A task to which ``annotate push --with-human`` sent a human annotation carries its mark
+    (``meta.eventds_human``). When the chosen annotation is still equal to it, the record
+    takes status, annotators and guidelines version from the mark, so the pushed human
+    layer comes back unchanged; such an annotation is no annotator's own work and is left
+    out of the per-annotator detail. An edited one is an annotation like any other.
 
     Args:
         export: the parsed JSON export (a list of tasks).
@@ -616,6 +733,8 @@ def human_layer_from_export(
     problems: list[str] = []
     records: list[dict[str, Any]] = []
     detail: list[dict[str, Any]] = []
+    tasks: dict[str, dict[str, Any]] = {}
+    unedited: set[str] = set()
     seen: dict[str, Any] = {}
     for n, t in enumerate(export):
         if not isinstance(t, Mapping):
@@ -633,6 +752,8 @@ def human_layer_from_export(
             continue
         seen[sid] = task_id
         stats.tasks += 1
+        mark = _mark_of(t, where_task, problems)
+        state = tasks[sid] = {"task": task_id, "skipped": 0, "marked": mark is not None}
         anns, drafts = t.get("annotations", []), t.get("drafts", [])
         if not isinstance(anns, list) or not isinstance(drafts, list):
             problems.append(f"{where_task}: annotations or drafts is not a list")
@@ -649,6 +770,7 @@ def human_layer_from_export(
                 continue
             if kind == "annotation" and a.get("was_cancelled"):
                 stats.skipped += 1
+                state["skipped"] += 1
                 continue
             where = f"{where_task} {kind} {a.get('id')}"
             events, errs = events_from_results(a.get("result"), text, labels, where, unit)
@@ -660,6 +782,7 @@ def human_layer_from_export(
                 _Candidate(
                     kind, a.get("id"), who, bool(a.get("ground_truth")) and kind == "annotation", _when(a),
                     a.get("created_at"), a.get("updated_at"), a.get("lead_time"), tuple(events),
+                    pushed=mark is not None and events_digest(events) == mark["events"],
                 )
             )
             stats.annotations += kind == "annotation"
@@ -673,24 +796,36 @@ def human_layer_from_export(
         stats.annotated += 1
         stats.ground_truth += chosen.ground_truth
         order = sorted(by_annotator, key=lambda who: (who != chosen.annotator, min(c.when for c in by_annotator[who])))
+        # A ground-truth annotation over two or more annotators' work is an adjudication.
+        status = "adjudicated" if chosen.ground_truth and len(by_annotator) >= 2 else "corrected"
+        annotators, version = order, guidelines_version
+        if chosen.pushed and mark is not None:
+            unedited.add(sid)
+            stats.pushed_unedited += 1
+            others = [who for who in order if any(not c.pushed for c in by_annotator[who])]
+            status, version = mark["status"], mark.get("guidelines_version")
+            annotators = list(dict.fromkeys([*mark["annotators"], *others]))
         records.append(
             {
                 "id": sid,
                 "text": text,
                 "events": [e.to_dict() for e in chosen.events],
-                # A ground-truth annotation over two or more annotators' work is an adjudication.
-                "status": "adjudicated" if chosen.ground_truth and len(by_annotator) >= 2 else "corrected",
-                "annotators": order,
-                "guidelines_version": guidelines_version,
+                "status": status,
+                "annotators": annotators,
+                "guidelines_version": version,
                 "label_studio": {
                     "task": task_id,
                     chosen.kind: chosen.id,
                     "selected_by": "ground_truth" if chosen.ground_truth else "most_recent",
+                    **({"pushed": True} if sid in unedited else {}),
                 },
             }
         )
         for who in order:
-            c = _pick(by_annotator[who])
+            own = [c for c in by_annotator[who] if not c.pushed]
+            if not own:
+                continue
+            c = _pick(own)
             detail.append(
                 {
                     "id": sid,
@@ -707,7 +842,112 @@ def human_layer_from_export(
             )
     if problems:
         raise ValidationFailed(problems)
-    return HumanLayer(records, detail, stats)
+    return HumanLayer(records, detail, stats, tasks, unedited)
+
+
+# ---------------------------------------------------------------------------------------
+# Merging a pull into the existing human layer
+
+
+@dataclass
+class Merge:
+    """The human layer after a pull, and what happened to each sentence.
+
+    Attributes:
+        records: the merged human layer, by sentence id.
+        annotators: the merged per-annotator detail, by sentence id and annotator.
+        outcome: sentence id -> ``added``, ``changed``, ``unchanged``, ``kept``, ``removed``
+            or ``downgraded`` (only sentences with a human record before or after).
+        refused: one message per removal or downgrade (empty when they were allowed).
+    """
+
+    records: list[dict[str, Any]]
+    annotators: list[dict[str, Any]]
+    outcome: dict[str, str]
+    refused: list[str]
+
+    def ids(self, outcome: str) -> list[str]:
+        return sorted(sid for sid, o in self.outcome.items() if o == outcome)
+
+
+def _content(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What a human record says (its Label Studio ids are where it came from, not what it says)."""
+    return {k: v for k, v in record.items() if k != "label_studio"}
+
+
+def merge_human_layer(
+    existing: Iterable[Mapping[str, Any]],
+    existing_annotators: Iterable[Mapping[str, Any]],
+    layer: HumanLayer,
+    allow_loss: bool = False,
+) -> Merge:
+    """Merge a converted export into the existing human layer, by sentence id.
+
+    Per sentence:
+
+    * **added**: no record yet; the pulled one is taken.
+    * **unchanged**: the pulled record says the same (ids of the Label Studio task aside),
+      or the chosen annotation is the pushed human annotation, unedited: the existing
+      record stays as it is.
+    * **changed**: the pulled record differs; it replaces the existing one.
+    * **downgraded**: it differs and has a lower status (``adjudicated`` -> ``corrected``).
+    * **kept**: the project has no task for the sentence, or a task nobody annotated,
+      skipped or was sent a human annotation: the existing record stays.
+    * **removed**: the task has no completed annotation but was skipped, or the human
+      annotation pushed to it is gone (deleted, or skipped): the annotation was taken away.
+
+    Fewer events is a correction (changed), not a removal. Removals and downgrades are
+    refused (listed in ``refused``, with the records unchanged) unless ``allow_loss``.
+
+    Per-annotator detail is merged by (sentence, annotator): a pulled row replaces the row
+    of the same annotator; a removed sentence loses its rows.
+
+    Args:
+        existing: the current human-layer records.
+        existing_annotators: the current per-annotator rows.
+        layer: the converted export.
+        allow_loss: apply removals and downgrades instead of refusing them.
+    """
+    existing = [dict(r) for r in existing]
+    existing_annotators = [dict(r) for r in existing_annotators]
+    merged: dict[str, dict[str, Any]] = {r["id"]: r for r in existing}
+    outcome: dict[str, str] = {}
+    refused: list[str] = []
+    for rec in layer.records:
+        sid = rec["id"]
+        old = merged.get(sid)
+        if old is None:
+            outcome[sid] = "added"
+        elif sid in layer.unedited or _content(old) == _content(rec):
+            outcome[sid] = "unchanged"
+            continue
+        elif STATUS_RANK.get(rec["status"], 0) < STATUS_RANK.get(old.get("status"), 0):
+            outcome[sid] = "downgraded"
+            where = rec.get("label_studio", {})
+            refused.append(
+                f"downgraded {sid}: {old.get('status')} -> {rec['status']} (task {where.get('task')}, "
+                f"{'annotation' if 'annotation' in where else 'draft'} {where.get('annotation', where.get('draft'))})"
+            )
+        else:
+            outcome[sid] = "changed"
+        merged[sid] = rec
+    pulled = {rec["id"] for rec in layer.records}
+    for sid in sorted(set(merged) - pulled):
+        state = layer.tasks.get(sid)
+        if state is None or not (state["skipped"] or state["marked"]):
+            outcome[sid] = "kept"
+            continue
+        outcome[sid] = "removed"
+        why = "skipped" if state["skipped"] else "the human annotation pushed to it was deleted"
+        refused.append(f"removed {sid}: task {state['task']} has no completed annotation ({why})")
+    if refused and not allow_loss:
+        return Merge(existing, existing_annotators, outcome, refused)
+    removed = {sid for sid, o in outcome.items() if o == "removed"}
+    rows: dict[tuple[str, str], dict[str, Any]] = {(r["id"], r["annotator"]): dict(r) for r in existing_annotators if r["id"] not in removed}
+    for r in layer.annotators:
+        rows[(r["id"], r["annotator"])] = r
+    records = sorted((r for sid, r in merged.items() if sid not in removed), key=lambda r: r["id"])
+    return Merge(records, [rows[k] for k in sorted(rows)], outcome, [] if allow_loss else refused)
 
 
 def labels_in_results(results: Iterable[Any]) -> Counter:

@@ -321,3 +321,77 @@ def test_records_to_push_are_checked_whole_then_streamed(tmp_path):
     assert first.id == good[0].id and task["data"]["sentence_id"] == good[0].id and problems == []
     with pytest.raises(InputError, match=r"records\.jsonl:2"):
         next(records)
+
+
+# ---------------------------------------------------------------------------------------
+# Merging a pull into the existing human layer
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_a_pull_merges_by_sentence_id_and_keeps_what_it_does_not_touch(tmp_path):
+    s0, s1, s2 = tricky_sentences()[:3]
+    out = tmp_path / "annotations"
+    write_pull([_task(1, s0, [_ann(1, conv.prediction(s0)["result"])]), _task(2, s1, [_ann(2, conv.prediction(s1)["result"])])], out, USERS, labels=LABELS)
+    # Another project: s0 re-corrected, s2 annotated for the first time, s1's task untouched.
+    retyped = [r for r in conv.prediction(s0)["result"] if r.get("id") == "e0"]
+    stats = write_pull(
+        [_task(11, s0, [_ann(5, retyped, by=2)]), _task(12, s1), _task(13, s2, [_ann(6, conv.prediction(s2)["result"], by=2)])],
+        out, USERS, labels=LABELS,
+    )
+    assert (stats.added, stats.changed, stats.kept, stats.removed) == ([s2.id], [s0.id], [s1.id], [])
+    human = {o["id"]: o for o in map(json.loads, (out / "human.jsonl").read_text(encoding="utf-8").splitlines())}
+    assert set(human) == {s0.id, s1.id, s2.id} and human[s1.id]["label_studio"]["task"] == 2
+    detail = [json.loads(line) for line in (out / "annotators.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted((d["id"], d["annotator"]) for d in detail) == sorted(
+        [(s0.id, "admin@example.org"), (s0.id, "second@example.org"), (s1.id, "admin@example.org"), (s2.id, "second@example.org")]
+    )
+    export = {t["data"]["sentence_id"]: t["id"] for t in json.loads((out / "export.json").read_text(encoding="utf-8"))}
+    assert export == {s0.id: 11, s1.id: 2, s2.id: 13}  # s1's task from the project its annotation came from
+    assert stats.previous and (tmp_path / "annotations" / ".previous").is_dir()
+
+
+@pytest.mark.parametrize("loss", ["skipped", "downgraded", "pushed annotation deleted"])
+def test_a_pull_that_loses_an_annotation_writes_nothing_unless_allowed(tmp_path, loss):
+    s0, s1 = tricky_sentences()[:2]
+    out = tmp_path / "annotations"
+    accepted = conv.prediction(s0)["result"]
+    write_pull([_task(1, s0, [_ann(1, accepted, by=1), _ann(2, accepted, by=2, gt=True)]), _task(2, s1, [_ann(3, conv.prediction(s1)["result"])])],
+               out, USERS, labels=LABELS)
+    before = _files(out)
+    if loss == "skipped":
+        export, sid = [_task(2, s1, [_ann(3, [], cancelled=True)])], s1.id
+    elif loss == "downgraded":
+        export, sid = [_task(1, s0, [_ann(2, accepted, by=2, gt=True)])], s0.id
+    else:
+        marked = _task(2, s1)
+        marked["meta"] = {conv.HUMAN_MARK: {"events": "0" * 64, "status": "corrected", "annotators": ["a"], "guidelines_version": "1.0.0"}}
+        export, sid = [marked], s1.id
+    with pytest.raises(ValidationFailed, match=rf"(removed|downgraded) {sid}"):
+        write_pull(export, out, USERS, labels=LABELS)
+    assert _files(out) == before and not (out / ".previous").exists()
+    stats = write_pull(export, out, USERS, labels=LABELS, replace=True)
+    assert (stats.removed or stats.downgraded) == [sid]
+
+
+def test_removing_every_annotation_removes_the_files_instead_of_leaving_them_empty(tmp_path):
+    s0 = tricky_sentences()[0]
+    out = tmp_path / "annotations"
+    write_pull([_task(1, s0, [_ann(1, conv.prediction(s0)["result"])])], out, USERS, labels=LABELS)
+    stats = write_pull([_task(1, s0, [_ann(2, [], cancelled=True)])], out, USERS, labels=LABELS, replace=True)
+    assert stats.removed == [s0.id]
+    assert not (out / "human.jsonl").exists() and not (out / "annotators.jsonl").exists()
+    assert (out / "export.json").exists() and (out / "pseudonyms.json").exists()
+
+
+def test_human_events_become_an_annotation_that_converts_back():
+    s = tricky_sentences()[0]
+    gold = s.with_(events=s.weak_events[:1], status="adjudicated", annotators=("a", "b"))
+    annotation = conv.human_annotation(gold)
+    assert annotation["ground_truth"] is True and conv.human_problems(gold, annotation, LABELS) == []
+    events, _ = conv.events_from_results(annotation["result"], s.text, LABELS, "t")
+    assert conv.events_digest(events) == conv.human_mark(gold)["events"]
+    bad = gold.with_(events=(Event("BOMBING", 10, 15, "fired"),))
+    assert "type 'BOMBING' is not in the label set" in conv.human_problems(bad, conv.human_annotation(bad), LABELS)[0]

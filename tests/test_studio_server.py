@@ -391,7 +391,8 @@ def test_cli_push_and_pull_find_the_server_by_env_or_credentials(ls_server: Live
 
     bad = write_records(tmp_path / "bad.jsonl", [tricky_sentences()[0].with_(weak_events=(Event("BOMBING", 10, 15, "fired"),))])
     result = runner.invoke(app, ["annotate", "push", str(bad), *ws])
-    assert result.exit_code == 1 and "'BOMBING' is not in the label set" in result.output
+    # `eventds validate`'s checks run first, with its messages.
+    assert result.exit_code == 1 and "[record 1 -> weak_events -> 0 -> type] 'BOMBING' is not one of" in result.output
 
 
 def test_cli_serve_keeps_secrets_out_of_the_output_and_stops_on_ctrl_c(ls_template: Path, tmp_path: Path):
