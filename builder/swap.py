@@ -10,8 +10,10 @@ each file into place is atomic per file only, so the set is replaced through a j
 2. On a successful exit, every file under ``new/`` is flushed to disk, then the journal
    ``.swap-XXXX/COMMIT`` (the names to replace and to remove) is written and renamed into
    place. That rename is the commit point.
-3. Each entry is then moved: the current ``FOLDER/NAME`` to ``.swap-XXXX/old/NAME``, then
-   ``new/NAME`` to ``FOLDER/NAME``. Finally the replaced entries are kept (``keep``) or
+3. Each entry is then moved: ``new/NAME`` and the current ``FOLDER/NAME`` are exchanged in
+   one ``renameat2(RENAME_EXCHANGE)`` (so ``FOLDER/NAME`` never goes missing, a dataset
+   folder included) and the old entry moved to ``.swap-XXXX/old/NAME``; where the system
+   cannot exchange, the current entry is moved to ``old/`` first and the new one after it. Finally the replaced entries are kept (``keep``) or
    deleted, the journal last, and the transaction folder removed.
 
 A process killed at any moment leaves the transaction folder behind. :func:`recover`
@@ -31,8 +33,10 @@ file system as the folder (they are renamed, never copied).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -142,8 +146,42 @@ def _check_name(name: str, where: str) -> None:
         raise ValueError(f"{where}: {name!r} is not a plain entry name of the folder (and must not start with {PREFIX!r})")
 
 
+def _identity(path: str | Path) -> list[int]:
+    st = os.lstat(path)
+    return [st.st_dev, st.st_ino]
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``): neither is ever
+    missing. Returns ``False`` where the system or file system cannot."""
+    renameat2 = getattr(_libc(), "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
 def _write_journal(tx: Path, entries: list[str], remove: list[str], keep: Optional[str]) -> dict:
-    journal = {"format": _FORMAT, "replace": entries, "remove": remove, "keep": keep}
+    # Each new entry's identity tells a replay whether it is in place already: after an
+    # exchange the staging path holds the old entry.
+    identities = {name: _identity(tx / NEW / name) for name in entries}
+    journal = {"format": _FORMAT, "replace": entries, "remove": remove, "keep": keep, "identities": identities}
     fd, tmp = tempfile.mkstemp(prefix=f".{JOURNAL}.", dir=tx)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(journal, fh)
@@ -175,13 +213,21 @@ def _replay(folder: Path, tx: Path, journal: dict) -> None:
     """Complete a committed transaction; every step is skipped when already done."""
     new, old = tx / NEW, tx / OLD
     old.mkdir(exist_ok=True)
+    identities = journal.get("identities", {})
     for name in journal["replace"]:
         src, dst, backup = new / name, folder / name, old / name
+        if name in identities and os.path.lexists(dst) and _identity(dst) == identities[name]:
+            if os.path.lexists(src):  # exchanged: the staging path holds the old entry
+                os.rename(src, backup)
+            continue  # already in place
         if not os.path.lexists(src):
             continue  # already moved into place
         if os.path.lexists(dst):
             if os.path.lexists(backup):
                 _remove(dst)  # cannot happen in one run; the backup is the older entry
+            elif _exchange(src, dst):  # the new entry in place, and the path never missing
+                os.rename(src, backup)
+                continue
             else:
                 os.rename(dst, backup)
         os.rename(src, dst)

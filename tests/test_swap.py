@@ -143,7 +143,17 @@ CHILD = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)
         rename(src, dst)
 
+    exchange = swap._exchange
+
+    def counting_exchange(a, b):
+        global calls
+        calls += 1
+        if calls == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return exchange(a, b)
+
     swap.os.rename = counting_rename
+    swap._exchange = counting_exchange
     with swap.replace_together(folder, remove=["gone.jsonl"], keep=".previous/1") as staging:
         (staging / "records.jsonl").write_text("new records\\n")
         (staging / "report").mkdir()
@@ -187,7 +197,8 @@ CHILD_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def test_a_kill_at_every_rename_leaves_old_or_new_after_recover(tmp_path: Path):
-    """Deterministic: the child kills itself at its k-th rename, for every k of a commit."""
+    """Deterministic: the child kills itself at its k-th rename or exchange, for every k of a
+    commit; a replaced entry is never missing, even before recovery."""
     script = child(tmp_path)
     total = subprocess.run(child_command(script, make_dir(tmp_path / "probe")), capture_output=True, text=True, env=CHILD_ENV, timeout=60)
     renames = int(total.stdout.split("renames")[1])
@@ -198,6 +209,7 @@ def test_a_kill_at_every_rename_leaves_old_or_new_after_recover(tmp_path: Path):
         old = snapshot(folder)
         done = subprocess.run(child_command(script, folder, k), capture_output=True, text=True, env=CHILD_ENV, timeout=60)
         assert done.returncode == -signal.SIGKILL, done.stderr
+        assert (folder / "records.jsonl").is_file() and (folder / "report" / "quality.json").is_file(), k
         found = recover(folder)
         assert not list(folder.glob(f"{PREFIX}*"))
         now = visible(folder)
