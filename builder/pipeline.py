@@ -128,7 +128,38 @@ def corpus_card(corpus: Optional[Path]) -> dict:
         raise InputError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from e
 
 
-def load_figures(annotations_dir: Optional[Path], published_ids: set[str]) -> dict:
+@dataclass
+class AnnotationFiles:
+    """What a build reads from an annotations folder, read in one go (see :func:`read_annotations`)."""
+
+    folder: Optional[Path] = None
+    human: dict[str, HumanAnnotation] = field(default_factory=dict)
+    pseudonyms: Optional[dict] = None
+    annotators: dict[str, dict[str, list[dict]]] = field(default_factory=dict)
+    provenance: Optional[str] = None
+
+
+def read_annotations(folder: Optional[Path], pseudonyms: bool = True) -> AnnotationFiles:
+    """Read the human layer, the pseudonym table, the annotator layer and ``PROVENANCE.md``
+    of ``folder`` while no pull can replace them (:func:`builder.swap.reading`, which first
+    finishes or discards what a killed pull left)."""
+    if folder is None or not folder.is_dir():  # no human layer, and no annotator to name
+        return AnnotationFiles(folder, pseudonyms={} if pseudonyms else None)
+    from .agreement import load_annotator_layer
+
+    with swap.reading(folder):
+        provenance = folder / "PROVENANCE.md"
+        annotators = folder / "annotators.jsonl"
+        return AnnotationFiles(
+            folder,
+            human=load_human_layer(folder / HUMAN_LAYER),
+            pseudonyms=load_pseudonyms(folder / PSEUDONYMS_FILE) if pseudonyms else None,
+            annotators=dict(load_annotator_layer(annotators)) if annotators.exists() else {},
+            provenance=provenance.read_text(encoding="utf-8").strip() if provenance.exists() else None,
+        )
+
+
+def load_figures(annotations: AnnotationFiles, published_ids: set[str]) -> dict:
     """What the card may say of the human layer of the records being published.
 
     ``provenance`` (``PROVENANCE.md``) and ``agreement`` (recomputed from ``annotators.jsonl``
@@ -137,18 +168,15 @@ def load_figures(annotations_dir: Optional[Path], published_ids: set[str]) -> di
     human layer its records do not carry.
     """
     figures: dict = {}
-    if annotations_dir is None or not published_ids:
+    if not published_ids:
         return figures
-    provenance = annotations_dir / "PROVENANCE.md"
-    if provenance.exists():
-        figures["provenance"] = provenance.read_text(encoding="utf-8").strip()
-    annotators = annotations_dir / "annotators.jsonl"
-    if annotators.exists():
-        from .agreement import agreement, load_annotator_layer
+    if annotations.provenance:
+        figures["provenance"] = annotations.provenance
+    layer = {sid: anns for sid, anns in annotations.annotators.items() if sid in published_ids}
+    if any(len(anns) >= 2 for anns in layer.values()):
+        from .agreement import agreement
 
-        layer = {sid: anns for sid, anns in load_annotator_layer(annotators).items() if sid in published_ids}
-        if any(len(anns) >= 2 for anns in layer.values()):
-            figures["agreement"] = agreement(layer)
+        figures["agreement"] = agreement(layer)
     return figures
 
 
@@ -232,12 +260,10 @@ def build(
     if annotations_dir is None:
         annotations_dir = default_annotations(corpus)
     annotations_dir = Path(annotations_dir) if annotations_dir is not None else None
-    pseudonyms = None
-    if not keep_annotator_names and annotations_dir is not None:
-        pseudonyms = load_pseudonyms(annotations_dir / PSEUDONYMS_FILE)
+    annotations = read_annotations(annotations_dir, pseudonyms=not keep_annotator_names)
+    pseudonyms, human = annotations.pseudonyms, annotations.human
     summary = BuildSummary()
     index = DocumentIndex()
-    human = load_human_layer(annotations_dir / HUMAN_LAYER) if annotations_dir is not None else {}
     labeller = WeakLabeller(model=model)
     previous_path = Path(manifest_path) if manifest_path is not None else previous_manifest(corpus, out_dir)
     previous = load_manifest(previous_path) if previous_path is not None else None
@@ -285,7 +311,7 @@ def build(
                 f"{out_dir / MANIFEST_FILE}: build with -m {previous_path} to record it"
             )
 
-        figures = load_figures(annotations_dir, human_ids)
+        figures = load_figures(annotations, human_ids)
         if summary.human:
             progress("weak-label quality report")
             figures["quality"] = quality(records_path, result.manifest, labeller)
