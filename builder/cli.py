@@ -67,7 +67,7 @@ def _root(
 
 @app.command()
 def ingest(
-    source: Optional[Path] = typer.Argument(None, help="Folder of .txt files (with optional manifest.jsonl) or JSONL of {id, text, ...}. Default: the embedded corpus."),
+    source: Optional[Path] = typer.Argument(None, help="Folder of .txt and .html files and .warc/.warc.gz archives (or a manifest.jsonl), one .txt, .html or .warc(.gz) file, or JSONL of {id, text or html, ...}. Default: the embedded corpus."),
     output: Path = typer.Option(Path("build/articles.jsonl"), "-o", "--output", help="Cleaned articles (JSONL)."),
     removals: Path = typer.Option(Path("build/removals.jsonl"), "--removals", help="Log of removed blocks (JSONL)."),
 ) -> None:
@@ -115,12 +115,28 @@ def _checked_records(path: Path) -> Path:
     return path
 
 
+#: What train, calibrate and label-model read of a record: sentence records, or human-layer lines with a doc_id.
+HUMAN_RECORD_FIELDS = {"id": str, "doc_id": str, "text": str, "status": str, "events": list}
+
+
 def _human_records(path: Path) -> list[dict[str, Any]]:
-    """The records of ``path`` that carry a human layer (status corrected or adjudicated)."""
+    """The records of ``path`` that carry a human layer (status corrected or adjudicated).
+
+    Raises:
+        InputError: a line lacks a field these commands read (file, line and field named).
+    """
     from .io import read_jsonl
     from .labelset import HUMAN_STATUSES
 
-    return [r for _, r in read_jsonl(_checked_records(path)) if r["status"] in HUMAN_STATUSES]
+    rows = []
+    for lineno, r in read_jsonl(path):
+        for key, kind in HUMAN_RECORD_FIELDS.items():
+            if not isinstance(r.get(key), kind):
+                got = "missing" if key not in r else f"a {type(r[key]).__name__}"
+                raise InputError(f"{path}:{lineno} -> {key}: expected a {kind.__name__}, got {got}")
+        if r["status"] in HUMAN_STATUSES:
+            rows.append(r)
+    return rows
 
 
 def _read_clean_articles(path: Path):
@@ -303,7 +319,7 @@ def publish(
 
 @app.command()
 def build(
-    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Articles to build from (default: the embedded corpus)."),
+    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Articles to build from, as `ingest` reads them: a folder of .txt/.html files and .warc(.gz) archives, one such file, or JSONL (default: the embedded corpus)."),
     out_dir: Path = typer.Option(Path("build"), "-o", "--output", help="Build folder: everything the build writes goes here (the dataset to OUTPUT/dataset), unless -m names a manifest elsewhere."),
     manifest: Optional[Path] = typer.Option(None, "-m", "--manifest", help="Split manifest to keep assignments in and update. Default: read the project's splits/manifest.json for the embedded corpus, OUTPUT/manifest.json otherwise; write OUTPUT/manifest.json."),
     annotations: Optional[Path] = typer.Option(None, "--annotations", help="Folder of the human layer. Default: ./annotations if it exists, else the project's for the embedded corpus."),

@@ -188,9 +188,9 @@ RECORD_CASES = [
     ("whitespace-only text: label", "label", jsonl({"id": "a", "text": " \t"}), 2, "in.jsonl:1 -> text: empty (only whitespace)"),
     ("not sentence records: split", "split", jsonl({"id": "a", "text": "A drone strike."}), 1, "in.jsonl:1: [record 1] missing field: 'doc_id'"),
     ("not sentence records: report", "report", jsonl({"id": "a", "text": "A drone strike."}), 1, "in.jsonl:1: [record 1] missing field: 'status'"),
-    ("not sentence records: calibrate", "calibrate", jsonl({"id": "a", "text": "A drone strike."}), 1, "in.jsonl:1: [record 1] missing field: 'status'"),
-    ("not sentence records: label-model", "label-model", jsonl({"id": "a", "text": "A drone strike."}), 1, "in.jsonl:1: [record 1] missing field: 'status'"),
-    ("not sentence records: train", "train", jsonl({"id": "a", "text": "A drone strike."}), 1, "in.jsonl:1: [record 1] missing field: 'status'"),
+    ("not sentence records: calibrate", "calibrate", jsonl({"id": "a", "text": "A drone strike."}), 2, "in.jsonl:1 -> doc_id: expected a str, got missing"),
+    ("not sentence records: label-model", "label-model", jsonl({"id": "a", "text": "A drone strike."}), 2, "in.jsonl:1 -> doc_id: expected a str, got missing"),
+    ("not sentence records: train", "train", jsonl({"id": "a", "text": "A drone strike."}), 2, "in.jsonl:1 -> doc_id: expected a str, got missing"),
     ("article over the length limit", "ingest", jsonl({"id": "a", "text": "Word. " * 200_000}), 2,
      "in.jsonl:1 -> text: the article is 1,200,000 characters long, over the limit of 1,000,000"),
 ]
