@@ -189,6 +189,35 @@ def classify_lines(lines: list[Line], author: Optional[str], rules: Rules) -> li
     return verdict
 
 
+#: Noise whose furniture surrounds short lines of its own (a newsletter box's pitch between
+#: its heading and its button, a comment between its timestamp and "Reply").
+SANDWICH_FAMILIES = frozenset({"newsletter", "cookie_notice", "share_social", "tags", "comment_meta", "donation_widget"})
+_QUOTE_MARKS = re.compile("[\"“”«»]")
+
+
+def _context_rules(lines: list[Line], verdict: list[Optional[str]]) -> None:
+    """Rules that read a kept line's neighbours (``verdict`` is updated in place):
+
+    - ``photo_caption``: a line of at most 35 words, without quotation marks, between noise
+      and a line that is only a photo credit (a lead image's caption; a line between body
+      paragraphs and a credit may be the body, and is kept);
+    - the family of its neighbours: a line of at most 25 words between two lines of one of
+      :data:`SANDWICH_FAMILIES`.
+
+    A standfirst (the summary under the headline) is kept: it is the outlet's own text
+    about the event, and an annotated sentence of the embedded corpus.
+    """
+    n = len(lines)
+    for i in range(1, n):
+        if verdict[i] is not None:
+            continue
+        line, after = lines[i], verdict[i + 1] if i + 1 < n else None
+        if after == "photo_credit" and verdict[i - 1] is not None and line.words <= 35 and not _QUOTE_MARKS.search(line.text):
+            verdict[i] = "photo_caption"
+        elif after is not None and after == verdict[i - 1] and after in SANDWICH_FAMILIES and line.words <= 25:
+            verdict[i] = after
+
+
 def _before_body(lines: list[Line], i: int, body_words: int = 12) -> bool:
     """True when no line before ``i`` (other than the first, the headline) reads as body prose."""
     return all(l.words < body_words for l in lines[1:i])
@@ -222,7 +251,9 @@ def source_of(article: Article) -> str:
 class Boilerplate:
     """Lines repeated across documents of one source (menus, footers, share rows, notices),
     learned from a window of documents: ``(source, normalised line)`` seen in at least
-    ``min_documents`` documents, not counting lines that read as prose (:func:`content_like`)."""
+    ``min_documents`` documents, not counting lines that read as prose (:func:`content_like`):
+    those are content even when documents share them (syndicated wire copy, a background
+    paragraph reused by later stories)."""
 
     min_documents: int = 2
     documents: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -259,6 +290,7 @@ def clean_article(article: Article, rules: Optional[Rules] = None, boilerplate: 
         for i, line in enumerate(lines):
             if verdict[i] is None and i > 0 and boilerplate.repeated(article, line):
                 verdict[i] = "boilerplate"
+    _context_rules(lines, verdict)
     parts: list[str] = []
     segments: list[Segment] = []
     removals: list[Removal] = []
