@@ -192,7 +192,16 @@ def classify_lines(lines: list[Line], author: Optional[str], rules: Rules) -> li
 #: Noise whose furniture surrounds short lines of its own (a newsletter box's pitch between
 #: its heading and its button, a comment between its timestamp and "Reply").
 SANDWICH_FAMILIES = frozenset({"newsletter", "cookie_notice", "share_social", "tags", "comment_meta", "donation_widget"})
+#: Boxes whose pitch sits between their heading or button and other page furniture.
+BOX_FAMILIES = frozenset({"newsletter", "cookie_notice"})
 _QUOTE_MARKS = re.compile("[\"“”«»]")
+_NAME = re.compile(r"^(?:[A-Z][\w'’.-]+)(?: (?:[A-Z][\w'’.-]+|de|da|del|van|von|al|el|bin|ibn)){1,4}$")
+
+
+def _headline_case(text: str) -> bool:
+    """Most words capitalised, as a headline is written ("Militia Threatens US With Response")."""
+    words = [w for w in text.split() if w[:1].isalpha()]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.6 * len(words)
 
 
 def _context_rules(lines: list[Line], verdict: list[Optional[str]]) -> None:
@@ -202,7 +211,10 @@ def _context_rules(lines: list[Line], verdict: list[Optional[str]]) -> None:
       and a line that is only a photo credit (a lead image's caption; a line between body
       paragraphs and a credit may be the body, and is kept);
     - the family of its neighbours: a line of at most 25 words between two lines of one of
-      :data:`SANDWICH_FAMILIES`.
+      :data:`SANDWICH_FAMILIES`, or of at most 20 words, not a headline, between a line of
+      :data:`BOX_FAMILIES` and other noise;
+    - ``byline``: a line that is only a name (2-5 capitalised words) next to a dateline, in
+      the first 15 lines.
 
     A standfirst (the summary under the headline) is kept: it is the outlet's own text
     about the event, and an annotated sentence of the embedded corpus.
@@ -212,10 +224,18 @@ def _context_rules(lines: list[Line], verdict: list[Optional[str]]) -> None:
         if verdict[i] is not None:
             continue
         line, after = lines[i], verdict[i + 1] if i + 1 < n else None
-        if after == "photo_credit" and verdict[i - 1] is not None and line.words <= 35 and not _QUOTE_MARKS.search(line.text):
+        before = verdict[i - 1]
+        if (
+            after in ("photo_credit", "photo_caption") and lines[i + 1].words <= 8 and before is not None
+            and line.words <= 35 and not _QUOTE_MARKS.search(line.text)
+        ):
             verdict[i] = "photo_caption"
-        elif after is not None and after == verdict[i - 1] and after in SANDWICH_FAMILIES and line.words <= 25:
+        elif after is not None and after == before and after in SANDWICH_FAMILIES and line.words <= 25:
             verdict[i] = after
+        elif after is not None and before is not None and {after, before} & BOX_FAMILIES and line.words <= 20 and not _headline_case(line.text):
+            verdict[i] = after if after in BOX_FAMILIES else before
+        elif _NAME.match(line.text) and "dateline" in (before, after) and i < 15:
+            verdict[i] = "byline"
 
 
 def _before_body(lines: list[Line], i: int, body_words: int = 12) -> bool:
