@@ -145,6 +145,8 @@ def classify_lines(lines: list[Line], author: Optional[str], rules: Rules) -> li
             for j in range(first, len(lines)):
                 verdict[j] = verdict[j] or section["name"]
 
+    # A block never swallows a byline or a dateline: they carry the article's metadata.
+    metadata_line = [any(r.name in METADATA_RULES and r.matches(line, i) for r in rules.line_rules) for i, line in enumerate(lines)]
     for block in rules.widget_blocks:
         i = 0
         while i < len(lines):
@@ -152,7 +154,7 @@ def classify_lines(lines: list[Line], author: Optional[str], rules: Rules) -> li
                 verdict[i] = block["name"]
                 j = i + 1
                 last = i + block.get("max_lines", len(lines))
-                while j < len(lines) and j <= last and (
+                while j < len(lines) and j <= last and not metadata_line[j] and (
                     block["continue"].search(lines[j].text) or lines[j].words <= block["absorb_short_lines"]
                 ):
                     verdict[j] = verdict[j] or block["name"]
@@ -189,6 +191,8 @@ def classify_lines(lines: list[Line], author: Optional[str], rules: Rules) -> li
     return verdict
 
 
+#: Rules whose lines :func:`stated_metadata` reads.
+METADATA_RULES = frozenset({"byline", "dateline"})
 #: Noise whose furniture surrounds short lines of its own (a newsletter box's pitch between
 #: its heading and its button, a comment between its timestamp and "Reply").
 SANDWICH_FAMILIES = frozenset({"newsletter", "cookie_notice", "share_social", "tags", "comment_meta", "donation_widget"})
