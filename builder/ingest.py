@@ -1,21 +1,28 @@
-"""Ingestion: read articles from the embedded corpus, a folder of ``.txt`` files or JSONL.
+"""Ingestion: read articles from the embedded corpus, a folder, a text or HTML file, a web
+archive or JSONL.
 
-Every reader is a generator of :class:`~builder.records.Article`; nothing is held in
-memory beyond the article being read.
+A folder holds ``.txt`` files, HTML pages (``.html``, ``.htm``) and web archives
+(``.warc``, ``.warc.gz``), or a ``manifest.jsonl`` naming its files. The main text of an
+HTML page becomes the article's raw text (:mod:`builder.html`); a web archive gives one
+article per HTML page it holds (:mod:`builder.warc`). Every reader is a generator of
+:class:`~builder.records.Article`; nothing is held in memory beyond the article being read.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from .errors import InputError
+from .html import MAX_PAGE_BYTES, article_from_page
 from .io import check_path, forbidden_characters, read_jsonl
 from .labelset import project_file
 from .records import Article, DocumentMeta
+from .warc import WarcCounts, is_warc, read_warc, uri_id
 
 META_FIELDS = ("outlet", "title", "published", "author")
 MANIFEST_NAME = "manifest.jsonl"
+HTML_SUFFIXES = (".html", ".htm")
 #: Longest article accepted, in characters: spaCy's default ``max_length``, about 150,000
 #: words, far beyond any news article. Longer input is refused before it is read whole.
 MAX_ARTICLE_CHARS = 1_000_000
@@ -64,21 +71,87 @@ def read_text_file(path: Path) -> str:
 
 
 def _meta(obj: dict, where: str, source_file: str | None) -> DocumentMeta:
+    return DocumentMeta(source_file=source_file, **_given_meta(obj, where))
+
+
+def _given_meta(obj: dict, where: str) -> dict[str, Optional[str]]:
     values = {}
     for key in META_FIELDS:
         value = obj.get(key)
         if value is not None and not isinstance(value, str):
             raise InputError(f"{where} -> {key}: expected a string or null, got {type(value).__name__}")
         values[key] = value
-    return DocumentMeta(source_file=source_file, **values)
+    return values
 
 
-def read_folder(folder: Path) -> Iterator[Article]:
-    """Read every ``*.txt`` of a folder, sorted by name.
+def is_html(path: Path) -> bool:
+    """Whether ``path`` is named as an HTML page (``.html`` or ``.htm``)."""
+    return path.suffix.lower() in HTML_SUFFIXES
+
+
+def read_html_file(path: Path, doc_id: str, given: Optional[dict[str, Optional[str]]] = None, source_file: Optional[str] = None) -> Article:
+    """Read one HTML page as an article (see :func:`builder.html.article_from_page`).
+
+    Raises:
+        InputError: naming the file when it is missing, a folder, unreadable, cannot be
+            decoded, has no article text, or breaks :func:`check_article_text`.
+    """
+    check_path(path, "HTML file")
+    try:
+        size = path.stat().st_size
+        if size > MAX_PAGE_BYTES:
+            raise InputError(f"{path}: the file is {size:,} bytes long, over the limit of {MAX_PAGE_BYTES:,} for one HTML page")
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"{path}: cannot be read: {e.strerror}") from e
+    article = article_from_page(doc_id, data, str(path), source_file=source_file or path.name, given=given)
+    check_article_text(article.text, str(path))
+    return article
+
+
+def read_warc_articles(path: Path, counts: Optional[WarcCounts] = None, seen: Optional[set[str]] = None) -> Iterator[Article]:
+    """One article per HTML page (status 200) of a web archive; the id is
+    :func:`builder.warc.uri_id` of the page's ``WARC-Target-URI``, kept as ``source_url``.
+
+    ``counts`` receives the responses skipped (not HTML, status not 200, repeated URI)."""
+    for page in read_warc(path, counts, seen):
+        where = f"{path}: record {page.uri}"
+        article = article_from_page(uri_id(page.uri), page.payload, where, charset=page.charset, source_file=path.name, source_url=page.uri)
+        check_article_text(article.text, where)
+        yield article
+
+
+def _read_file(path: Path, source_file: str, counts: Optional[WarcCounts], seen: set[str]) -> Iterator[Article]:
+    """The articles of one file of a folder: a web archive, an HTML page or a text file."""
+    if is_warc(path):
+        yield from read_warc_articles(path, counts, seen)
+    elif is_html(path):
+        yield read_html_file(path, path.stem, source_file=source_file)
+    else:
+        yield Article(id=path.stem, text=read_text_file(path), meta=DocumentMeta(source_file=source_file))
+
+
+def _unique(articles: Iterator[Article], where: str) -> Iterator[Article]:
+    seen: dict[str, Optional[str]] = {}
+    for article in articles:
+        if article.id in seen:
+            raise InputError(f"{where}: duplicate id {article.id!r} ({article.meta.source_file} and {seen[article.id]})")
+        seen[article.id] = article.meta.source_file
+        yield article
+
+
+def read_folder(folder: Path, counts: Optional[WarcCounts] = None) -> Iterator[Article]:
+    """Read every ``*.txt``, ``*.html``, ``*.htm``, ``*.warc`` and ``*.warc.gz`` of a folder, sorted by name.
 
     When the folder has a ``manifest.jsonl`` (``{"id", "file", "outlet", "title",
     "published", "author"}`` lines), it gives ids and metadata, and every listed file must
-    exist; otherwise the file stem is the id and metadata is empty.
+    exist (a text file or an HTML page; the manifest's metadata wins over the page's);
+    otherwise the file stem is the id (a web archive's pages: see
+    :func:`read_warc_articles`) and metadata is empty, or what an HTML page states.
+
+    Raises:
+        InputError: the folder has none of these files, two articles have the same id, or
+            a file cannot be read (see the readers of each kind).
     """
     manifest = folder / MANIFEST_NAME
     if manifest.exists():
@@ -89,38 +162,68 @@ def read_folder(folder: Path) -> Iterator[Article]:
                     raise InputError(f"{where} -> {key}: missing or not a non-empty string")
             path = folder / entry["file"]
             try:
-                check_path(path, "text file")
+                check_path(path, "HTML file" if is_html(path) else "text file")
             except InputError as e:
                 raise InputError(f"{where} -> file: {e}") from e
-            yield Article(id=entry["id"], text=read_text_file(path), meta=_meta(entry, where, entry["file"]))
+            if is_html(path):
+                yield read_html_file(path, entry["id"], _given_meta(entry, where), source_file=entry["file"])
+            else:
+                yield Article(id=entry["id"], text=read_text_file(path), meta=_meta(entry, where, entry["file"]))
         return
-    files = sorted(folder.glob("*.txt"))
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".txt", *HTML_SUFFIXES) or is_warc(p))
     if not files:
-        raise InputError(f"{folder}: no .txt files and no {MANIFEST_NAME}")
-    for path in files:
-        yield Article(id=path.stem, text=read_text_file(path), meta=DocumentMeta(source_file=path.name))
+        raise InputError(f"{folder}: no .txt, .html or .warc files and no {MANIFEST_NAME}")
+    seen: set[str] = set()
+    yield from _unique((a for path in files for a in _read_file(path, path.name, counts, seen)), str(folder))
 
 
 def read_articles_jsonl(path: Path) -> Iterator[Article]:
-    """Read ``{"id", "text", "outlet"?, "title"?, "published"?, "author"?}`` lines."""
+    """Read ``{"id", "text" or "html", "outlet"?, "title"?, "published"?, "author"?, "url"?}`` lines.
+
+    A line with ``html`` instead of ``text`` is an HTML page: its main text becomes the
+    article's text, and the metadata it states fills what the line leaves out (``url``
+    is kept as where the page came from).
+    """
     seen: set[str] = set()
     for lineno, obj in read_jsonl(path):
         where = f"{path}:{lineno}"
-        for key in ("id", "text"):
-            if not isinstance(obj.get(key), str) or not obj[key]:
-                raise InputError(f"{where} -> {key}: missing or not a non-empty string")
+        if not isinstance(obj.get("id"), str) or not obj["id"]:
+            raise InputError(f"{where} -> id: missing or not a non-empty string")
+        if "text" in obj and "html" in obj:
+            raise InputError(f"{where}: both text and html; give one of them")
+        body = "html" if "html" in obj else "text"
+        if not isinstance(obj.get(body), str) or not obj[body]:
+            raise InputError(f"{where} -> {body}: missing or not a non-empty string" + ("" if "html" in obj else " (or give html)"))
         if obj["id"] in seen:
             raise InputError(f"{where} -> id: duplicate id {obj['id']!r}")
         seen.add(obj["id"])
-        yield Article(id=obj["id"], text=check_article_text(obj["text"], f"{where} -> text"), meta=_meta(obj, where, path.name))
+        if body == "text":
+            yield Article(id=obj["id"], text=check_article_text(obj["text"], f"{where} -> text"), meta=_meta(obj, where, path.name))
+            continue
+        url = obj.get("url")
+        if url is not None and not isinstance(url, str):
+            raise InputError(f"{where} -> url: expected a string or null, got {type(url).__name__}")
+        article = article_from_page(obj["id"], obj["html"], f"{where} -> html", source_file=path.name, source_url=url, given=_given_meta(obj, where))
+        check_article_text(article.text, f"{where} -> html")
+        yield article
 
 
-def read_articles(source: str | Path | None = None) -> Iterator[Article]:
-    """Read articles from ``source``: a folder, a ``.jsonl`` file, or the embedded corpus when ``None``."""
+def read_articles(source: str | Path | None = None, counts: Optional[WarcCounts] = None) -> Iterator[Article]:
+    """Read articles from ``source``: a folder, a ``.txt`` file, an HTML page, a web archive,
+    a ``.jsonl`` file, or the embedded corpus when ``None``.
+
+    Args:
+        source: where to read from.
+        counts: receives what web archives held and what of it was skipped.
+    """
     path = Path(source) if source is not None else default_corpus()
     if path.is_dir():
-        return read_folder(path)
+        return read_folder(path, counts)
     check_path(path, "file or folder")
     if path.suffix == ".txt":
         return iter([Article(id=path.stem, text=read_text_file(path), meta=DocumentMeta(source_file=path.name))])
+    if is_html(path):
+        return iter([read_html_file(path, path.stem)])
+    if is_warc(path):
+        return read_warc_articles(path, counts)
     return read_articles_jsonl(path)

@@ -67,7 +67,7 @@ def config_features(config: str):
                 "text": string,
                 "start": Value("int32"),
                 "end": Value("int32"),
-                "document": {k: string for k in ("outlet", "title", "published", "author", "source_file")},
+                "document": {k: string for k in ("outlet", "title", "published", "author", "source_file", "site_name", "canonical_url", "source_url", "page_sha256", "extractor")},
                 "events": List(event_features()),
                 "weak_events": List(event_features()),
                 "labels": List(ClassLabel(names=list(event_types()))),

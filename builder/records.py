@@ -8,7 +8,7 @@ dataclasses; ``to_dict``/``from_dict`` give the JSON form described by
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Optional
 
 from .labelset import ANNOTATION_STATUSES
@@ -16,26 +16,35 @@ from .labelset import ANNOTATION_STATUSES
 
 @dataclass(frozen=True)
 class DocumentMeta:
-    """What the text of an article itself says about it (``None`` where it says nothing)."""
+    """What the text of an article itself says about it (``None`` where it says nothing).
+
+    For an article extracted from an HTML page, ``site_name`` and ``canonical_url`` are as
+    the page states them, ``source_url`` is where it was fetched from (a web archive's
+    ``WARC-Target-URI``), ``page_sha256`` the hash of the page's bytes and ``extractor``
+    the name and version of the text extractor.
+    """
 
     outlet: Optional[str] = None
     title: Optional[str] = None
     published: Optional[str] = None
     author: Optional[str] = None
     source_file: Optional[str] = None
+    site_name: Optional[str] = None
+    canonical_url: Optional[str] = None
+    source_url: Optional[str] = None
+    page_sha256: Optional[str] = None
+    extractor: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "outlet": self.outlet,
-            "title": self.title,
-            "published": self.published,
-            "author": self.author,
-            "source_file": self.source_file,
-        }
+        return {k: getattr(self, k) for k in DOCUMENT_FIELDS}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "DocumentMeta":
-        return cls(**{k: d.get(k) for k in ("outlet", "title", "published", "author", "source_file")})
+        return cls(**{k: d.get(k) for k in DOCUMENT_FIELDS})
+
+
+#: The keys of a record's ``document`` object, in order.
+DOCUMENT_FIELDS = tuple(f.name for f in fields(DocumentMeta))
 
 
 @dataclass(frozen=True)
