@@ -188,6 +188,14 @@ def classify_lines(lines: list[Line], author: Optional[str], rules: Rules) -> li
         if key in seen:
             verdict[i] = "repeated_paragraph"
         seen.add(key)
+
+    # A pull quote: a short line that repeats words of a longer kept paragraph.
+    kept = [normalise(l.text) for l, v in zip(lines, verdict) if v is None]
+    for i, line in enumerate(lines):
+        if verdict[i] is None and i > 0 and line.words <= 30:
+            key = normalise(line.text)
+            if key and len(key) >= 20 and any(key != other and f" {key} " in f" {other} " for other in kept):
+                verdict[i] = "pull_quote"
     return verdict
 
 
@@ -418,4 +426,15 @@ def stated_metadata(meta: DocumentMeta, lines: list[Line], verdict: list[Optiona
     if (title, author, published) == (meta.title, meta.author, meta.published):
         return meta
     return replace(meta, title=title, author=author, published=published)
+
+
+def dateline_date(text: str, rules: Optional[Rules] = None) -> Optional[str]:
+    """The date of the first line of ``text`` that the ``dateline`` rules match, as ``YYYY-MM-DD``."""
+    rules = rules or load_rules()
+    for i, line in enumerate(split_lines(text)):
+        if any(r.name == "dateline" and r.matches(line, i) for r in rules.line_rules):
+            found = stated_date(line.text)
+            if found:
+                return found
+    return None
 

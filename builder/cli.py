@@ -78,6 +78,9 @@ def ingest(
     from .ingest import read_articles
     from .io import atomic_open, check_output
 
+    from .warc import WarcCounts
+
+    archives = WarcCounts()
     n_docs = n_removed = 0
     try:
         for path in (output, removals):
@@ -89,7 +92,7 @@ def ingest(
                 log = stack.enter_context((staging / removals.name).open("w", encoding="utf-8", newline="\n"))
             else:
                 fh, log = stack.enter_context(atomic_open(output)), stack.enter_context(atomic_open(removals))
-            for article in clean(read_articles(source)):
+            for article in clean(read_articles(source, archives)):
                 n_docs += 1
                 n_removed += len(article.removals)
                 fh.write(json.dumps(article.to_dict(), ensure_ascii=False) + "\n")
@@ -97,7 +100,8 @@ def ingest(
                     log.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
     except EventdsError as e:
         _fail(e)
-    _table("ingest", [("documents", str(n_docs)), ("removed blocks", str(n_removed)), ("output", str(output))])
+    rows = [("web archive records", archives.summary())] if archives.responses else []
+    _table("ingest", rows + [("documents", str(n_docs)), ("removed blocks", str(n_removed)), ("output", str(output))])
 
 
 def _checked_records(path: Path) -> Path:

@@ -14,11 +14,12 @@ import json
 import re
 from datetime import date
 from html import unescape
-from typing import Optional
+from typing import Any, Optional
 
 import trafilatura
 from trafilatura.metadata import extract_metadata
 
+from .clean import dateline_date
 from .errors import InputError
 from .records import Article, DocumentMeta
 
@@ -31,10 +32,12 @@ MAX_PAGE_BYTES = 20_000_000
 
 #: Extraction settings. Recall of body paragraphs comes first: a line the extractor drops
 #: is lost without a trace, while a noise line it keeps is removed, and logged, by the
-#: cleaning rules. ``favor_precision`` loses whole articles on table-laid-out pages.
-#: Comments, tables, images and links stay out; the output is plain text.
+#: cleaning rules. ``favor_precision`` loses whole articles on table-laid-out pages, and
+#: ``favor_recall`` loses most entries of a live blog that the balanced setting keeps, so
+#: both the balanced and the recall setting run and the longer text is kept
+#: (:data:`RECALL_OPTIONS`). Comments, tables, images and links stay out; the output is
+#: plain text.
 EXTRACT_OPTIONS = {
-    "favor_recall": True,
     "include_comments": False,
     "include_tables": False,
     "include_images": False,
@@ -43,6 +46,8 @@ EXTRACT_OPTIONS = {
     "deduplicate": False,
     "output_format": "txt",
 }
+
+RECALL_OPTIONS = {**EXTRACT_OPTIONS, "favor_recall": True}
 
 #: ``Content-Type`` values of HTML pages.
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -147,9 +152,20 @@ def _stated(value: Optional[str], page: str) -> Optional[str]:
     return value if all(p and p in page for p in parts) else None
 
 
-def page_metadata(page: str) -> dict[str, Optional[str]]:
+def _marked_up(found: Optional[str], page: str, url: Optional[str]) -> bool:
+    """Whether the page gives the date ``found`` (``YYYY-MM-DD``) in machine-readable form,
+    as meta tags, JSON-LD and ``<time datetime>`` do (ISO), or in its URL (``/2024/05/20/``).
+    A date written only for readers may be today's date in a top bar."""
+    if not found:
+        return False
+    year, month, day = found[:10].split("-")
+    return found[:10] in page or bool(url and f"/{year}/{month}/{day}" in url)
+
+
+def page_metadata(page: str) -> dict[str, Any]:
     """What a decoded page states about itself: ``title``, ``author``, ``published``
-    (``YYYY-MM-DD``), ``site_name`` and ``canonical_url``; ``None`` where it states nothing.
+    (``YYYY-MM-DD``; ``published_marked_up`` says whether the page gives it in machine-readable
+    form), ``site_name`` and ``canonical_url``; ``None`` where it states nothing.
 
     Values come from ``<meta>``, JSON-LD, ``<link rel="canonical">``, ``<title>`` and byline
     markup; a date only from markup or the page's own URL, never guessed from the text; a
@@ -166,7 +182,8 @@ def page_metadata(page: str) -> dict[str, Optional[str]]:
     return {
         "title": _stated(found.title, plain),
         "author": _stated(found.author, plain),
-        "published": found.date or None,
+        "published": found.date[:10] if found.date else None,
+        "published_marked_up": _marked_up(found.date, page, url),
         "site_name": _stated(site, plain),
         "canonical_url": url,
     }
@@ -178,8 +195,9 @@ def extract_text(page: str) -> Optional[str]:
     Script, style and JSON-LD never reach it; navigation, footers and comment sections are
     left out as far as the extractor recognises them.
     """
-    text = trafilatura.extract(_without_xml_declaration(page), **EXTRACT_OPTIONS)
-    return text if text and text.strip() else None
+    page = _without_xml_declaration(page)
+    texts = [t for t in (trafilatura.extract(page, **options) for options in (EXTRACT_OPTIONS, RECALL_OPTIONS)) if t and t.strip()]
+    return max(texts, key=len) if texts else None
 
 
 def article_from_page(
@@ -218,6 +236,8 @@ def article_from_page(
     if text is None:
         raise InputError(f"{where}: no article text found in the page")
     found = page_metadata(page)
+    if not found["published_marked_up"]:  # a date only written for readers: the article's dateline says better
+        found["published"] = dateline_date(text) or found["published"]
     given = given or {}
     meta = DocumentMeta(
         outlet=given.get("outlet"),

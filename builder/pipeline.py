@@ -29,6 +29,7 @@ from .records import CleanArticle, Event, Sentence
 from .segment import segment
 from .split import SPLITS, DocumentIndex, assign_splits, load_manifest, write_manifest
 from .validate import format_report, validate_path
+from .warc import WarcCounts
 
 HUMAN_LAYER = "human.jsonl"
 
@@ -44,11 +45,13 @@ class BuildSummary:
     conflicts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     unplaceable: int = 0
+    archives: WarcCounts = field(default_factory=WarcCounts)
     published: Optional[PublishStats] = None
 
     def table(self) -> list[tuple[str, str]]:
         """Rows of the end-of-build summary table."""
-        rows = [
+        rows = [("web archive records", self.archives.summary())] if self.archives.responses else []
+        rows += [
             ("documents", str(self.documents)),
             ("removed blocks", str(sum(self.removed_blocks.values()))),
             *((f"  {rule}", str(n)) for rule, n in sorted(self.removed_blocks.items())),
@@ -269,7 +272,7 @@ def build(
     previous = load_manifest(previous_path) if previous_path is not None else None
 
     def cleaned() -> Iterator[CleanArticle]:
-        for article in clean(read_articles(corpus)):
+        for article in clean(read_articles(corpus, summary.archives)):
             summary.documents += 1
             for r in article.removals:
                 summary.removed_blocks[r.rule] += 1
