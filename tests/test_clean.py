@@ -210,3 +210,51 @@ def test_metadata_given_by_a_manifest_is_not_replaced():
     raw = "\n".join([TITLE, "By Amadou Diallo, Sahel Wire", "Published 12 March 2024", BODY])
     cleaned = clean_article(Article("d", raw, DocumentMeta(title="Manifest title", author="Someone Else", published="2024-03-13")))
     assert (cleaned.meta.title, cleaned.meta.author, cleaned.meta.published) == ("Manifest title", "Someone Else", "2024-03-13")
+
+
+@pytest.mark.parametrize("rule, line", [
+    ("photo_caption", "A burned-out car in Ain Zara, southern Tripoli. Photograph: Sara Ghouila for Globe Current"),
+    ("photo_caption", "Police escort workers evacuated from the camp to Dekai. (Tribune/Fransiska Wonda)"),
+    ("photo_caption", "Delegates sign the agreement in Pretoria, November 2, 2022. REUTERS/Siphiwe Dlamini"),
+    ("editorial_note", "This article was translated from the Spanish original by our English desk."),
+    ("byline", "(Reporting by Saad Qureshi in Peshawar; Writing by Amani Kilonzo; Editing by Mark Ellery)"),
+    ("author_bio", "Amani Kilonzo reports on conflict and humanitarian affairs in East Africa from Nairobi."),
+    ("share_social", "Join our WhatsApp channel for breaking security news from Sinaloa."),
+    ("newsletter", "Subscribe for unlimited access to Globe Current journalism — from $1 a week."),
+    ("user_handle", "levant_desk"),
+    ("dateline", "Culiacán, Sinaloa · Thursday, September 12, 2024"),
+    ("dateline", "16:40 GMT"),
+    ("site_footer", "West Africa Ledger is an independent news website covering security in the region."),
+])
+def test_more_noise_of_other_outlets(rule, line):
+    cleaned, removed = rules_of("\n".join([TITLE, BODY, line, BODY.replace("three", "four")]))
+    assert removed == {line: rule}
+
+
+@pytest.mark.parametrize("line", [
+    "Militants urged supporters to subscribe to their Telegram channel for updates on the offensive.",
+    "The army said it would sign up more volunteers for the self-defence units after the attack.",
+])
+def test_subscription_words_in_prose_are_content(line):
+    cleaned, removed = rules_of("\n".join([TITLE, BODY, line]))
+    assert removed == {} and line in cleaned.text
+
+
+def test_a_pull_quote_that_repeats_the_body_is_removed():
+    quote = "“The people of Tripoli pay the price.”"
+    body = f"Residents said the fighting had lasted all night. {quote} Schools stayed closed on Monday, officials said."
+    cleaned, removed = rules_of("\n".join([TITLE, body, quote, BODY]))
+    assert removed == {quote: "pull_quote"}
+
+
+def test_a_date_written_only_for_readers_yields_to_the_articles_dateline():
+    from builder.html import article_from_page
+
+    page = """<html><head><title>Car bomb hits police station in Cauca</title></head><body>
+    <div class="topbar"><span class="fecha-hoy">Tuesday, May 21, 2024</span></div>
+    <article><h1>Car bomb hits police station in Cauca</h1><p class="byline">Camila Restrepo</p><p>20 May 2024 | 11:32</p>
+    <p>A car bomb exploded outside a police station in the town of Morales on Monday, killing two officers and wounding nine civilians, the police said.</p>
+    <p>The attack was the third on security forces in the province this month, and officials blamed dissident guerrillas who rejected the peace deal.</p>
+    </article></body></html>"""
+    article = article_from_page("p", page.encode(), "p.html")
+    assert article.meta.published == "2024-05-20"
