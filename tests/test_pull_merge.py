@@ -187,13 +187,19 @@ def said(record: dict) -> dict:
     return {k: v for k, v in record.items() if k != "label_studio"}
 
 
-def test_push_with_human_round_trips_and_is_idempotent(ls_server: LiveServer, tmp_path: Path):
-    client = ls_server.client()
+def gold_layer(tmp_path: Path):
+    """Sentence records and the human layer of them in ``tmp_path/annotations``."""
     sentences = human_sentences()
     records = write_records(tmp_path / "records.jsonl", sentences)
     out = tmp_path / "annotations"
     out.mkdir()
     (out / "human.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in human_records(sentences)), encoding="utf-8")
+    return sentences, records, out
+
+
+def test_push_with_human_round_trips_and_is_idempotent(ls_server: LiveServer, tmp_path: Path):
+    client = ls_server.client()
+    sentences, records, out = gold_layer(tmp_path)
     before = snapshot(out)
 
     result = cli(ls_server, "push", str(records), "--with-human")
@@ -223,11 +229,7 @@ def test_push_with_human_round_trips_and_is_idempotent(ls_server: LiveServer, tm
 
 def test_human_annotations_edited_in_label_studio_are_pulled_and_never_overwritten(ls_server: LiveServer, tmp_path: Path):
     client = ls_server.client()
-    sentences = human_sentences()
-    records = write_records(tmp_path / "records.jsonl", sentences)
-    out = tmp_path / "annotations"
-    out.mkdir()
-    (out / "human.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in human_records(sentences)), encoding="utf-8")
+    sentences, records, out = gold_layer(tmp_path)
     push(client, records, with_human=True)
     tasks = tasks_by_sentence(client, client.find_project("eventds")["id"])
     s0, _, s2 = sentences

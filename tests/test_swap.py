@@ -134,26 +134,18 @@ CHILD = textwrap.dedent(
 
     folder, kill_at, files = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     calls = 0
-    rename = os.rename
 
-    def counting_rename(src, dst):
-        global calls
-        calls += 1
-        if calls == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-        rename(src, dst)
+    def counting(step):
+        def counted(a, b):
+            global calls
+            calls += 1
+            if calls == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return step(a, b)
+        return counted
 
-    exchange = swap._exchange
-
-    def counting_exchange(a, b):
-        global calls
-        calls += 1
-        if calls == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return exchange(a, b)
-
-    swap.os.rename = counting_rename
-    swap._exchange = counting_exchange
+    swap.os.rename = counting(os.rename)
+    swap._exchange = counting(swap._exchange)
     with swap.replace_together(folder, remove=["gone.jsonl"], keep=".previous/1") as staging:
         (staging / "records.jsonl").write_text("new records\\n")
         (staging / "report").mkdir()
