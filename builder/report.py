@@ -20,19 +20,28 @@ from .labelset import HUMAN_STATUSES, event_types
 
 
 
-def lf_summary(texts: list[str], gold: list[list[dict]], labeller: WeakLabeller) -> dict[str, dict[str, Any]]:
-    """Per labelling function: spans emitted, coverage, overlaps, conflicts, accuracy.
+#: What each column of the labelling-function table means (shown on the report page).
+DEFINITIONS = {
+    "sentences": "human-annotated sentences the function ran on",
+    "spans": "spans the function emitted on them",
+    "coverage": "share of the sentences where the function emits at least one span (covered / sentences)",
+    "overlaps": "share of the sentences where a span of the function overlaps a span of another function",
+    "conflicts": "share of the sentences where a span of the function overlaps another function's span of a different label",
+    "accuracy": "share of its spans that overlap a gold event of the same type (correct / spans); for a veto, share that overlap no gold event",
+}
+#: Wrong spans listed per function and label.
+EXAMPLES_KEPT = 3
 
-    - coverage: share of sentences where the function emits at least one span;
-    - overlaps: share of sentences where one of its spans overlaps a span of another function;
-    - conflicts: share of sentences where one of its spans overlaps another function's span
-      of a different label;
-    - accuracy: share of its spans that overlap a gold event of the same type (for a veto
-      function: share of its spans that overlap no gold event).
+
+def lf_summary(texts: list[str], gold: list[list[dict]], labeller: WeakLabeller, ids: Optional[list[str]] = None) -> dict[str, dict[str, Any]]:
+    """Per labelling function: the counts and rates of :data:`DEFINITIONS`, and up to
+    :data:`EXAMPLES_KEPT` wrong spans per label (``wrong``: ``{label: [{id, text, span, start,
+    end, gold}]}``, where ``gold`` lists the gold events the span overlaps).
     """
     per_lf: dict[str, Counter] = defaultdict(Counter)
+    wrong: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     names = list(labeller.functions)
-    for text, g_events in zip(texts, gold):
+    for k, (text, g_events) in enumerate(zip(texts, gold)):
         doc = labeller.annotate(labeller.make_doc(text))
         spans = {name: [(label, start, end) for start, end, label, _ in doc.spans[name]] for name in names}
         for name in names:
@@ -48,18 +57,31 @@ def lf_summary(texts: list[str], gold: list[list[dict]], labeller: WeakLabeller)
             c["conflicting"] += any(a[0] != b[0] for a, b in overlapping)
             for label, start, end in mine:
                 c["spans"] += 1
-                hit = any(g["start"] < end and start < g["end"] and (label == VETO or g["type"] == label) for g in g_events)
-                c["correct"] += (not hit) if label == VETO else hit
+                touched = [g for g in g_events if g["start"] < end and start < g["end"]]
+                hit = any(label == VETO or g["type"] == label for g in touched)
+                correct = (not hit) if label == VETO else hit
+                c["correct"] += correct
+                if not correct and len(wrong[name][label]) < EXAMPLES_KEPT:
+                    wrong[name][label].append({
+                        "id": ids[k] if ids else k, "text": text, "span": text[start:end], "start": start, "end": end,
+                        "gold": [f"{g['type']} {g['text']!r}" for g in touched],
+                    })
     out = {}
     for name in names:
         c = per_lf[name]
         n = c["sentences"] or 1
         out[name] = {
+            "sentences": c["sentences"],
             "spans": c["spans"],
+            "covered": c["covered"],
             "coverage": round(c["covered"] / n, 4),
+            "overlapping": c["overlapping"],
             "overlaps": round(c["overlapping"] / n, 4),
+            "conflicting": c["conflicting"],
             "conflicts": round(c["conflicting"] / n, 4),
+            "correct": c["correct"],
             "accuracy": round(c["correct"] / c["spans"], 4) if c["spans"] else None,
+            "wrong": {label: examples for label, examples in sorted(wrong[name].items())},
         }
     return out
 
@@ -84,12 +106,13 @@ def confusion(pairs: Iterable[tuple[list[dict], list[dict]]]) -> dict[str, dict[
 
 def quality(records_path: Path, manifest: Optional[dict] = None, labeller: Optional[WeakLabeller] = None) -> dict[str, Any]:
     """Compute every figure of the report from a records file."""
-    texts, gold, weak, split_counts = [], [], [], defaultdict(Counter)
+    texts, ids, gold, weak, split_counts = [], [], [], [], defaultdict(Counter)
     for _, r in read_jsonl(records_path):
         split = (manifest or {}).get("documents", {}).get(r["doc_id"], {}).get("split", "unassigned")
         split_counts[split].update(e["type"] for e in r["events"])
         if r["status"] in HUMAN_STATUSES:
             texts.append(r["text"])
+            ids.append(r["id"])
             gold.append(r["events"])
             weak.append(r["weak_events"])
     scores = score(zip(gold, weak)).to_dict()
@@ -104,7 +127,9 @@ def quality(records_path: Path, manifest: Optional[dict] = None, labeller: Optio
         "accepted_unchanged": round(unchanged / n_weak, 4) if n_weak else None,
         "per_type": {t: scores["trigger_overlap"]["per_type"][t] for t in event_types()},
         "scores": scores,
-        "labelling_functions": lf_summary(texts, gold, labeller or WeakLabeller()) if texts else {},
+        "accepted_unchanged_count": unchanged,
+        "labelling_functions": lf_summary(texts, gold, labeller or WeakLabeller(), ids) if texts else {},
+        "definitions": DEFINITIONS,
         "confusion": confusion(zip(gold, weak)),
         "label_distribution": {s: {t: c[t] for t in event_types()} for s, c in sorted(split_counts.items())},
     }
@@ -179,20 +204,37 @@ def write_report(q: dict[str, Any], out: Path) -> list[Path]:
     write_json(out / "quality.json", q)
     images = _plots(q, out)
     s = q["scores"]
-    type_rows = [
-        [t, *(f"{s[k]['per_type'][t]['precision']:.2f} / {s[k]['per_type'][t]['recall']:.2f} / {s[k]['per_type'][t]['f1']:.2f}" for k in ("trigger_exact", "trigger_overlap", "sentence"))]
-        for t in event_types()
+    def prf(c: dict) -> str:
+        return f"{c['precision']:.2f} / {c['recall']:.2f} / {c['f1']:.2f} (tp {c['tp']}, fp {c['fp']}, fn {c['fn']})"
+
+    type_rows = [[t, *(prf(s[k]["per_type"][t]) for k in ("trigger_exact", "trigger_overlap", "sentence"))] for t in event_types()]
+    lfs = q["labelling_functions"]
+
+    def rate(v: dict, key: str, count: str, of: str) -> str:
+        return "-" if v[key] is None else f"{v[key]:.2f} ({v[count]}/{v[of]})"
+
+    lf_rows = [
+        [n, v["sentences"], v["spans"], rate(v, "coverage", "covered", "sentences"), rate(v, "overlaps", "overlapping", "sentences"),
+         rate(v, "conflicts", "conflicting", "sentences"), rate(v, "accuracy", "correct", "spans")]
+        for n, v in lfs.items()
     ]
-    lf_rows = [[n, v["spans"], v["coverage"], v["overlaps"], v["conflicts"], v["accuracy"]] for n, v in q["labelling_functions"].items()]
+    definitions = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in DEFINITIONS.items())
+    example_rows = [
+        [n, label, e["id"], f"{e['span']} [{e['start']}, {e['end']})", "; ".join(e["gold"]) or "no gold event", e["text"]]
+        for n, v in lfs.items() for label, examples in v["wrong"].items() for e in examples
+    ]
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>eventds weak-label quality</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head><body>
 <h1>Weak labels against the human layer</h1>
 <p>{q['human_sentences']} human-annotated sentences, {q['gold_events']} gold events, {q['weak_events']} weak events;
-share of pre-annotations accepted unchanged: <b>{q['accepted_unchanged']}</b>.</p>
-<h2>Per type (precision / recall / F1)</h2>
+share of pre-annotations accepted unchanged: <b>{q['accepted_unchanged']}</b> ({q['accepted_unchanged_count']} of {q['weak_events']}).</p>
+<h2>Per type (precision / recall / F1, with the counts)</h2>
 {_html_table(["type", "trigger exact", "trigger overlap", "sentence"], type_rows)}
 <h2>Labelling functions</h2>
-{_html_table(["function", "spans", "coverage", "overlaps", "conflicts", "accuracy"], lf_rows)}
+{_html_table(["function", "sentences", "spans", "coverage", "overlaps", "conflicts", "accuracy"], lf_rows)}
+<dl>{definitions}</dl>
+<h2>Wrong spans (up to {EXAMPLES_KEPT} per function and label)</h2>
+{_html_table(["function", "label", "sentence", "span", "gold events it overlaps", "text"], example_rows)}
 {"".join(f'<p><img src="{html.escape(i)}" alt="{html.escape(i)}"></p>' for i in images)}
 </body></html>
 """

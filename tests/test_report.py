@@ -95,3 +95,28 @@ def test_evaluate_command(tmp_path):
     result = CliRunner().invoke(app, ["evaluate", str(pred), "--gold", str(gold)])
     assert result.exit_code == 0, result.output
     assert "STRIKE" in result.output and "0.00/0.00/0.00" in result.output and "1.00/1.00/1.00" in result.output
+
+
+def test_report_shows_counts_definitions_and_wrong_spans(tmp_path):
+    """A function's wrong spans are listed with their sentence; every rate has its counts beside it."""
+    wrong_text = "Gunmen attacked a convoy near the town on Monday, police said."
+    rows = [
+        record(id="doc-1", text=wrong_text, end=len(wrong_text), events=[], labels=[], status="corrected",
+               provenance={"raw_start": 0, "raw_end": len(wrong_text), "labeller": "eventds-weak/weak_rules.v1", "annotators": []}),
+        record(id="doc-2", status="corrected"),
+    ]
+    path = tmp_path / "records.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    q = quality(path)
+    attack = q["labelling_functions"]["attack_lexicon.v5"]
+    assert (attack["sentences"], attack["spans"], attack["covered"], attack["correct"]) == (2, 1, 1, 0)
+    assert attack["wrong"]["ATTACK"] == [{"id": "doc-1", "text": wrong_text, "span": "attacked", "start": 7, "end": 15, "gold": []}]
+    strike = q["labelling_functions"]["strike_lexicon.v4"]
+    assert strike["wrong"] == {} and strike["correct"] == strike["spans"] >= 1
+    write_report(q, tmp_path / "report")
+    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert "0.00 (0/1)" in page and "0.50 (1/2)" in page  # attack_lexicon accuracy and coverage with their counts
+    assert "Wrong spans" in page and "doc-1" in page and "attacked [7, 15)" in page
+    for term in ("coverage", "overlaps", "conflicts", "accuracy"):
+        assert f"<dt>{term}</dt>" in page
+    assert "(tp " in page and "accepted unchanged" in page
