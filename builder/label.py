@@ -531,11 +531,13 @@ def aggregate(doc: Doc, functions: dict[str, Any], rules: WeakRules, calibration
                     k_conf = _noisy_or([k_conf, conf])
                 chosen[i] = (k_start, k_end, k_type, k_conf, tuple(sorted(set(k_sources) | set(sources))))
 
-    # G5: a generic word (targeted, hit, struck) is not a trigger when a specific attack
-    # word of the sentence expresses the event.
+    # G5: a generic word (targeted, hit, struck; a "massacre" that restates a killing) is not
+    # a trigger when a specific word of the sentence expresses the event: an ATTACK or
+    # STRIKE word for the first, a CASUALTY word for the second.
     generic = doc.generic
-    if generic and any(c[2] in ("ATTACK", "STRIKE") and (c[0], c[1]) not in generic for c in chosen):
-        chosen = [c for c in chosen if not ((c[0], c[1]) in generic and c[2] in ("ATTACK", "STRIKE"))]
+    if generic:
+        specific = {_G5_FAMILY.get(c[2], c[2]) for c in chosen if (c[0], c[1]) not in generic}
+        chosen = [c for c in chosen if not ((c[0], c[1]) in generic and _G5_FAMILY.get(c[2], c[2]) in specific)]
 
     minimum = rules.min_confidence
     return [
@@ -543,6 +545,10 @@ def aggregate(doc: Doc, functions: dict[str, Any], rules: WeakRules, calibration
         for s, e, t, c, src in (sorted(chosen) if len(chosen) > 1 else chosen)
         if c >= minimum
     ]
+
+
+#: Types whose words express the same event for G5 (an attack is an ATTACK or a STRIKE).
+_G5_FAMILY = {"STRIKE": "ATTACK"}
 
 
 @lru_cache(maxsize=None)

@@ -329,3 +329,33 @@ def test_an_argument_off_the_token_boundaries_drops_its_event(monkeypatch):
     monkeypatch.setattr(enrich_module, "enrich", lambda doc, candidates: [replace(e, arguments=(off_tokens,)) for e in enrich(doc, candidates)])
     assert next(labeller.label_texts([text], ids=["s-9"])) == []
     assert [(u.sentence_id, u.type, u.text) for u in labeller.stats.unplaceable_examples] == [("s-9", "STRIKE", "irport")]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Police said a shooting outside a mosque in Peshawar left four people dead.", [("ATTACK", "shooting"), ("CASUALTY", "dead")]),
+        ("Aerial bombardments on the town have intensified since Monday.", [("STRIKE", "bombardments")]),
+        ("Gunmen murdered 30 farmers in the village.", [("CASUALTY", "murdered")]),
+        ("Prosecutors charged the men with the murder of two police officers.", [("CASUALTY", "murder")]),
+        ("The homicide of a journalist in the city sparked protests.", [("CASUALTY", "homicide")]),
+        ("Eleven civilians were slain and dozens more were maimed.", [("CASUALTY", "slain"), ("CASUALTY", "maimed")]),
+        # G5: the noun that names a killing another word reports is no second trigger
+        ("Families marked the anniversary of the school massacre, in which gunmen killed 147 people.", [("CASUALTY", "killed")]),
+    ],
+)
+def test_attack_nouns_and_killing_words_of_the_guidelines(labeller, text, expected):
+    """Words the guidelines cover (4.1 attacks with firearms, bombardment; 5.1 and C-3 killings named by a noun or verb)."""
+    assert events_of(labeller, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The crew spent the day shooting a film in the old city.",
+        "She wrote a murder mystery set in Beirut.",
+        "The team's shooting percentage dropped in the second half.",
+    ],
+)
+def test_film_fiction_and_sports_senses_of_the_new_words_are_vetoed(labeller, text):
+    assert events_of(labeller, text) == []

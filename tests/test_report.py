@@ -78,7 +78,7 @@ def test_report_files_and_numbers(tmp_path):
     assert q["accepted_unchanged"] == round(1 / 3, 4)
     assert q["per_type"]["STRIKE"]["f1"] == 1.0 and q["per_type"]["CASUALTY"]["recall"] == 0.0
     assert q["confusion"]["CASUALTY"]["ATTACK"] == 1
-    lf = q["labelling_functions"]["strike_lexicon.v4"]
+    lf = q["labelling_functions"]["strike_lexicon.v5"]
     assert lf["coverage"] == 1.0 and lf["accuracy"] == 1.0
     files = write_report(q, tmp_path / "report")
     assert {f.name for f in files} >= {"quality.json", "index.html", "label_distribution.png", "labelling_functions.png", "confusion.png"}
@@ -108,10 +108,10 @@ def test_report_shows_counts_definitions_and_wrong_spans(tmp_path):
     path = tmp_path / "records.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     q = quality(path)
-    attack = q["labelling_functions"]["attack_lexicon.v5"]
+    attack = q["labelling_functions"]["attack_lexicon.v6"]
     assert (attack["sentences"], attack["spans"], attack["covered"], attack["correct"]) == (2, 1, 1, 0)
     assert attack["wrong"]["ATTACK"] == [{"id": "doc-1", "text": wrong_text, "span": "attacked", "start": 7, "end": 15, "gold": []}]
-    strike = q["labelling_functions"]["strike_lexicon.v4"]
+    strike = q["labelling_functions"]["strike_lexicon.v5"]
     assert strike["wrong"] == {} and strike["correct"] == strike["spans"] >= 1
     write_report(q, tmp_path / "report")
     page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
