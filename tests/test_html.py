@@ -417,6 +417,7 @@ def test_build_from_a_web_archive(tmp_path):
     out = tmp_path / "build-news"
     result = CliRunner().invoke(app, ["build", "--corpus", str(path), "-o", str(out), "--annotations", str(tmp_path / "no-annotations")])
     assert result.exit_code == 0, result.output
+    assert "3 responses, 1 HTML pages kept; skipped: 1 not HTML, 1 with status 404, 0 repeated URIs" in " ".join(result.output.replace("│", " ").split())
     records = [json.loads(line) for line in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()]
     assert records and {r["doc_id"] for r in records} == {uri_id(CRAWL[0][0])}
     assert {r["document"]["source_url"] for r in records} == {CRAWL[0][0]}
