@@ -20,6 +20,10 @@ from builder.evaluate import match
 DATA = Path(__file__).parent / "data"
 SETS = ["heldout", "heldout_blind1", "heldout_blind2", "heldout_blind3", "heldout_blind4", "heldout_blind5", "heldout_blind6"]
 BLIND = "heldout_blind7"
+#: Written, in registers the others lack (wire copy, police blotters, NGO and UN reports, live
+#: blogs, translated statements, court records), while ``weak_rules.v6`` was being written,
+#: by an author who never saw the rules; scored once, never used to revise a rule.
+BLIND_REGISTERS = "heldout_blind8"
 #: Floors for the revised sets: micro F1, per-type F1, paraphrase recall. ``heldout_blind6``
 #: was revised on once and keeps misses that single-sentence rules would only fit
 #: (tests/data/README.md lists them), so its per-type and recall floors are lower.
@@ -33,7 +37,7 @@ def labelled(gold: Path, tmp_path: Path) -> Path:
     return out
 
 
-@pytest.mark.parametrize("name", SETS + [BLIND])
+@pytest.mark.parametrize("name", SETS + [BLIND, BLIND_REGISTERS])
 def test_heldout_set_is_large_and_varied(name):
     rows = [json.loads(l) for l in (DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 40
@@ -90,3 +94,14 @@ def test_rules_generalise_to_the_untouched_blind_set(tmp_path):
     for t, s in scores["trigger_overlap"]["per_type"].items():
         assert s["f1"] >= 0.4, (t, s)
     assert scores["realis_accuracy"] >= 0.8
+
+
+def test_rules_generalise_to_other_registers(tmp_path):
+    """Scored blind at 0.82 micro overlap F1 with ``weak_rules.v6`` (0.75 with v5); never used
+    to revise a rule: a floor against regressions."""
+    scores = evaluated(BLIND_REGISTERS, tmp_path)
+    assert scores["trigger_overlap"]["micro"]["f1"] >= 0.8, scores["trigger_overlap"]["micro"]
+    for t, s in scores["trigger_overlap"]["per_type"].items():
+        assert s["f1"] >= 0.65, (t, s)
+    assert scores["realis_accuracy"] >= 0.85
+
