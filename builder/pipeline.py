@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator, Optional
 
 from . import swap
 from .clean import clean
-from .errors import InputError, ValidationFailed
+from .errors import EventdsError, InputError, ValidationFailed
 from .ingest import read_articles
 from .io import read_jsonl, write_jsonl
 from .label import WeakLabeller, label_sentences
@@ -45,6 +45,7 @@ class BuildSummary:
     conflicts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     unplaceable: int = 0
+    manifest: dict = field(default_factory=dict)  # the split assignment used
     archives: WarcCounts = field(default_factory=WarcCounts)
     published: Optional[PublishStats] = None
 
@@ -240,14 +241,15 @@ def build(
 
     Writes ``out_dir/removals.jsonl``, ``out_dir/records.jsonl``, ``out_dir/duplicates.jsonl``
     (near-duplicate clusters), ``out_dir/manifest.json`` (the split assignment used),
-    ``out_dir/report/`` (when there is a human layer) and ``out_dir/dataset/``. Everything is
+    ``out_dir/report/`` (the weak labels against the human layer, or a page saying there is
+    none) and ``out_dir/dataset/``. Everything is
     built in a staging folder inside ``out_dir`` and swapped in together at the end
     (:mod:`builder.swap`): a failure or a kill leaves the previous build whole, and the
     next build first finishes or discards what a killed one left.
 
     Nothing is written outside ``out_dir`` unless named: ``manifest_path``, when given, is
-    read and updated (in the same swap); otherwise the assignment starts from
-    :func:`previous_manifest`.
+    read, and updated once the build folder is in place; otherwise the assignment starts
+    from :func:`previous_manifest`.
 
     Args:
         annotations_dir: the human layer; default :func:`default_annotations`.
@@ -264,12 +266,43 @@ def build(
         annotations_dir = default_annotations(corpus)
     annotations_dir = Path(annotations_dir) if annotations_dir is not None else None
     annotations = read_annotations(annotations_dir, pseudonyms=not keep_annotator_names)
-    pseudonyms, human = annotations.pseudonyms, annotations.human
+    previous_path = Path(manifest_path) if manifest_path is not None else previous_manifest(corpus, out_dir)
+    previous = load_manifest(previous_path) if previous_path is not None else None
+    staged: list[Path] = []
+
+    def public(where: str) -> str:  # the path the user will find, not the staging one
+        return where.replace(str(staged[0]), str(out_dir)) if staged else where
+
+    try:
+        summary = _build_staged(corpus, out_dir, model, progress, annotations, previous, previous_path, manifest_path, staged)
+    except ValidationFailed as e:
+        raise ValidationFailed([public(p) for p in e.problems]) from e
+    except EventdsError as e:
+        raise type(e)(public(str(e))) from e
+    if manifest_path is not None:
+        # After the build folder: a kill in between leaves the named manifest without the new
+        # documents, and the next build assigns them again, the same way (the order is seeded).
+        write_manifest(Path(manifest_path), summary.manifest)
+    return summary
+
+
+def _build_staged(
+    corpus: Optional[Path],
+    out_dir: Path,
+    model: Optional[str],
+    progress: Callable[[str], None],
+    annotations: AnnotationFiles,
+    previous: Optional[dict],
+    previous_path: Optional[Path],
+    manifest_path: Optional[Path],
+    staged: list[Path],
+) -> BuildSummary:
+    """The stages of :func:`build`, writing into a staging folder of ``out_dir`` (appended to
+    ``staged`` once made) that is swapped in at the end."""
+    annotations_dir, pseudonyms, human = annotations.folder, annotations.pseudonyms, annotations.human
     summary = BuildSummary()
     index = DocumentIndex()
     labeller = WeakLabeller(model=model)
-    previous_path = Path(manifest_path) if manifest_path is not None else previous_manifest(corpus, out_dir)
-    previous = load_manifest(previous_path) if previous_path is not None else None
 
     def cleaned() -> Iterator[CleanArticle]:
         for article in clean(read_articles(corpus, summary.archives)):
@@ -281,6 +314,7 @@ def build(
             yield article
 
     with swap.replace_together(out_dir) as stage:  # every output in BUILD_OUTPUTS is staged
+        staged.append(stage)
         remove_leftovers(out_dir)
         records_path = stage / "records.jsonl"
         progress("ingest, clean, segment, label")
@@ -308,6 +342,7 @@ def build(
         result = assign_splits(index, previous)
         write_manifest(stage / MANIFEST_FILE, result.manifest)
         summary.new_documents, summary.conflicts = result.new_documents, list(result.conflicts)
+        summary.manifest = result.manifest
         if manifest_path is None and corpus is None and result.new_documents and previous_path is not None:
             summary.warnings.append(
                 f"{len(result.new_documents)} documents are not in {previous_path}; their assignment is in "
@@ -342,7 +377,7 @@ def build(
         extra = {"manifest": result.manifest, "corpus": corpus_card(corpus), **figures}
         summary.published = write_dataset(records_path, result.manifest, stage / "dataset", card_extra=extra, pseudonyms=pseudonyms)
         for where, sid, etype, start, end, text in summary.published.bio_left_out[:5]:
-            summary.warnings.append(f"{where}: {etype} event {text!r} [{start}, {end}) of sentence {sid} is not on token boundaries: left out of the bio config")
+            summary.warnings.append(f"{where.replace(str(stage), str(out_dir))}: {etype} event {text!r} [{start}, {end}) of sentence {sid} is not on token boundaries: left out of the bio config")
         for split in SPLITS:
             if not summary.published.sentences[split]:
                 groups = len({e["group"] for e in result.manifest["documents"].values()})
@@ -350,10 +385,6 @@ def build(
                     f"split {split!r} is empty: {summary.documents} documents ({groups} once near-duplicates are "
                     "grouped) are too few to fill every split"
                 )
-    if manifest_path is not None:
-        # After the build folder: a kill in between leaves the named manifest without the new
-        # documents, and the next build assigns them again, the same way (the order is seeded).
-        write_manifest(Path(manifest_path), result.manifest)
     return summary
 
 

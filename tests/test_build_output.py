@@ -194,7 +194,8 @@ def test_a_human_event_off_the_tokens_is_left_out_of_bio_and_the_build_goes_on(t
     result = build("--corpus", "corpus", "-o", "out")
     assert result.exit_code == 0, result.output
     output = " ".join(result.output.split())
-    assert f"STRIKE event 'strike' [3, 9) of sentence {first['id']} is not on token boundaries: left out of the bio config" in output
+    assert f"out/records.jsonl:1: STRIKE event 'strike' [3, 9) of sentence {first['id']} is not on token boundaries: left out of the bio config" in output
+    assert ".swap-" not in output
     stats = json.loads((tmp_path / "out" / "dataset" / "stats.json").read_text(encoding="utf-8"))
     assert stats["bio_events_left_out"] == [{"id": first["id"], "type": "STRIKE", "start": 3, "end": 9, "text": "strike"}]
     from builder.publish import load_published
