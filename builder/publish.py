@@ -413,17 +413,24 @@ def write_card(folder: Path, features: dict, stats: PublishStats, files: dict[tu
 
 
 def load_published(folder: Path, config: Optional[str] = None):
-    """Load a published folder with ``datasets.load_dataset``, offline."""
+    """Load a published folder with ``datasets.load_dataset``, offline, without progress bars
+    (their output would mix with a command's report)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from datasets import load_dataset
+    from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
     folder = Path(folder)
     if not (folder / CARD_NAME).exists():
         raise InputError(f"{folder}: not a published dataset folder (no {CARD_NAME})")
+    quiet = are_progress_bars_disabled()
+    disable_progress_bars()
     try:
         return load_dataset(str(folder), config) if config else load_dataset(str(folder))
     except Exception as e:  # datasets raises many types for a broken folder
         raise InputError(f"{folder}: could not be loaded by datasets.load_dataset: {e}") from e
+    finally:
+        if not quiet:
+            enable_progress_bars()
 
 
 HubPusher = Callable[[Any, str, str, bool], None]

@@ -102,7 +102,7 @@ def test_validate_understands_a_build_folder(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["validate", "out"])
     assert result.exit_code == 0, result.output
     n = len((tmp_path / "out" / "records.jsonl").read_text(encoding="utf-8").splitlines())
-    assert result.output.splitlines()[-1] == f"{n} records, 0 problems"
+    assert f"{n} records, 0 problems" in result.output.splitlines()
 
 
 @pytest.mark.slow
