@@ -9,6 +9,7 @@ through :attr:`CleanArticle.segments`.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import re
@@ -269,10 +270,10 @@ def source_of(article: Article) -> str:
     """The source whose pages share boilerplate: the outlet or site the metadata names, the
     host of its URL, else one unnamed source for the whole corpus."""
     meta = article.meta
-    for value in (getattr(meta, "site_name", None), meta.outlet):
+    for value in (meta.site_name, meta.outlet):
         if value:
             return value.casefold()
-    url = getattr(meta, "url", None)
+    url = meta.canonical_url or meta.source_url
     if url:
         host = url.split("://", 1)[-1].split("/", 1)[0].casefold()
         return host.removeprefix("www.")
@@ -384,8 +385,6 @@ _BYLINE_NAME = re.compile(r"^(?:by|words by|written by|story by|text by)\s+(.+?)
 
 def stated_date(text: str) -> Optional[str]:
     """The first date a line states, as ``YYYY-MM-DD`` (day before month when numeric), or ``None``."""
-    import datetime
-
     candidates = []
     for m in _ISO_DATE.finditer(text):
         candidates.append((m.start(), int(m[1]), int(m[2]), int(m[3])))

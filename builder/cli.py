@@ -77,7 +77,6 @@ def ingest(
     from .clean import clean
     from .ingest import read_articles
     from .io import atomic_open, check_output
-
     from .warc import WarcCounts
 
     archives = WarcCounts()

@@ -18,7 +18,7 @@ from . import swap
 from .clean import clean
 from .errors import EventdsError, InputError, ValidationFailed
 from .ingest import read_articles
-from .io import read_jsonl, write_jsonl
+from .io import read_jsonl, remove_dead_temporaries, write_jsonl
 from .label import WeakLabeller, label_sentences
 from .labelset import HUMAN_STATUSES, event_types, project_file
 from .pseudonyms import PSEUDONYMS_FILE
@@ -388,19 +388,17 @@ def _build_staged(
     return summary
 
 
-#: What earlier versions, or a killed writer, left in a build folder: temporary files beside
-#: an output and half-built dataset folders.
-LEFTOVER_PATTERNS = tuple(f".{name}.*.tmp" for name in BUILD_OUTPUTS if "." in name) + (".dataset.*",)
-
-
 def remove_leftovers(out_dir: Path) -> list[Path]:
-    """Delete what a killed writer left in ``out_dir`` (see :data:`LEFTOVER_PATTERNS`); return it.
+    """Delete what a killed writer left in ``out_dir``: temporary files beside an output
+    whose writer is gone (:func:`builder.io.remove_dead_temporaries`) and the half-built
+    dataset folders of earlier versions (``.dataset.*``); return them.
 
     Call it only while holding the folder (inside :func:`builder.swap.replace_together`)."""
-    found = sorted({p for pattern in LEFTOVER_PATTERNS for p in out_dir.glob(pattern)})
-    for path in found:
+    found = [tmp for name in BUILD_OUTPUTS if "." in name for tmp in remove_dead_temporaries(out_dir / name)]
+    for path in sorted(out_dir.glob(".dataset.*")):
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
+        found.append(path)
     return found

@@ -244,9 +244,6 @@ def validate_export(path: Path) -> Report:
 
 
 KINDS = ("jsonl", "jsonl-dir", "dataset", "manifest", "ls-export", "build")
-#: A folder written by ``eventds build``: these are validated, the logs beside them
-#: (``removals.jsonl``, ``duplicates.jsonl``) and ``report/`` are not sentence records.
-BUILD_FILES = ("records.jsonl", "manifest.json", "dataset")
 
 
 def detect_kind(path: Path) -> str:

@@ -258,3 +258,15 @@ def test_a_date_written_only_for_readers_yields_to_the_articles_dateline():
     </article></body></html>"""
     article = article_from_page("p", page.encode(), "p.html")
     assert article.meta.published == "2024-05-20"
+
+
+def test_pages_without_a_site_name_are_grouped_by_the_host_of_their_url():
+    from builder.clean import clean
+
+    def page(i, url):
+        return Article(f"p{i}", f"Headline {i}\nIn brief\n{BODY}", DocumentMeta(canonical_url=url))
+
+    same = list(clean([page(0, "https://www.a-wire.example/1"), page(1, "https://a-wire.example/2")]))
+    assert all({r.text: r.rule for r in c.removals} == {"In brief": "boilerplate"} for c in same)
+    other = list(clean([page(0, "https://a-wire.example/1"), page(1, "https://b-post.example/2")]))
+    assert all(c.removals == () for c in other)
