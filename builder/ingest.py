@@ -33,6 +33,30 @@ def default_corpus() -> Path:
     return project_file("corpus")
 
 
+def _read_bytes(path: Path, what: str, limit: int, limit_text: str) -> bytes:
+    """The bytes of the file ``path``, refused by its size before it is read when over ``limit``.
+
+    Raises:
+        InputError: naming the file when it is not a readable file (:func:`check_path`), is
+            too large (``limit_text`` says the limit) or cannot be read.
+    """
+    check_path(path, what)
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise InputError(f"{path}: the file is {size:,} bytes long, over the limit of {limit_text}")
+        return path.read_bytes()
+    except OSError as e:
+        raise InputError(f"{path}: cannot be read: {e.strerror}") from e
+
+
+def _page_article(doc_id: str, data: bytes | str, where: str, **kwargs) -> Article:
+    """:func:`builder.html.article_from_page`, its extracted text held to :func:`check_article_text`."""
+    article = article_from_page(doc_id, data, where, **kwargs)
+    check_article_text(article.text, where)
+    return article
+
+
 def check_article_text(text: str, where: str) -> str:
     """Return ``text`` if it can be an article: not blank, not over :data:`MAX_ARTICLE_CHARS`,
     no NUL or lone surrogate; else raise :class:`InputError` naming ``where``."""
@@ -53,14 +77,8 @@ def read_text_file(path: Path) -> str:
             unreadable, binary, not UTF-8, empty, or longer than :data:`MAX_ARTICLE_CHARS`
             (checked on its size before it is read).
     """
-    check_path(path, "text file")
-    try:
-        size = path.stat().st_size
-        if size > 4 * MAX_ARTICLE_CHARS:  # UTF-8 takes at most 4 bytes a character
-            raise InputError(f"{path}: the file is {size:,} bytes long, over the limit of {MAX_ARTICLE_CHARS:,} characters for one article; split it into several articles")
-        data = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"{path}: cannot be read: {e.strerror}") from e
+    # UTF-8 takes at most 4 bytes a character
+    data = _read_bytes(path, "text file", 4 * MAX_ARTICLE_CHARS, f"{MAX_ARTICLE_CHARS:,} characters for one article; split it into several articles")
     if b"\x00" in data:
         raise InputError(f"{path}: NUL byte: this looks like a binary file, not text")
     try:
@@ -96,17 +114,8 @@ def read_html_file(path: Path, doc_id: str, given: Optional[dict[str, Optional[s
         InputError: naming the file when it is missing, a folder, unreadable, cannot be
             decoded, has no article text, or breaks :func:`check_article_text`.
     """
-    check_path(path, "HTML file")
-    try:
-        size = path.stat().st_size
-        if size > MAX_PAGE_BYTES:
-            raise InputError(f"{path}: the file is {size:,} bytes long, over the limit of {MAX_PAGE_BYTES:,} for one HTML page")
-        data = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"{path}: cannot be read: {e.strerror}") from e
-    article = article_from_page(doc_id, data, str(path), source_file=source_file or path.name, given=given)
-    check_article_text(article.text, str(path))
-    return article
+    data = _read_bytes(path, "HTML file", MAX_PAGE_BYTES, f"{MAX_PAGE_BYTES:,} for one HTML page")
+    return _page_article(doc_id, data, str(path), source_file=source_file or path.name, given=given)
 
 
 def read_warc_articles(path: Path, counts: Optional[WarcCounts] = None, seen: Optional[set[str]] = None) -> Iterator[Article]:
@@ -116,9 +125,7 @@ def read_warc_articles(path: Path, counts: Optional[WarcCounts] = None, seen: Op
     ``counts`` receives the responses skipped (not HTML, status not 200, repeated URI)."""
     for page in read_warc(path, counts, seen):
         where = f"{path}: record {page.uri}"
-        article = article_from_page(uri_id(page.uri), page.payload, where, charset=page.charset, source_file=path.name, source_url=page.uri)
-        check_article_text(article.text, where)
-        yield article
+        yield _page_article(uri_id(page.uri), page.payload, where, charset=page.charset, source_file=path.name, source_url=page.uri)
 
 
 def _read_file(path: Path, source_file: str, counts: Optional[WarcCounts], seen: set[str]) -> Iterator[Article]:
@@ -203,9 +210,7 @@ def read_articles_jsonl(path: Path) -> Iterator[Article]:
         url = obj.get("url")
         if url is not None and not isinstance(url, str):
             raise InputError(f"{where} -> url: expected a string or null, got {type(url).__name__}")
-        article = article_from_page(obj["id"], obj["html"], f"{where} -> html", source_file=path.name, source_url=url, given=_given_meta(obj, where))
-        check_article_text(article.text, f"{where} -> html")
-        yield article
+        yield _page_article(obj["id"], obj["html"], f"{where} -> html", source_file=path.name, source_url=url, given=_given_meta(obj, where))
 
 
 def read_articles(source: str | Path | None = None, counts: Optional[WarcCounts] = None) -> Iterator[Article]:
