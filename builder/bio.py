@@ -45,20 +45,30 @@ def bio_labels() -> list[str]:
     return ["O"] + [f"{p}-{t}" for t in event_types() for p in ("B", "I")]
 
 
-def to_bio(text: str, spans: Iterable[tuple[str, int, int]], where: str = "") -> tuple[list[str], list[bool], list[str]]:
+def to_bio(
+    text: str, spans: Iterable[tuple[str, int, int]], where: str = "", misaligned: Optional[list[tuple[str, int, int]]] = None
+) -> tuple[list[str], list[bool], list[str]]:
     """Tokenise ``text`` and tag ``(type, start, end)`` spans.
+
+    Args:
+        misaligned: when given, a span that does not align to tokens is appended to it and
+            left untagged instead of raising.
 
     Returns:
         ``(tokens, spaces, tags)``: ``"".join(t + " " * s for t, s in zip(tokens, spaces)) == text``.
 
     Raises:
-        MisalignedSpan: naming ``where`` and the span, when a span does not align to tokens.
+        MisalignedSpan: naming ``where`` and the span, when a span does not align to tokens
+            (and ``misaligned`` is not given).
         OverlappingSpans: naming ``where`` and the span, when a span overlaps another.
     """
     doc = tokenizer_nlp().make_doc(text)
     tags = ["O"] * len(doc)
     for etype, start, end in sorted(spans, key=lambda s: (s[1], s[2])):
         span = doc.char_span(start, end, alignment_mode="strict")
+        if span is None and misaligned is not None:
+            misaligned.append((etype, start, end))
+            continue
         if span is None:
             message = f"{where}: span [{start}, {end}) {text[start:end]!r} ({etype}) does not align with the tokens {[t.text for t in doc]}"
             raise MisalignedSpan(message, where, (etype, start, end), text[start:end])

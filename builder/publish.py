@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from . import swap
-from .bio import bio_labels, misaligned_spans, to_bio
+from .bio import bio_labels, to_bio
 from .errors import InputError
 from .io import read_jsonl, umask
 from .labelset import HUMAN_STATUSES, event_types, guidelines_version
@@ -103,11 +103,10 @@ def config_row(config: str, record: dict[str, Any], where: str, left_out: Option
         return record
     if config == "bio":
         spans = [(e["type"], e["start"], e["end"]) for e in record["events"]]
-        if left_out is not None:
-            bad = set(misaligned_spans(record["text"], spans))
-            left_out += [(where, record["id"], t, a, b, record["text"][a:b]) for t, a, b in spans if (t, a, b) in bad]
-            spans = [s for s in spans if s not in bad]
-        tokens, spaces, tags = to_bio(record["text"], spans, where)
+        bad: Optional[list] = [] if left_out is not None else None
+        tokens, spaces, tags = to_bio(record["text"], spans, where, bad)  # one tokenisation per record
+        if bad:
+            left_out += [(where, record["id"], t, a, b, record["text"][a:b]) for t, a, b in bad]
         return {"id": record["id"], "doc_id": record["doc_id"], "tokens": tokens, "spaces": spaces, "ner_tags": tags, "status": record["status"]}
     return {"id": record["id"], "doc_id": record["doc_id"], "text": record["text"], "labels": record["labels"], "status": record["status"]}
 

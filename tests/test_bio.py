@@ -80,3 +80,11 @@ def test_the_labellers_tokens_place_exactly_the_spans_bio_can_tag(text, start, l
     tokens = tokenize(text)
     on_tokens = start in set(tokens.starts) and end in set(tokens.ends)
     assert on_tokens == (misaligned_spans(text, [("ATTACK", start, end)]) == [])
+
+
+def test_to_bio_can_leave_misaligned_spans_out_and_name_them():
+    text = "Airstrikes hit the port; a drone strike followed."
+    bad = []
+    tokens, spaces, tags = to_bio(text, [("STRIKE", 3, 9), ("STRIKE", 27, 39)], "r", bad)
+    assert bad == [("STRIKE", 3, 9)]
+    assert [t for t, tag in zip(tokens, tags) if tag != "O"] == ["drone", "strike"]
