@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from . import __version__, swap
-from .errors import EventdsError, InputError, ServiceError, ValidationFailed
+from .errors import EventdsError, InputError, ServiceError
 
 app = typer.Typer(
     name="eventds",
@@ -101,21 +101,6 @@ def ingest(
         _fail(e)
     rows = [("web archive records", archives.summary())] if archives.responses else []
     _table("ingest", rows + [("documents", str(n_docs)), ("removed blocks", str(n_removed)), ("output", str(output))])
-
-
-def _checked_records(path: Path) -> Path:
-    """``path``, once every line of it validates as a sentence record (see `eventds validate`).
-
-    Raises:
-        InputError: the file cannot be read.
-        ValidationFailed: every problem of every record, with its file, line and field.
-    """
-    from .validate import format_report, validate_path
-
-    report = validate_path(path, "jsonl")
-    if not report.ok:
-        raise ValidationFailed(format_report(report).splitlines())
-    return path
 
 
 #: What train, calibrate and label-model read of a record: sentence records, or human-layer lines with a doc_id.
@@ -259,6 +244,7 @@ def split(
     from .io import read_jsonl
     from .records import Sentence
     from .split import SPLITS, assign_splits, index_documents, load_manifest, write_manifest
+    from .validate import require_valid
 
     try:
         shares = [float(x) for x in ratios.split(",")]
@@ -267,7 +253,7 @@ def split(
     except ValueError:
         _fail(EventdsError(f"--ratios must be three comma-separated numbers, got {ratios!r}"))
     try:
-        index = index_documents(Sentence.from_dict(o) for _, o in read_jsonl(_checked_records(records)))
+        index = index_documents(Sentence.from_dict(o) for _, o in read_jsonl(require_valid(records)))
         previous = load_manifest(manifest)
         result = assign_splits(index, previous, dict(zip(SPLITS, shares)) if previous is None else None, seed)
         write_manifest(manifest, result.manifest)
@@ -294,12 +280,10 @@ def publish(
     from .publish import publish as run
     from .publish import push_to_hub as push
     from .split import load_manifest
-    from .validate import format_report, validate_path
+    from .validate import require_valid
 
     try:
-        report = validate_path(records, "jsonl")
-        if not report.ok:
-            raise ValidationFailed(format_report(report).splitlines())
+        require_valid(records)
         m = load_manifest(manifest)
         if m is None:
             raise EventdsError(f"{manifest}: no split manifest; run `eventds split` first")
@@ -399,9 +383,10 @@ def report(
     """Weak labels against the human layer: per-type scores, accepted share, labelling-function analysis."""
     from .report import quality, write_report
     from .split import load_manifest
+    from .validate import require_valid
 
     try:
-        q = quality(_checked_records(records), load_manifest(manifest))
+        q = quality(require_valid(records), load_manifest(manifest))
         with swap.replace_together(output.parent) as staging:  # the whole folder, old or new
             write_report(q, staging / output.name)
         files = [output / "quality.json", output / "index.html"]

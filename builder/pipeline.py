@@ -28,7 +28,7 @@ from .report import quality, write_no_human_report, write_report
 from .records import CleanArticle, Event, Sentence
 from .segment import segment
 from .split import SPLITS, DocumentIndex, assign_splits, load_manifest, write_manifest
-from .validate import format_report, validate_path
+from .validate import require_valid
 from .warc import WarcCounts
 
 HUMAN_LAYER = "human.jsonl"
@@ -333,9 +333,7 @@ def _build_staged(
             raise InputError(f"{corpus or 'the embedded corpus'}: no sentence left after cleaning; nothing to publish")
 
         progress("validate")
-        report = validate_path(records_path, "jsonl")
-        if not report.ok:
-            raise ValidationFailed(format_report(report).splitlines())
+        require_valid(records_path)
 
         progress("split")
         write_clusters(index, records_path, stage / "duplicates.jsonl")

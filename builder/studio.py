@@ -45,7 +45,7 @@ from .io import read_jsonl
 from .labelset import HUMAN_STATUSES, guidelines_version
 from .records import Sentence
 from .studio_convert import LS_OFFSET_UNIT, LabelSet, OffsetUnit, PullStats
-from .validate import validate_path
+from .validate import require_valid
 
 DATA_SUBDIR = "label-studio"
 CREDENTIALS_FILE = "credentials.json"
@@ -695,18 +695,6 @@ def check_sentences(
     return ids, versions
 
 
-def check_records(path: Path) -> None:
-    """Run the checks of ``eventds validate`` on a records file.
-
-    Raises:
-        InputError: the file cannot be read.
-        ValidationFailed: ``validate``'s messages, every one.
-    """
-    report = validate_path(path, kind="jsonl")
-    if not report.ok:
-        raise ValidationFailed([p.format() for p in report.problems])
-
-
 def _same_prediction(existing: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     score = existing.get("score")
     return existing.get("result") == new["result"] and (score == new["score"] or (score is not None and new["score"] is not None and abs(score - new["score"]) < 1e-9))
@@ -809,7 +797,7 @@ def push(
     records = Path(records)
     # Three passes over the file, so that memory holds one batch and not the whole file: the
     # first two check every record (nothing is sent if any is bad), the third sends.
-    check_records(records)
+    require_valid(records)  # what `eventds validate` rejects is never sent
     ids, versions = check_sentences(records, labels, unit, with_human)
     stats = PushStats(sentences=len(ids), model_versions=sorted(versions), with_human=with_human)
     project = ensure_project(client, project_title, label_config(labels))

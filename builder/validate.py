@@ -325,6 +325,19 @@ def validate_build(folder: Path, manifest: Optional[str | Path] = None) -> Repor
     return Report(sorted(p for r in reports for p in r.problems), reports[1].records if len(reports) > 1 else 0)
 
 
+def require_valid(path: str | Path, kind: Optional[str] = "jsonl") -> Path:
+    """``path``, once :func:`validate_path` finds no problem in it.
+
+    Raises:
+        InputError: the input cannot be read.
+        ValidationFailed: every problem, as ``eventds validate`` prints them.
+    """
+    report = validate_path(path, kind)
+    if not report.ok:
+        raise ValidationFailed(format_report(report).splitlines())
+    return Path(path)
+
+
 def format_report(report: Report, fmt: str = "text") -> str:
     if fmt == "json":
         return json.dumps({"ok": report.ok, "records": report.records, "problems": [p.to_dict() for p in report.problems]}, ensure_ascii=False, indent=2)
