@@ -28,7 +28,7 @@ from pathlib import Path
 
 import spacy
 
-from builder.label import WeakLabeller
+from builder.weak import WeakLabeller
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -107,11 +107,11 @@ def cold(labeller: WeakLabeller, repeats: int) -> None:
 
 def stages(labeller: WeakLabeller, tokenizer, texts: list[str], repeats: int) -> None:
     """Microseconds per sentence of each stage, each timed over all texts."""
-    from builder.enrich import enrich
-    from builder.label import aggregate
+    from builder.weak import aggregate, enrich
 
-    docs = [labeller.annotate(labeller.make_doc(t)) for t in texts]
-    candidates = [aggregate(d, labeller.functions, labeller.rules, labeller.calibration) for d in docs]
+    docs = labeller.annotate_batch([labeller.make_doc(t) for t in texts])
+    settings = labeller.aggregator.settings
+    candidates = [aggregate(d, labeller.functions, settings) for d in docs]
     per = 1e6 / len(texts)
     print("stage (microseconds per sentence):")
     rows = [("spaCy bare tokenizer", lambda: deque(map(tokenizer.make_doc, texts), maxlen=0)), ("tokenize (builder.tokens)", lambda: deque(map(labeller.make_doc, texts), maxlen=0))]
@@ -119,7 +119,7 @@ def stages(labeller: WeakLabeller, tokenizer, texts: list[str], repeats: int) ->
         anchors = getattr(fn, "anchors", None)
         rows.append((f"  {name}", lambda fn=fn, anchors=anchors: [fn(d) for d in docs if anchors is None or not anchors.isdisjoint(d.wordset)]))
     rows += [
-        ("aggregate", lambda: [aggregate(d, labeller.functions, labeller.rules, labeller.calibration) for d in docs]),
+        ("aggregate", lambda: [aggregate(d, labeller.functions, settings) for d in docs]),
         ("enrich (realis, arguments, counts)", lambda: [enrich(d, c) for d, c in zip(docs, candidates)]),
     ]
     for name, fn in rows:

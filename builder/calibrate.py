@@ -3,23 +3,24 @@
 The aggregator's raw confidence (pattern priors combined by noisy-OR) is mapped to the
 precision observed on the human layer by isotonic regression (pool adjacent violators).
 The map is fitted out of fold by document group to report how well it calibrates, then on
-the whole human layer, and saved in ``resources/calibration.json``, which the labeller
-applies when it exists.
+the whole human layer, and saved in ``resources/calibration.json``, which aggregation
+applies when it exists (:mod:`builder.weak.aggregate`). The weak events are made from the
+functions' votes when a votes folder is given, and by running the labeller otherwise.
 """
 
 from __future__ import annotations
 
-import bisect
-import json
 from collections import defaultdict
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from .errors import InputError
 from .evaluate import match
+from .weak import AggregationSettings, Aggregator, WeakLabeller, span_groups
+from .weak.aggregate import CALIBRATION_PATH, load_knots
+from .weak.aggregate import apply_calibration as apply
 
-CALIBRATION_PATH = Path(__file__).parent / "resources" / "calibration.json"
+__all__ = ["CALIBRATION_PATH", "apply", "ece", "fit", "isotonic", "load_knots", "outcomes"]
 
 
 def isotonic(points: Iterable[tuple[float, bool]]) -> list[tuple[float, float]]:
@@ -35,19 +36,6 @@ def isotonic(points: Iterable[tuple[float, bool]]) -> list[tuple[float, float]]:
     return [(b[2] / b[1], b[0] / b[1]) for b in blocks]
 
 
-def apply(knots: list[tuple[float, float]], raw: float) -> float:
-    """Interpolate the calibration map at ``raw`` (flat beyond the end knots)."""
-    if not knots:
-        return raw
-    i = bisect.bisect_left(knots, (raw,))
-    if i == 0:
-        return knots[0][1]
-    if i == len(knots):
-        return knots[-1][1]
-    (x0, y0), (x1, y1) = knots[i - 1], knots[i]
-    return y0 if x1 == x0 else y0 + (y1 - y0) * (raw - x0) / (x1 - x0)
-
-
 def ece(points: list[tuple[float, bool]], bins: int = 10) -> float:
     """Expected calibration error: mean |confidence - accuracy| over equal-width bins, weighted by size."""
     if not points:
@@ -58,24 +46,33 @@ def ece(points: list[tuple[float, bool]], bins: int = 10) -> float:
     return sum(abs(sum(c for c, _ in g) / len(g) - sum(ok for _, ok in g) / len(g)) * len(g) for g in grouped.values()) / len(points)
 
 
-def outcomes(rows: list[dict[str, Any]]) -> list[tuple[str, float, bool]]:
-    """``(doc_id, raw confidence, correct)`` for every weak event the uncalibrated labeller
-    gives on human-annotated records (correct: overlaps a human event of the same type,
-    one-to-one)."""
-    from .label import WeakLabeller
+def outcomes(rows: list[dict[str, Any]], votes: Optional[Path] = None) -> list[tuple[str, float, bool]]:
+    """``(doc_id, raw confidence, correct)`` for every weak event on human-annotated records,
+    uncalibrated (correct: overlaps a human event of the same type, one-to-one).
 
-    labeller = WeakLabeller(calibrated=False)
+    Args:
+        votes: a votes folder holding the functions' votes on these records; without it
+            the labelling functions are run.
+    """
+    groups = span_groups(((r["id"], r["text"]) for r in rows), votes, None if votes is not None else WeakLabeller(calibrated=False))
+    aggregator = Aggregator(AggregationSettings.load(calibrated=False))
+    names = set(groups.names)
     out = []
-    for r, weak in zip(rows, labeller.label_texts(r["text"] for r in rows)):
+    for r in rows:
+        weak = aggregator.events(groups.docs[r["id"]], names, r["id"], own_tokens=groups.own_tokens)
         weak_dicts = [e.to_dict() for e in weak]
         matched = {j for _, j in match(r["events"], weak_dicts, "overlap")}
         out += [(r["doc_id"], e.confidence, j in matched) for j, e in enumerate(weak)]
     return out
 
 
-def fit(rows: list[dict[str, Any]], groups: dict[str, str]) -> dict[str, Any]:
-    """Fit the map on every weak event, and measure out-of-fold calibration by document group."""
-    data = outcomes(rows)
+def fit(rows: list[dict[str, Any]], groups: dict[str, str], votes: Optional[Path] = None) -> dict[str, Any]:
+    """Fit the map on every weak event, and measure out-of-fold calibration by document group.
+
+    Args:
+        votes: the functions' votes on ``rows`` (see :func:`outcomes`).
+    """
+    data = outcomes(rows, votes)
     if not data:
         raise InputError("no weak events on human-annotated sentences: nothing to calibrate on")
     folds = sorted({groups.get(d, d) for d, _, _ in data})
@@ -93,11 +90,3 @@ def fit(rows: list[dict[str, Any]], groups: dict[str, str]) -> dict[str, Any]:
         "ece_calibrated_out_of_fold": round(ece(oof), 4),
         "knots": [[round(x, 4), round(y, 4)] for x, y in isotonic(raw_points)],
     }
-
-
-@lru_cache(maxsize=None)
-def load_knots(path: Path = CALIBRATION_PATH) -> Optional[tuple[tuple[float, float], ...]]:
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return tuple((float(x), float(y)) for x, y in data["knots"])

@@ -8,10 +8,11 @@ Exit codes: 0 success, 1 invalid content, 2 unreadable input, 3 bad configuratio
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import typer
 from rich.table import Table
@@ -50,6 +51,15 @@ def _register_annotate() -> None:
 
 
 _register_annotate()
+
+
+def _register_weak() -> None:
+    from .weak_cli import weak_app
+
+    app.add_typer(weak_app, name="weak", help="The learned labelling function: train it on the human layer.")
+
+
+_register_weak()
 
 
 def _print_version(value: bool) -> None:
@@ -103,6 +113,8 @@ def ingest(
     _table("ingest", rows + [("documents", str(n_docs)), ("removed blocks", str(n_removed)), ("output", str(output))])
 
 
+VOTES_HELP = "The labelling functions' votes on the records (default: votes/ beside RECORDS when it exists; else the functions are run again)."
+
 #: What train, calibrate and label-model read of a record: sentence records, or human-layer lines with a doc_id.
 HUMAN_RECORD_FIELDS = {"id": str, "doc_id": str, "text": str, "status": str, "events": list}
 
@@ -125,6 +137,17 @@ def _human_records(path: Path) -> list[dict[str, Any]]:
         if r["status"] in HUMAN_STATUSES:
             rows.append(r)
     return rows
+
+
+def _records_or_objects(path: Path) -> tuple[bool, Iterator[tuple[int, dict[str, Any]]]]:
+    """Whether a JSONL file holds sentence records (else any ``{"id", "text"}`` objects), and its lines."""
+    from .io import read_jsonl
+
+    lines = read_jsonl(path)
+    first = next(lines, None)
+    if first is None:
+        return False, iter(())
+    return "provenance" in first[1] and "doc_id" in first[1], itertools.chain([first], lines)
 
 
 def _read_clean_articles(path: Path):
@@ -163,40 +186,42 @@ def label(
     model: Optional[str] = typer.Option(None, "--model", help="Installed spaCy pipeline whose tokenizer to use (default: the built-in spaCy-compatible one)."),
     tolerant: bool = typer.Option(False, "--tolerant", help="Count and skip a labelling function that fails on a line instead of stopping."),
     span_model: Optional[Path] = typer.Option(None, "--span-model", help="A model folder from `eventds train`, added as a labelling function."),
+    weak_config: Optional[Path] = typer.Option(None, "--weak-config", help="The labelling functions to run, in order, with their options (a weak_functions.json; default: the shipped one)."),
+    votes: Optional[Path] = typer.Option(None, "--votes", help="Also keep every labelling function's votes in this folder (one VOTES/<function>.jsonl each), for `eventds aggregate`, `report`, `label-model` and `calibrate`."),
 ) -> None:
     """Pre-annotate text with weak event labels.
 
     Sentence records (from `eventds segment`) get `events`, `weak_events` and status `weak`;
     any other object with `id` and `text` gets an `events` list.
     """
-
-    from .io import read_jsonl, write_jsonl
-    from .label import WeakLabeller, label_jsonl_objects, label_sentences
+    from .io import check_output, write_jsonl
     from .records import Sentence
+    from .weak import WeakLabeller, label_jsonl_objects, label_sentences
 
     try:
-        labeller = WeakLabeller(model=model, tolerant=tolerant, span_model=span_model)
-        lines = read_jsonl(input)
-        first = next(lines, None)
-        is_records = first is not None and "provenance" in first[1] and "doc_id" in first[1]
-
-        def stream():
-            if first is None:
-                return
-            yield first
-            yield from lines
-
-        if is_records:
-            rows = (s.to_dict() for s in label_sentences((Sentence.from_dict(o) for _, o in stream()), labeller))
-        else:
-            rows = label_jsonl_objects(((str(input), n, o) for n, o in stream()), labeller)
-        n = write_jsonl(output, rows)
+        check_output(output)
+        labeller = WeakLabeller(model=model, tolerant=tolerant, span_model=span_model, config=weak_config)
+        is_records, lines = _records_or_objects(input)
+        with contextlib.ExitStack() as stack:
+            writer, target = None, output
+            if votes is not None:
+                staging = stack.enter_context(swap.replace_together(votes.parent))  # the votes folder: old or new, whole
+                writer = stack.enter_context(labeller.votes_writer(staging / votes.name))
+                if output.parent.resolve() == votes.parent.resolve():
+                    target = staging / output.name  # replaced together with the votes
+            if is_records:
+                rows = (s.to_dict() for s in label_sentences((Sentence.from_dict(o) for _, o in lines), labeller, writer))
+            else:
+                rows = label_jsonl_objects(((str(input), n, o) for n, o in lines), labeller, writer)
+            n = write_jsonl(target, rows)
     except EventdsError as e:
         _fail(e)
     stats = labeller.stats
     rows_out = [("lines", str(n))] + [(f"events {t}", str(c)) for t, c in sorted(stats.events.items())]
     rows_out += [(f"failures {k}", str(v)) for k, v in stats.failures.items()]
     rows_out.append(("events dropped (off the tokens)", str(stats.unplaceable)))
+    if votes is not None:
+        rows_out.append(("votes", str(votes)))
     _table("label", rows_out)
 
 
@@ -312,13 +337,17 @@ def build(
     annotations: Optional[Path] = typer.Option(None, "--annotations", help="Folder of the human layer. Default: ./annotations if it exists, else the project's for the embedded corpus."),
     model: Optional[str] = typer.Option(None, "--model", help="Installed spaCy pipeline instead of the blank English one."),
     keep_annotator_names: bool = typer.Option(False, "--keep-annotator-names", help="Publish annotator names instead of their pseudonyms from ANNOTATIONS/pseudonyms.json."),
+    weak_config: Optional[Path] = typer.Option(None, "--weak-config", help="The labelling functions to run, in order, with their options (a weak_functions.json; default: the shipped one)."),
 ) -> None:
-    """Run every stage in order and publish the dataset."""
+    """Run every stage in order and publish the dataset (every labelling function's votes go to OUTPUT/votes/)."""
     from .pipeline import build as run
 
     try:
         with err.status("building") as status:
-            summary = run(corpus, out_dir, manifest, annotations, model, progress=lambda s: status.update(f"building: {s}"), keep_annotator_names=keep_annotator_names)
+            summary = run(
+                corpus, out_dir, manifest, annotations, model, progress=lambda s: status.update(f"building: {s}"),
+                keep_annotator_names=keep_annotator_names, weak_config=weak_config,
+            )
     except EventdsError as e:
         _fail(e)
     for c in summary.conflicts + summary.warnings:
@@ -379,14 +408,17 @@ def report(
     records: Path = typer.Argument(Path("build/records.jsonl"), help="Sentence records with a human layer."),
     manifest: Path = typer.Option(Path("splits/manifest.json"), "-m", "--manifest"),
     output: Path = typer.Option(Path("build/report"), "-o", "--output", help="Folder for quality.json, index.html and the PNG plots."),
+    votes: Optional[Path] = typer.Option(None, "--votes", help=VOTES_HELP),
 ) -> None:
     """Weak labels against the human layer: per-type scores, accepted share, labelling-function analysis."""
     from .report import quality, write_report
     from .split import load_manifest
     from .validate import require_valid
+    from .weak import votes_beside
 
     try:
-        q = quality(require_valid(records), load_manifest(manifest))
+        folder = votes_beside(records, votes)
+        q = quality(require_valid(records), load_manifest(manifest), votes=folder)
         with swap.replace_together(output.parent) as staging:  # the whole folder, old or new
             write_report(q, staging / output.name)
         files = [output / "quality.json", output / "index.html"]
@@ -395,6 +427,7 @@ def report(
     rows = [("human-annotated sentences", str(q["human_sentences"])), ("accepted unchanged", str(q["accepted_unchanged"]))]
     rows += [(f"{t} overlap F1", f"{v['f1']:.2f}") for t, v in q["per_type"].items()]
     _table("report", rows)
+    _say_votes(folder, records)
     err.print(f"report written to {files[1]}", highlight=False)
 
 
@@ -449,15 +482,18 @@ def label_model(
     records: Path = typer.Argument(Path("build/records.jsonl"), help="Sentence records with a human layer."),
     manifest: Path = typer.Option(Path("splits/manifest.json"), "-m", "--manifest", help="Document groups for cross-validation."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Also write the comparison as JSON."),
+    votes: Optional[Path] = typer.Option(None, "--votes", help=VOTES_HELP),
 ) -> None:
     """Compare voting with a generative label model (Dawid-Skene) on the human layer, by document group."""
     from .io import write_json
     from .labelmodel import compare
     from .labelset import event_types
     from .split import document_groups, load_manifest
+    from .weak import votes_beside
 
     try:
-        result = compare(_human_records(records), document_groups(load_manifest(manifest)))
+        folder = votes_beside(records, votes)
+        result = compare(_human_records(records), document_groups(load_manifest(manifest)), votes=folder)
         if output:
             write_json(output, result)
     except EventdsError as e:
@@ -477,6 +513,7 @@ def label_model(
         + (f"better than voting: {', '.join(wins)}" if wins else "no label model beats voting: the labeller keeps voting"),
         highlight=False,
     )
+    _say_votes(folder, records)
 
 
 @app.command()
@@ -484,14 +521,17 @@ def calibrate(
     records: Path = typer.Argument(Path("build/records.jsonl"), help="Sentence records with a human layer."),
     manifest: Path = typer.Option(Path("splits/manifest.json"), "-m", "--manifest", help="Document groups for the out-of-fold check."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Where to write the map (default: the labeller's resources/calibration.json)."),
+    votes: Optional[Path] = typer.Option(None, "--votes", help=VOTES_HELP),
 ) -> None:
     """Fit the map from raw weak-label confidence to precision on the human layer (isotonic regression)."""
     from .calibrate import CALIBRATION_PATH, fit
     from .io import write_json
     from .split import document_groups, load_manifest
+    from .weak import votes_beside
 
     try:
-        result = fit(_human_records(records), document_groups(load_manifest(manifest)))
+        folder = votes_beside(records, votes)
+        result = fit(_human_records(records), document_groups(load_manifest(manifest)), votes=folder)
         write_json(output or CALIBRATION_PATH, result)
     except EventdsError as e:
         _fail(e)
@@ -504,3 +544,48 @@ def calibrate(
             (f"ECE calibrated ({result['folds']} folds, out of fold)", str(result["ece_calibrated_out_of_fold"])),
         ],
     )
+    _say_votes(folder, records)
+
+
+@app.command()
+def aggregate(
+    records: Path = typer.Argument(..., help="Sentence records (or {\"id\", \"text\", ...} lines) whose votes were kept by `eventds build` or `eventds label --votes`."),
+    votes: Optional[Path] = typer.Option(None, "--votes", help="The votes folder (default: votes/ beside RECORDS)."),
+    output: Path = typer.Option(..., "-o", "--output", help="The records with their weak events made again from the votes."),
+) -> None:
+    """Make the weak events again from the labelling functions' votes, without running any function.
+
+    Sentence records get new `weak_events` (and `events` and status `weak` unless they carry a
+    human layer); other lines get new `events`. Run it after changing the aggregation
+    (min_confidence, type_priority in weak_rules.json) or the calibration map.
+    """
+    from .io import check_output, write_jsonl
+    from .records import Sentence
+    from .weak import AggregationSettings, Aggregator, LabelStats, aggregate_objects, aggregate_sentences, votes_beside
+
+    stats = LabelStats()
+    try:
+        check_output(output)
+        folder = votes_beside(records, votes)
+        if folder is None:
+            raise InputError(f"{records.parent / 'votes'}: no votes folder beside the records; name one with --votes")
+        is_records, lines = _records_or_objects(records)
+        aggregator = Aggregator(AggregationSettings.load())
+        if is_records:
+            rows = (s.to_dict() for s in aggregate_sentences((Sentence.from_dict(o) for _, o in lines), folder, aggregator, stats))
+        else:
+            rows = aggregate_objects((o for _, o in lines), folder, aggregator, stats)
+        n = write_jsonl(output, rows)
+    except EventdsError as e:
+        _fail(e)
+    rows_out = [("lines", str(n)), ("votes", str(folder))] + [(f"events {t}", str(c)) for t, c in sorted(stats.events.items())]
+    rows_out.append(("events dropped (off the tokens)", str(stats.unplaceable)))
+    _table("aggregate", rows_out)
+
+
+def _say_votes(folder: Optional[Path], records: Path) -> None:
+    """Tell where the labelling functions' votes came from."""
+    if folder is not None:
+        err.print(f"labelling-function votes read from {folder} (no function was run)", highlight=False)
+    else:
+        err.print(f"no votes folder beside {records} (nor --votes): the labelling functions were run again", highlight=False)

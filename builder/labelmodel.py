@@ -3,27 +3,29 @@
 Issue 7 allows one "only if it measurably beats voting on the gold layer". This module is
 that measurement: a Dawid–Skene model (each labelling function has a confusion matrix over
 the four event types and ``NONE``, or in the one-coin variant a single accuracy, learnt by
-expectation–maximisation from the votes alone, without gold) replaces the voting step of :func:`builder.label.aggregate`, and
-:func:`compare` scores both by leave-one-document-group-out on the human layer.
-``eventds label-model`` prints the comparison; the labeller keeps voting unless the model
-wins.
+expectation–maximisation from the votes alone, without gold) replaces the voting step of
+:func:`builder.weak.aggregate.aggregate`, and :func:`compare` scores both by
+leave-one-document-group-out on the human layer. ``eventds label-model`` prints the
+comparison; the labeller keeps voting unless the model wins.
 
-A candidate is a span some function proposes; a function votes on it with the label of its
-own span that overlaps it (a veto votes ``NONE``) and abstains otherwise. After decoding,
-the same rules as voting apply: overlapping events keep the longest, and a generic attack
-word yields to a specific one (G5).
+The votes are read from a votes folder when one is given (:mod:`builder.weak.votes`), and
+made by running the labelling functions otherwise. A candidate is a span some function
+proposes; a function votes on it with the label of its own span that overlaps it (a veto
+votes ``NONE``) and abstains otherwise. After decoding, the same rules as voting apply:
+overlapping events keep the longest, and a generic attack word yields to a specific one (G5).
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from .evaluate import score
-from .label import VETO, WeakLabeller
 from .labelset import event_types
 from .split import by_document_group
+from .weak import VETO, AggregationSettings, Aggregator, WeakLabeller, span_groups
 
 NONE = "NONE"
 
@@ -121,23 +123,28 @@ def decode(doc, cands: list[tuple[int, int, Votes]], model: DawidSkene) -> list[
     for cand in sorted(scored, key=lambda c: (c[0] - c[1], -c[3], c[0])):
         if all(cand[1] <= k[0] or k[1] <= cand[0] for k in chosen):
             chosen.append(cand)
-    generic = doc.generic
+    generic = doc.generic_spans()
     if generic and any(c[2] in ("ATTACK", "STRIKE") and (c[0], c[1]) not in generic for c in chosen):
         chosen = [c for c in chosen if not ((c[0], c[1]) in generic and c[2] in ("ATTACK", "STRIKE"))]
     return [{"type": t, "start": s, "end": e, "confidence": round(p, 4)} for s, e, t, p in sorted(chosen)]
 
 
-def compare(rows: list[dict], groups: dict[str, str], labeller: Optional[WeakLabeller] = None) -> dict[str, Any]:
+def compare(rows: list[dict], groups: dict[str, str], labeller: Optional[WeakLabeller] = None, votes: Optional[Path] = None) -> dict[str, Any]:
     """Voting against the label model, leave-one-document-group-out on human-layer rows.
 
     The model is fitted on the votes of the other groups' sentences (no gold is used to fit
     it) and decodes the held-out group; both are scored against the human events.
+
+    Args:
+        labeller: runs the functions when there is no ``votes`` folder (a new one by default).
+        votes: a votes folder holding the functions' votes on ``rows``; no function runs.
     """
-    labeller = labeller or WeakLabeller()
-    names = list(labeller.functions)
+    spans = span_groups(((r["id"], r["text"]) for r in rows), votes, labeller)
+    names = spans.names
+    docs = spans.docs
+    aggregator = labeller.aggregator if labeller is not None and votes is None else Aggregator(AggregationSettings.load())
     classes = (*event_types(), NONE)
     by_group = by_document_group(rows, groups)
-    docs = {r["id"]: labeller.annotate(labeller.make_doc(r["text"])) for r in rows}
     cands = {rid: candidates(doc, names) for rid, doc in docs.items()}
     pairs: dict[str, list] = {"voting": [], "dawid_skene": [], "one_coin": []}
     multi_vote = sum(1 for cs in cands.values() for _, _, v in cs if len(v) > 1)
@@ -145,11 +152,12 @@ def compare(rows: list[dict], groups: dict[str, str], labeller: Optional[WeakLab
         train = [v for g, rs in by_group.items() if g != held_out for r in rs for _, _, v in cands[r["id"]]]
         models = {"dawid_skene": DawidSkene(classes).fit(train), "one_coin": DawidSkene(classes, one_coin=True).fit(train)}
         for r in by_group[held_out]:
-            voted = [e.to_dict() for e in labeller.events(docs[r["id"]])]
+            voted = [e.to_dict() for e in aggregator.events(docs[r["id"]], set(names), r["id"], own_tokens=spans.own_tokens)]
             pairs["voting"].append((r["events"], voted))
             for name, model in models.items():
                 pairs[name].append((r["events"], decode(docs[r["id"]], cands[r["id"]], model)))
     result: dict[str, Any] = {
+        "votes": str(spans.votes) if spans.votes is not None else None,
         "folds": len(by_group),
         "sentences": len(rows),
         "candidates": sum(map(len, cands.values())),

@@ -19,7 +19,6 @@ from .clean import clean
 from .errors import EventdsError, InputError, ValidationFailed
 from .ingest import read_articles
 from .io import read_jsonl, remove_dead_temporaries, write_jsonl
-from .label import WeakLabeller, label_sentences
 from .labelset import HUMAN_STATUSES, event_types, project_file
 from .pseudonyms import PSEUDONYMS_FILE
 from .pseudonyms import load as load_pseudonyms
@@ -30,6 +29,7 @@ from .segment import segment
 from .split import SPLITS, DocumentIndex, assign_splits, load_manifest, write_manifest
 from .validate import require_valid
 from .warc import WarcCounts
+from .weak import VOTES_DIR, WeakLabeller, label_sentences
 
 HUMAN_LAYER = "human.jsonl"
 
@@ -203,7 +203,7 @@ def write_clusters(index: DocumentIndex, records_path: Path, path: Path) -> int:
 
 MANIFEST_FILE = "manifest.json"
 #: What a build writes into its output folder, replaced together (see :mod:`builder.swap`).
-BUILD_OUTPUTS = ("removals.jsonl", "records.jsonl", "duplicates.jsonl", MANIFEST_FILE, "report", "dataset")
+BUILD_OUTPUTS = ("removals.jsonl", "records.jsonl", "duplicates.jsonl", MANIFEST_FILE, VOTES_DIR, "report", "dataset")
 
 
 def default_annotations(corpus: Optional[Path]) -> Optional[Path]:
@@ -236,11 +236,13 @@ def build(
     model: Optional[str] = None,
     progress: Callable[[str], None] = lambda stage: None,
     keep_annotator_names: bool = False,
+    weak_config: Optional[Path] = None,
 ) -> BuildSummary:
     """Run every stage on ``corpus`` (the embedded corpus by default).
 
     Writes ``out_dir/removals.jsonl``, ``out_dir/records.jsonl``, ``out_dir/duplicates.jsonl``
     (near-duplicate clusters), ``out_dir/manifest.json`` (the split assignment used),
+    ``out_dir/votes/`` (every labelling function's votes, :mod:`builder.weak.votes`),
     ``out_dir/report/`` (the weak labels against the human layer, or a page saying there is
     none) and ``out_dir/dataset/``. Everything is
     built in a staging folder inside ``out_dir`` and swapped in together at the end
@@ -253,6 +255,7 @@ def build(
 
     Args:
         annotations_dir: the human layer; default :func:`default_annotations`.
+        weak_config: the labelling functions to run (``weak_functions.json``); default the shipped one.
 
     Annotator names are published as their pseudonyms in ``annotations_dir/pseudonyms.json``
     (see :mod:`builder.pseudonyms`) unless ``keep_annotator_names``.
@@ -274,7 +277,7 @@ def build(
         return where.replace(str(staged[0]), str(out_dir)) if staged else where
 
     try:
-        summary = _build_staged(corpus, out_dir, model, progress, annotations, previous, previous_path, manifest_path, staged)
+        summary = _build_staged(corpus, out_dir, model, progress, annotations, previous, previous_path, manifest_path, staged, weak_config)
     except ValidationFailed as e:
         raise ValidationFailed([public(p) for p in e.problems]) from e
     except EventdsError as e:
@@ -296,13 +299,14 @@ def _build_staged(
     previous_path: Optional[Path],
     manifest_path: Optional[Path],
     staged: list[Path],
+    weak_config: Optional[Path] = None,
 ) -> BuildSummary:
     """The stages of :func:`build`, writing into a staging folder of ``out_dir`` (appended to
     ``staged`` once made) that is swapped in at the end."""
     annotations_dir, pseudonyms, human = annotations.folder, annotations.pseudonyms, annotations.human
     summary = BuildSummary()
     index = DocumentIndex()
-    labeller = WeakLabeller(model=model)
+    labeller = WeakLabeller(model=model, config=weak_config)
 
     def cleaned() -> Iterator[CleanArticle]:
         for article in clean(read_articles(corpus, summary.archives)):
@@ -319,8 +323,13 @@ def _build_staged(
         records_path = stage / "records.jsonl"
         progress("ingest, clean, segment, label")
         human_ids: set[str] = set()
-        with (stage / "removals.jsonl").open("w", encoding="utf-8", newline="\n") as removals, records_path.open("w", encoding="utf-8", newline="\n") as records:
-            sentences = label_sentences(segment(cleaned(), model), labeller)
+        votes_path = stage / VOTES_DIR
+        with (
+            (stage / "removals.jsonl").open("w", encoding="utf-8", newline="\n") as removals,
+            records_path.open("w", encoding="utf-8", newline="\n") as records,
+            labeller.votes_writer(votes_path) as votes,
+        ):
+            sentences = label_sentences(segment(cleaned(), model), labeller, votes)
             for s in apply_human_layer(sentences, human):
                 index.add(s)
                 summary.sentences += 1
@@ -350,7 +359,7 @@ def _build_staged(
         figures = load_figures(annotations, human_ids)
         if summary.human:
             progress("weak-label quality report")
-            figures["quality"] = quality(records_path, result.manifest, labeller)
+            figures["quality"] = quality(records_path, result.manifest, votes=votes_path)
             write_report(figures["quality"], stage / "report")
         else:
             looked = f"{annotations_dir / HUMAN_LAYER}" if annotations_dir is not None else "no annotations folder"

@@ -3,7 +3,9 @@
 Per type precision / recall / F1 of the weak layer at trigger level (exact and overlap) and
 sentence level, the share of pre-annotations accepted unchanged, and, per labelling
 function, coverage, overlaps, conflicts and accuracy against gold (the columns of Snorkel's
-``LFAnalysis.lf_summary``). Written as ``quality.json``, an HTML page and PNG plots.
+``LFAnalysis.lf_summary``), from the functions' votes (:mod:`builder.weak.votes`; the
+functions run again only when there are none). Written as ``quality.json``, an HTML page
+and PNG plots.
 """
 
 from __future__ import annotations
@@ -11,13 +13,12 @@ from __future__ import annotations
 import html
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from .evaluate import match, score
 from .io import atomic_open, read_jsonl, write_json
-from .label import VETO, WeakLabeller
 from .labelset import HUMAN_STATUSES, event_types
-
+from .weak import VETO, Span, WeakLabeller, span_groups
 
 
 #: What each column of the labelling-function table means (shown on the report page).
@@ -33,17 +34,22 @@ DEFINITIONS = {
 EXAMPLES_KEPT = 3
 
 
-def lf_summary(texts: list[str], gold: list[list[dict]], labeller: WeakLabeller, ids: Optional[list[str]] = None) -> dict[str, dict[str, Any]]:
+def lf_summary(
+    texts: list[str], gold: list[list[dict]], votes: Sequence[Mapping[str, Sequence[Span]]], names: Sequence[str], ids: Optional[list[str]] = None
+) -> dict[str, dict[str, Any]]:
     """Per labelling function: the counts and rates of :data:`DEFINITIONS`, and up to
     :data:`EXAMPLES_KEPT` wrong spans per label (``wrong``: ``{label: [{id, text, span, start,
     end, gold}]}``, where ``gold`` lists the gold events the span overlaps).
+
+    Args:
+        votes: per text, each function's spans (``doc.spans`` of an annotated doc, or read
+            from a votes folder).
+        names: the functions, in order.
     """
     per_lf: dict[str, Counter] = defaultdict(Counter)
     wrong: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    names = list(labeller.functions)
-    for k, (text, g_events) in enumerate(zip(texts, gold)):
-        doc = labeller.annotate(labeller.make_doc(text))
-        spans = {name: [(label, start, end) for start, end, label, _ in doc.spans[name]] for name in names}
+    for k, (text, g_events, groups) in enumerate(zip(texts, gold, votes)):
+        spans = {name: [(label, start, end) for start, end, label, _ in groups.get(name, ())] for name in names}
         for name in names:
             mine = spans[name]
             c = per_lf[name]
@@ -86,6 +92,11 @@ def lf_summary(texts: list[str], gold: list[list[dict]], labeller: WeakLabeller,
     return out
 
 
+def _lf_table(texts: list[str], gold: list[list[dict]], ids: list[str], labeller: Optional[WeakLabeller], votes: Optional[Path]) -> dict[str, dict[str, Any]]:
+    groups = span_groups(zip(ids, texts), votes, labeller)
+    return lf_summary(texts, gold, [groups.docs[i].spans for i in ids], groups.names, ids)
+
+
 def confusion(pairs: Iterable[tuple[list[dict], list[dict]]]) -> dict[str, dict[str, int]]:
     """Gold type (rows, plus ``none``) against weak type (columns, plus ``none``), matched by overlap regardless of type."""
     labels = [*event_types(), "none"]
@@ -104,8 +115,14 @@ def confusion(pairs: Iterable[tuple[list[dict], list[dict]]]) -> dict[str, dict[
     return matrix
 
 
-def quality(records_path: Path, manifest: Optional[dict] = None, labeller: Optional[WeakLabeller] = None) -> dict[str, Any]:
-    """Compute every figure of the report from a records file."""
+def quality(records_path: Path, manifest: Optional[dict] = None, labeller: Optional[WeakLabeller] = None, votes: Optional[Path] = None) -> dict[str, Any]:
+    """Compute every figure of the report from a records file.
+
+    Args:
+        labeller: runs the functions for the labelling-function table when there is no
+            ``votes`` folder (a new one by default).
+        votes: a votes folder holding the functions' votes on the records; no function runs.
+    """
     texts, ids, gold, weak, split_counts = [], [], [], [], defaultdict(Counter)
     for _, r in read_jsonl(records_path):
         split = (manifest or {}).get("documents", {}).get(r["doc_id"], {}).get("split", "unassigned")
@@ -128,7 +145,7 @@ def quality(records_path: Path, manifest: Optional[dict] = None, labeller: Optio
         "per_type": {t: scores["trigger_overlap"]["per_type"][t] for t in event_types()},
         "scores": scores,
         "accepted_unchanged_count": unchanged,
-        "labelling_functions": lf_summary(texts, gold, labeller or WeakLabeller(), ids) if texts else {},
+        "labelling_functions": _lf_table(texts, gold, ids, labeller, votes) if texts else {},
         "definitions": DEFINITIONS,
         "confusion": confusion(zip(gold, weak)),
         "label_distribution": {s: {t: c[t] for t in event_types()} for s, c in sorted(split_counts.items())},

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
 import spacy
 from spacy.language import Language
@@ -25,7 +25,7 @@ from .labelset import event_types
 from .split import by_document_group
 
 if TYPE_CHECKING:
-    from .label import Doc as LabelDoc
+    from .weak.base import Doc as LabelDoc
 
 SPANS_KEY = "events"
 META_FILE = "eventds_model.json"
@@ -157,19 +157,24 @@ def cross_validate(rows: list[dict], groups: dict[str, str], rule_events: dict[s
 
 
 class SpanModelFunction:
-    """The trained span model as a labelling function (``span_model.v1``), for the types where it helps."""
+    """The trained span model as a labelling function, for the types where it helps.
 
-    name = "span_model.v1"
+    Registered as ``span_model.v1`` (:mod:`builder.weak.learned`), which gives it its ``name``;
+    it runs on every text and predicts a batch of texts at once."""
 
-    def __init__(self, model_dir: Path):
+    anchors = None
+
+    def __init__(self, model_dir: Path, name: str):
+        self.name = name
         self.nlp, self.meta = load(model_dir)
         self.types = set(self.meta.get("use_types", []))
 
     def __call__(self, doc: "LabelDoc") -> None:
-        starts = set(doc.tokens.starts)
-        ends = set(doc.tokens.ends)
-        spans = []
-        for e in predict(self.nlp, [doc.text], self.types)[0]:
-            if e["start"] in starts and e["end"] in ends:  # only spans on the labeller's token boundaries
-                spans.append((e["start"], e["end"], e["type"], e["confidence"] * 0.8))  # below rule priors: rules win ties
-        doc.spans[self.name] = spans
+        self.batch([doc])
+
+    def batch(self, docs: Sequence["LabelDoc"]) -> None:
+        for doc, predicted in zip(docs, predict(self.nlp, [d.text for d in docs], self.types)):
+            starts = set(doc.tokens.starts)
+            ends = set(doc.tokens.ends)
+            # only spans on the labeller's token boundaries; below rule priors, so that rules win ties
+            doc.spans[self.name] = [(e["start"], e["end"], e["type"], e["confidence"] * 0.8) for e in predicted if e["start"] in starts and e["end"] in ends]

@@ -159,7 +159,7 @@ def test_a_build_removes_what_killed_writers_left(tmp_path, monkeypatch):
     (out / ".swap-q1w2" / "new" / "records.jsonl").write_text("uncommitted", encoding="utf-8")
     result = build("--corpus", "corpus", "-o", "out")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["dataset", "duplicates.jsonl", "manifest.json", "records.jsonl", "removals.jsonl", "report"]
+    assert sorted(p.name for p in out.iterdir()) == ["dataset", "duplicates.jsonl", "manifest.json", "records.jsonl", "removals.jsonl", "report", "votes"]
 
 
 @pytest.mark.slow

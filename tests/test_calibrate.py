@@ -1,7 +1,7 @@
 import pytest
 
 from builder.calibrate import apply, ece, isotonic
-from builder.label import WeakLabeller
+from builder.weak import WeakLabeller
 
 
 def test_pool_adjacent_violators_gives_an_increasing_map():

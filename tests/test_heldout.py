@@ -1,10 +1,10 @@
 """The labeller on hand-written sentences from outside the corpus (other conflicts, other
 wording, figurative and non-military senses), scored by `eventds evaluate`.
 
-Nine sets (``tests/data/README.md`` says how each was made): ``heldout`` (written with the
+Ten sets (``tests/data/README.md`` says how each was made): ``heldout`` (written with the
 rules); ``heldout_blind1`` to ``heldout_blind6`` (written and annotated by others from the
 guidelines only, each scored blind before the rules were revised on its errors); and
-``heldout_blind7`` and ``heldout_blind8`` (other registers), made the same way and never used
+``heldout_blind7`` to ``heldout_blind9`` (other registers), made the same way and never used
 to revise the rules: they measure how the rules generalise, so their floors are lower and
 only guard against regressions.
 """
@@ -106,3 +106,13 @@ def test_rules_generalise_to_other_registers(tmp_path):
         assert s["f1"] >= 0.65, (t, s)
     assert scores["realis_accuracy"] >= 0.85
 
+
+
+def test_rules_generalise_to_a_set_written_after_them(tmp_path):
+    """``heldout_blind9``: eight more registers, written after ``weak_rules.v6`` by an author who
+    never saw the rules, scored once at 0.89 micro overlap F1 (issue 16 asks 0.85 of it)."""
+    scores = evaluated("heldout_blind9", tmp_path)
+    assert scores["trigger_overlap"]["micro"]["f1"] >= 0.85, scores["trigger_overlap"]["micro"]
+    for t, s in scores["trigger_overlap"]["per_type"].items():
+        assert s["f1"] >= 0.65, (t, s)
+    assert scores["realis_accuracy"] >= 0.85

@@ -5,7 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from builder.cli import app
-from builder.label import WeakLabeller
+from builder.weak import WeakLabeller
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +190,7 @@ def test_label_command_on_arbitrary_jsonl(tmp_path):
 
 def test_labelling_streams_every_item_in_order_across_batches(labeller):
     """More items than one batch (BATCH_SIZE) come out, each once, in order, with its own events."""
-    from builder.label import BATCH_SIZE, label_jsonl_objects
+    from builder.weak import BATCH_SIZE, label_jsonl_objects
 
     texts = ["Gunmen opened fire on the convoy.", "Stocks rose on Monday.", "The blast killed 25 people."]
     n = 2 * BATCH_SIZE + 7
@@ -230,7 +230,7 @@ def test_skipping_functions_without_their_anchor_words_never_changes_the_output(
 
 def test_a_broken_context_word_list_is_a_config_error_naming_the_file(tmp_path):
     from builder.errors import ConfigError
-    from builder.lfs import _word_lists
+    from builder.weak.context import _word_lists
 
     path = tmp_path / "context_words.json"
     path.write_text(json.dumps({"lists": {"means": {"words": ["Drone"]}}}), encoding="utf-8")
@@ -244,7 +244,7 @@ def test_a_broken_context_word_list_is_a_config_error_naming_the_file(tmp_path):
 @pytest.mark.parametrize("trigger_token", [2, [2, None], "last", True])
 def test_a_trigger_token_outside_the_match_is_a_config_error(trigger_token):
     from builder.errors import ConfigError
-    from builder.label import LexiconFunction
+    from builder.weak import LexiconFunction
 
     spec = {"type": "ATTACK", "patterns": [{"id": "p", "pattern": [{"LOWER": "opened"}, {"LOWER": "fire"}], "trigger_token": trigger_token}]}
     with pytest.raises(ConfigError, match=r"functions -> f -> patterns -> 0: trigger_token"):
@@ -253,7 +253,7 @@ def test_a_trigger_token_outside_the_match_is_a_config_error(trigger_token):
 
 @pytest.mark.parametrize("trigger_token, expected", [(0, "opened"), (-1, "fire"), ([0, 2], "opened up")])
 def test_trigger_token_picks_the_trigger_inside_the_match(trigger_token, expected):
-    from builder.label import Doc, LexiconFunction
+    from builder.weak import Doc, LexiconFunction
     from builder.tokens import tokenize
 
     spec = {"type": "ATTACK", "patterns": [{"id": "p", "pattern": [{"LOWER": "opened"}, {"LOWER": "up", "OP": "?"}, {"LOWER": "fire"}], "trigger_token": trigger_token}]}
@@ -266,18 +266,19 @@ def test_trigger_token_picks_the_trigger_inside_the_match(trigger_token, expecte
 def _with_misaligned_event(labeller, monkeypatch):
     """Make the labeller's aggregation also propose an event inside the token "attack==" of
     "==attack== ..." (its "attack"), which no BIO tag can hold."""
-    from builder import label as label_module
+    from builder.weak import Candidate
+    from builder.weak import events as events_module
 
-    aggregate = label_module.aggregate
+    aggregate = events_module.aggregate
 
     def with_bad_event(doc, *args, **kwargs):
         found = aggregate(doc, *args, **kwargs)
         at = doc.text.find("==attack==")
         if at < 0:
             return found
-        return sorted([*found, label_module.Candidate("ATTACK", at + 2, at + 8, 0.9, ("test",))], key=lambda c: c.start)
+        return sorted([*found, Candidate("ATTACK", at + 2, at + 8, 0.9, ("test",))], key=lambda c: c.start)
 
-    monkeypatch.setattr(label_module, "aggregate", with_bad_event)
+    monkeypatch.setattr(events_module, "aggregate", with_bad_event)
 
 
 def test_an_event_off_the_token_boundaries_is_dropped_counted_and_reported(monkeypatch):
@@ -293,8 +294,8 @@ def test_an_event_off_the_token_boundaries_is_dropped_counted_and_reported(monke
 
 
 def test_label_sentences_reports_the_sentence_id_of_a_dropped_event(monkeypatch):
-    from builder.label import label_sentences
     from builder.records import Sentence
+    from builder.weak import label_sentences
 
     labeller = WeakLabeller()
     _with_misaligned_event(labeller, monkeypatch)
@@ -306,27 +307,27 @@ def test_label_sentences_reports_the_sentence_id_of_a_dropped_event(monkeypatch)
 
 
 def test_the_report_of_dropped_events_is_bounded(monkeypatch):
-    from builder import label as label_module
+    from builder.weak import UNPLACEABLE_KEPT
 
     labeller = WeakLabeller()
     _with_misaligned_event(labeller, monkeypatch)
-    n = label_module.UNPLACEABLE_KEPT + 5
+    n = UNPLACEABLE_KEPT + 5
     assert all(events == [] for events in labeller.label_texts(["==attack== x"] * n))
     assert labeller.stats.unplaceable == n
-    assert len(labeller.stats.unplaceable_examples) == label_module.UNPLACEABLE_KEPT
+    assert len(labeller.stats.unplaceable_examples) == UNPLACEABLE_KEPT
 
 
 def test_an_argument_off_the_token_boundaries_drops_its_event(monkeypatch):
     from dataclasses import replace
 
-    import builder.enrich as enrich_module
     from builder.records import Argument
+    from builder.weak import events as events_module
 
     labeller = WeakLabeller()
     text = "A US drone strike hit the airport."
-    enrich = enrich_module.enrich
+    enrich = events_module.enrich
     off_tokens = Argument("TARGET", 27, 33, "irport")
-    monkeypatch.setattr(enrich_module, "enrich", lambda doc, candidates: [replace(e, arguments=(off_tokens,)) for e in enrich(doc, candidates)])
+    monkeypatch.setattr(events_module, "enrich", lambda doc, candidates: [replace(e, arguments=(off_tokens,)) for e in enrich(doc, candidates)])
     assert next(labeller.label_texts([text], ids=["s-9"])) == []
     assert [(u.sentence_id, u.type, u.text) for u in labeller.stats.unplaceable_examples] == [("s-9", "STRIKE", "irport")]
 

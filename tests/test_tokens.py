@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc as SpacyDoc
 
-from builder.label import LexiconFunction, WeakLabeller, WeakRules, _variants, spacy_tokenizer
+from builder.weak import LexiconFunction, WeakLabeller, WeakRules, spacy_tokenizer
+from builder.weak.lexicon import _variants
 from builder import tokens as tokens_module
 from builder.tokens import tokenize
 

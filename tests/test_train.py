@@ -2,7 +2,7 @@
 
 
 
-from builder.label import WeakLabeller
+from builder.weak import WeakLabeller
 from builder.train import cross_validate, merge, predict, save, train
 
 

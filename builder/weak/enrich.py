@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from typing import AbstractSet, Iterator, Optional, Sequence, Union
 
-from .counts import find_count
-from .label import Candidate, Doc
-from .records import Argument, Event
+from ..counts import find_count
+from ..records import Argument, Event
+from .aggregate import Candidate
+from .base import Doc
 
 MODALS = frozenset("will would could might may shall 'll wo can".split())
 PLANNING = frozenset("plan plans planned planning prepare prepared preparing intend intends intended ready".split())
