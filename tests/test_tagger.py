@@ -144,10 +144,25 @@ def test_weak_train_writes_a_tagger_with_its_out_of_fold_trust(tmp_path):
     gold_file = tmp_path / "gold.jsonl"
     gold_file.write_text("".join(json.dumps({"id": f"g{i}", "text": t, "events": gold(t), "status": "adjudicated"}) + "\n" for i, t in enumerate(TRAIN)), encoding="utf-8")
     out = tmp_path / "models" / "tagger"
-    result = CliRunner().invoke(app, ["weak", "train", str(gold_file), "-o", str(out), "--epochs", "3", "--folds", "2", "--min-seen", "1"])
+    result = CliRunner().invoke(app, ["weak", "train", str(gold_file), "-o", str(out), "--plain", "--epochs", "25", "--learning-rate", "2e-4", "--batch-size", "8", "--folds", "2", "--min-seen", "1"])
     assert result.exit_code == 0, result.output
     trust = json.loads((out / "trust.json").read_text(encoding="utf-8"))
-    seen = sum(trust["right"].values()) + sum(trust["wrong"].values())
-    assert seen > 0, trust  # two fold taggers were scored on the sentences they did not see
+    # Each fold's tagger learned "encounter" from the other fold and added it where the rules are silent.
+    assert trust["right"]["add:ATTACK"] >= 2 and "add:ATTACK" in trust["trusted"], trust
+    assert trust["kinds"] == ["add"]  # a plain tagger is asked only about what it adds
     assert json.loads((out / META).read_text(encoding="utf-8"))["sentences"] == {"human": len(TRAIN), "weak": 0}
     assert sorted(p.name for p in out.parent.iterdir()) == ["tagger"]  # staged, swapped in, nothing left over
+
+
+def test_a_rule_aware_tagger_starts_by_agreeing_with_the_rules(tmp_path):
+    text = "Drones struck a fuel depot near Odesa overnight, and two guards were killed."
+    rules = [{"type": t, "start": text.index(w), "end": text.index(w) + len(w)} for w, t in (("struck", "STRIKE"), ("killed", "CASUALTY"))]
+    model = TaggerModel.from_encoder(config=TrainConfig(rule_aware=True, threads=2))
+    assert [(s, e, t) for s, e, t, _ in model.predict([text], [rules])[0]] == [(r["start"], r["end"], r["type"]) for r in rules]
+    plain = TaggerModel.from_encoder(config=TrainConfig(threads=2))
+    assert [t for *_, t, _ in plain.predict([text])[0]] != ["STRIKE", "CASUALTY"]  # an untrained head does not know them
+    model.save(tmp_path / "t")
+    again = TaggerModel.load(tmp_path / "t")  # the rules' embeddings and tag scores are saved with it
+    assert again.predict([text], [rules]) == model.predict([text], [rules])
+    with pytest.raises(Exception, match="reads the rules' events"):
+        again.predict([text])

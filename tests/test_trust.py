@@ -25,21 +25,26 @@ def test_an_edit_is_trusted_once_it_is_right_half_the_time():
     trust.observe(RULES, [(30, 35, "CASUALTY", 0.9)], gold)
     assert trust.trusted() == frozenset()  # two seen: not yet enough
     trust.observe(RULES, [(40, 45, "CASUALTY", 0.9)], gold)  # wrong
-    assert trust.trusted() == {"add:CASUALTY"} and trust.precision("add", "CASUALTY") == pytest.approx(2 / 3)
-    trust.observe(RULES, [(40, 45, "CASUALTY", 0.9)], gold)
-    trust.observe(RULES, [(40, 45, "CASUALTY", 0.9)], gold)
-    assert trust.trusted() == frozenset()  # 2 of 5
+    assert trust.precision("add", "CASUALTY") == pytest.approx(2 / 3)
+    # Its own three cases trust it; the other types, with no case of their own, follow their kind.
+    assert trust.trusted() == {"add:CASUALTY", "add:ATTACK", "add:STRIKE", "add:THREAT"}
     trust.observe(RULES, [(50, 55, "THREAT", 0.9)], [{"type": "ATTACK", "start": 50, "end": 55}])
     assert trust.wrong["add:THREAT"] == 1  # the wrong type is wrong
+    assert trust.trusted() == {"add:CASUALTY", "add:ATTACK", "add:STRIKE"}  # its one case is against it
+    trust.observe(RULES, [(40, 45, "CASUALTY", 0.9)], gold)
+    trust.observe(RULES, [(40, 45, "CASUALTY", 0.9)], gold)
+    assert trust.trusted() == frozenset()  # 2 of 6 over the kind, 2 of 5 for CASUALTY
 
 
 def test_a_removal_is_right_when_the_annotators_dropped_the_event():
     trust = Trust(kinds=("remove", "retype"), min_seen=1)
     trust.observe(RULES, [], [])  # the rules' ATTACK was not in the human layer
     trust.observe(RULES, [(10, 17, "STRIKE", 0.9)], [{"type": "STRIKE", "start": 10, "end": 17}])
-    assert trust.trusted() == {"remove:ATTACK", "retype:STRIKE"}
+    assert {"remove:ATTACK", "retype:STRIKE"} <= trust.trusted()
     trust.observe(RULES, [], RULES)  # and once it was
-    assert trust.precision("remove", "ATTACK") == 0.5
+    assert trust.precision("remove", "ATTACK") == 0.5 and "remove:ATTACK" in trust.trusted()
+    trust.observe(RULES, [], RULES)
+    assert not any(k.startswith("remove:") for k in trust.trusted())
 
 
 def test_combine_applies_only_trusted_edits_and_keeps_the_rest_of_the_rules():
@@ -57,7 +62,7 @@ def test_trust_round_trips_and_a_bad_file_is_named(tmp_path):
     path = tmp_path / "trust.json"
     trust.save(path)
     again = Trust.load(path)
-    assert again.to_dict() == trust.to_dict() and again.trusted() == {"add:ATTACK"}
+    assert again.to_dict() == trust.to_dict() and "add:ATTACK" in again.trusted()
     path.write_text('{"right": 3}', encoding="utf-8")
     with pytest.raises(InputError, match=f"{path}: not a trust record"):
         Trust.load(path)

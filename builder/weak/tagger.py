@@ -66,6 +66,9 @@ class TrainConfig:
     #: Give the model the rules' events as input (a learned embedding of their BIO tags added
     #: to each token's): it learns where the rules go wrong rather than the triggers afresh.
     rule_aware: bool = False
+    #: How strongly a rule-aware tagger starts out agreeing with the rules' tags (added to the
+    #: score of the rules' tag of each token; 0: not at all).
+    rule_prior: float = 3.0
 
 
 def _encode(tokenizer, texts: Sequence[str], max_length: int):
@@ -104,10 +107,17 @@ class TaggerModel:
         self.seconds = 0.0
         self._optimizer = None
         self.rule_embeddings = None
+        self.rule_logits = None
         if config.rule_aware:
+            torch = self._torch
             dim = model.get_input_embeddings().embedding_dim
-            self.rule_embeddings = self._torch.nn.Embedding(len(self.names), dim)
-            self._torch.nn.init.zeros_(self.rule_embeddings.weight)  # starts as the plain encoder
+            self.rule_embeddings = torch.nn.Embedding(len(self.names), dim)
+            torch.nn.init.zeros_(self.rule_embeddings.weight)  # the encoder starts as it was
+            # The rules' tag of a token is added to its tag scores too, so that the tagger starts
+            # by agreeing with the rules and learns where to depart from them.
+            self.rule_logits = torch.nn.Embedding(len(self.names), len(self.names))
+            with torch.no_grad():
+                self.rule_logits.weight.copy_(torch.eye(len(self.names)) * config.rule_prior)
 
     def _logits(self, enc, offsets, rules: Optional[Sequence[Sequence[dict[str, Any]]]]):
         if self.rule_embeddings is None:
@@ -116,7 +126,7 @@ class TaggerModel:
             raise InputError("this tagger reads the rules' events: pass them with the texts")
         tags = self._torch.tensor([[max(t, 0) for t in _tags(o, r, self.index)] for o, r in zip(offsets, rules)])
         embeds = self.model.get_input_embeddings()(enc.pop("input_ids")) + self.rule_embeddings(tags)
-        return self.model(inputs_embeds=embeds, **enc).logits
+        return self.model(inputs_embeds=embeds, **enc).logits + self.rule_logits(tags)
 
     @classmethod
     def from_encoder(cls, encoder: Optional[Path] = None, config: Optional[TrainConfig] = None) -> "TaggerModel":
@@ -155,7 +165,9 @@ class TaggerModel:
         epochs = config.epochs if epochs is None else epochs
         rng = random.Random(config.seed + self.trained_on["human"])
         if self._optimizer is None:
-            params = list(self.model.parameters()) + (list(self.rule_embeddings.parameters()) if self.rule_embeddings is not None else [])
+            params = list(self.model.parameters())
+            if self.rule_embeddings is not None:
+                params += list(self.rule_embeddings.parameters()) + list(self.rule_logits.parameters())
             self._optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.01)
         optimizer = self._optimizer
         steps = epochs * math.ceil(len(rows) / config.batch_size)
@@ -168,6 +180,7 @@ class TaggerModel:
         self.model.train()
         if self.rule_embeddings is not None:
             self.rule_embeddings.train()
+            self.rule_logits.train()
         started = time.perf_counter()
         order = list(range(len(rows)))
         for epoch in range(epochs):
@@ -219,7 +232,7 @@ class TaggerModel:
         self.model.save_pretrained(str(out_dir))
         self.tokenizer.save_pretrained(str(out_dir))
         if self.rule_embeddings is not None:
-            self._torch.save(self.rule_embeddings.state_dict(), out_dir / RULE_EMBEDDINGS)
+            self._torch.save({"embeddings": self.rule_embeddings.state_dict(), "logits": self.rule_logits.state_dict()}, out_dir / RULE_EMBEDDINGS)
         meta = {
             "name": NAME,
             "encoder": self.encoder,
@@ -249,7 +262,9 @@ class TaggerModel:
         tagger = cls(model, AutoTokenizer.from_pretrained(str(model_dir)), meta.get("encoder", ""), config)
         tagger.trained_on = meta.get("sentences", tagger.trained_on)
         if tagger.rule_embeddings is not None:
-            tagger.rule_embeddings.load_state_dict(tagger._torch.load(model_dir / RULE_EMBEDDINGS))
+            state = tagger._torch.load(model_dir / RULE_EMBEDDINGS)
+            tagger.rule_embeddings.load_state_dict(state["embeddings"])
+            tagger.rule_logits.load_state_dict(state["logits"])
         return tagger
 
 

@@ -7,7 +7,8 @@ the pre-annotations. Compared with the rules' events of a sentence, its spans ma
 ``retype`` a rule event it gives another type. Once annotators have corrected a sentence,
 each edit was either right (an added or retyped span is in the human layer with its type; a
 removed event is not) or wrong. An edit of one kind and type is trusted when it was right at
-least ``threshold`` of the time over at least ``min_seen`` cases: an edit right with
+least ``threshold`` of the time over at least ``min_seen`` cases (or, with fewer cases of
+its own and none against it, when its kind was, over every type): an edit right with
 probability ``p`` raises F1 when ``p`` is above about half the current F1, so 0.5 is where it
 stops paying. Until then those edits stay out of the pre-annotations, and the rules' events
 stand. A function that votes only where it finds a trigger (``kinds=("add",)``) is never
@@ -108,10 +109,27 @@ class Trust:
         return self.right[key] / seen if seen else None
 
     def trusted(self) -> frozenset[str]:
-        """The ``kind:TYPE`` edits that go into the pre-annotations."""
-        return frozenset(
-            k for k in self.right if self.right[k] + self.wrong[k] >= self.min_seen and self.right[k] / (self.right[k] + self.wrong[k]) >= self.threshold
-        )
+        """The ``kind:TYPE`` edits that go into the pre-annotations.
+
+        An edit with ``min_seen`` cases of its own is judged on them. One with fewer is judged
+        on its kind's cases over every type (edits are rare, and one type's few cases say
+        little), unless the few it has already fall below the threshold.
+        """
+        out = set()
+        for kind in self.kinds:
+            keys = [_key(kind, t) for t in event_types()]
+            right_k = sum(self.right[k] for k in keys)
+            seen_k = right_k + sum(self.wrong[k] for k in keys)
+            pooled = seen_k >= self.min_seen and right_k / seen_k >= self.threshold
+            for k in keys:
+                seen = self.right[k] + self.wrong[k]
+                own = self.right[k] / seen if seen else None
+                if seen >= self.min_seen:
+                    if own >= self.threshold:
+                        out.add(k)
+                elif pooled and (own is None or own >= self.threshold):
+                    out.add(k)
+        return frozenset(out)
 
     def to_dict(self) -> dict[str, Any]:
         return {
