@@ -120,7 +120,8 @@ def test_the_labeller_applies_only_the_edits_the_tagger_is_trusted_with_and_vote
     events = next(labeller.label_texts([text]))
     added = [e for e in events if e.text == "encounter"]
     assert [(e.type, e.sources) for e in added] == [("ATTACK", ("tagger.v1",))]
-    assert pickle.loads(pickle.dumps(labeller)).functions["tagger.v1"].trusted == {"add:ATTACK"}
+    # One right addition of ATTACK trusts additions of its kind for the function's types (no case against them).
+    assert pickle.loads(pickle.dumps(labeller)).functions["tagger.v1"].trusted == {"add:ATTACK", "add:CASUALTY"}
 
     # The votes keep the edits it was trusted with: aggregation from them gives the same events.
     src = tmp_path / "in.jsonl"
