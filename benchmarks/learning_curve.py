@@ -37,27 +37,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from builder.evaluate import match, score  # noqa: E402
+from builder.io import read_jsonl  # noqa: E402
 from builder.weak import CONFIG_PATH, WeakLabeller  # noqa: E402
-from builder.labelset import HUMAN_STATUSES  # noqa: E402
 from builder.tokens import tokenize  # noqa: E402
-from builder.weak.tagger import TaggerModel, TrainConfig, snap  # noqa: E402
+from builder.weak.tagger import TaggerModel, TrainConfig, snap_spans, training_examples  # noqa: E402
 from builder.weak.trust import Trust, combine  # noqa: E402
 
 CHECKPOINTS = (0, 50, 100, 200, 400)
 STEP = 25
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def base_examples(paths: list[Path]) -> list[dict]:
-    rows = []
-    for path in paths:
-        for r in read_jsonl(path):
-            if r.get("status", "adjudicated") in HUMAN_STATUSES:
-                rows.append({"text": r["text"], "events": r["events"]})
-    return rows
 
 
 def split_pool(pool: list[dict], stream_size: int, seed: int) -> tuple[list[dict], list[dict]]:
@@ -74,16 +61,7 @@ def split_pool(pool: list[dict], stream_size: int, seed: int) -> tuple[list[dict
 
 
 def snapped(texts: list[str], predictions: list[list[tuple]]) -> list[list[tuple]]:
-    out = []
-    for text, spans in zip(texts, predictions):
-        tokens = tokenize(text)
-        kept = []
-        for s, e, t, c in spans:
-            se = snap(tokens, s, e)
-            if se:
-                kept.append((se[0], se[1], t, c))
-        out.append(kept)
-    return out
+    return [snap_spans(tokenize(text), spans) for text, spans in zip(texts, predictions)]
 
 
 def key(events) -> list[tuple]:
@@ -147,9 +125,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the figures as JSON")
     args = parser.parse_args()
 
-    pool = [r for f in sorted(args.pool.glob("*.jsonl")) for r in read_jsonl(f)]
+    pool = [r for f in sorted(args.pool.glob("*.jsonl")) for _, r in read_jsonl(f)]
     stream, held = split_pool(pool, args.stream, args.seed)
-    base = base_examples([p for p in args.base if p.exists()])
+    base = training_examples([p for p in args.base if p.exists()])
     print(f"pool {len(pool)} sentences ({len({r['doc'] for r in pool})} documents): stream {len(stream)}, evaluation {len(held)}; base {len(base)} human sentences", flush=True)
 
     labeller = WeakLabeller()

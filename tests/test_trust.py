@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from builder.errors import InputError
-from builder.weak.trust import Trust, additions, combine, edits
+from builder.weak.trust import Trust, combine, edits
 
 RULES = [{"type": "ATTACK", "start": 10, "end": 17}]
 
 
 def test_edits_are_additions_removals_and_retypings_of_the_rules_events():
-    assert additions(RULES, [(10, 17, "ATTACK", 0.9), (12, 20, "STRIKE", 0.8), (30, 35, "CASUALTY", 0.7)]) == [(30, 35, "CASUALTY", 0.7)]
+    added = edits(RULES, [(10, 17, "ATTACK", 0.9), (12, 20, "STRIKE", 0.8), (30, 35, "CASUALTY", 0.7)], ("add",))
+    assert [(e.start, e.end, e.type, e.confidence) for e in added] == [(30, 35, "CASUALTY", 0.7)]
     assert [(e.kind, e.type) for e in edits(RULES, [(10, 17, "ATTACK", 0.9)])] == []
     assert [(e.kind, e.type, e.rule) for e in edits(RULES, [])] == [("remove", "ATTACK", 0)]
     assert [(e.kind, e.type, e.start) for e in edits(RULES, [(12, 17, "STRIKE", 0.8)])] == [("retype", "STRIKE", 10)]

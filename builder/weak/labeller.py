@@ -64,13 +64,13 @@ class WeakLabeller:
         self.functions: dict[str, LabellingFunction] = {}
         self._plan: list[tuple[str, LabellingFunction, Optional[frozenset]]] = []  # anchors None: run on every text
         self._anchors: frozenset[str] = frozenset()
+        settings = AggregationSettings(self.rules.min_confidence, self.rules.type_priority, load_knots() if calibrated else None)
+        self.aggregator = Aggregator(settings)
         for fn in self.config.create(self.rules, functions):
             self.add(fn.name, fn)
         if span_model is not None:
             self.add(SPAN_MODEL, create(SPAN_MODEL, self.rules, model=str(span_model)))
         self.tolerant = tolerant
-        settings = AggregationSettings(self.rules.min_confidence, self.rules.type_priority, load_knots() if calibrated else None)
-        self.aggregator = Aggregator(settings, [f for f in self.functions.values() if is_editor(f)])
         self.stats = LabelStats()
 
     def add(self, name: str, fn: Callable[[Doc], None]) -> None:
@@ -81,8 +81,7 @@ class WeakLabeller:
         ordered = sorted(self.functions.items(), key=lambda item: is_editor(item[1]))
         self._plan = [(n, f, f.anchors) for n, f in ordered]
         self._anchors = frozenset().union(*(a for _, _, a in self._plan if a is not None))
-        if hasattr(self, "aggregator"):
-            self.aggregator = Aggregator(self.aggregator.settings, [f for f in self.functions.values() if is_editor(f)])
+        self.aggregator = Aggregator(self.aggregator.settings, [f for f in self.functions.values() if is_editor(f)])
 
     @property
     def version(self) -> str:

@@ -10,6 +10,7 @@ calibration decide it is trusted (:mod:`builder.weak.config`).
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import random
@@ -353,14 +354,22 @@ def train(
 
 def snap(tokens, start: int, end: int) -> Optional[tuple[int, int]]:
     """Widen a character span to the labeller's token boundaries (a sub-word span covers its word)."""
-    import bisect
-
     starts, ends = tokens.starts, tokens.ends
     i = bisect.bisect_right(starts, start) - 1
     j = bisect.bisect_left(ends, end)
     if i < 0 or j >= len(ends) or starts[i] >= ends[j]:
         return None
     return starts[i], ends[j]
+
+
+def snap_spans(tokens, spans: Iterable[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
+    """The tagger's spans widened to ``tokens``' boundaries; a span that cannot be placed is left out."""
+    out = []
+    for s, e, t, c in spans:
+        snapped = snap(tokens, s, e)
+        if snapped:
+            out.append((*snapped, t, c))
+    return out
 
 
 class TaggerFunction:
@@ -408,17 +417,13 @@ class TaggerFunction:
 
     def batch(self, docs: Sequence[Any], rule_events: Optional[Sequence[Sequence[dict[str, Any]]]] = None) -> None:
         tagger = self.tagger
-        if tagger.rule_embeddings is not None and rule_events is None:
+        if tagger.rule_embeddings is None:
+            rule_events = None  # a plain tagger reads the text only
+        elif rule_events is None:
             rule_events = [[] for _ in docs]
-        for doc, spans in zip(docs, tagger.predict([d.text for d in docs], rule_events if tagger.rule_embeddings is not None else None)):
-            kept = []
-            for s, e, t, c in spans:
-                if t not in self.types or c < self.threshold:
-                    continue
-                snapped = snap(doc.tokens, s, e)
-                if snapped:
-                    kept.append((*snapped, t, c))
-            doc.spans[self.name] = kept
+        for doc, spans in zip(docs, tagger.predict([d.text for d in docs], rule_events)):
+            kept = [s for s in spans if s[2] in self.types and s[3] >= self.threshold]
+            doc.spans[self.name] = snap_spans(doc.tokens, kept)
 
     def edit(self, rule_events: Sequence[dict[str, Any]], spans: Sequence[tuple[int, int, str, float]]) -> list[dict[str, Any]]:
         """The rules' events with this function's trusted edits applied."""

@@ -63,11 +63,6 @@ def edits(rule_events: Sequence[Mapping[str, Any]], spans: Iterable[Span], kinds
     return out
 
 
-def additions(rule_events: Sequence[Mapping[str, Any]], spans: Iterable[Span]) -> list[Span]:
-    """The spans of a learned function that overlap no event of the rules."""
-    return [(e.start, e.end, e.type, e.confidence) for e in edits(rule_events, spans, ("add",))]
-
-
 def right(edit: Edit, gold: Sequence[Mapping[str, Any]]) -> bool:
     """Whether the human layer ``gold`` of the sentence agrees with ``edit``."""
     hit = any(g["type"] == edit.type and _overlaps((edit.start, edit.end), (g["start"], g["end"])) for g in gold)
