@@ -37,7 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 from builder import swap  # noqa: E402
 from builder.records import DocumentMeta, Event, Sentence  # noqa: E402
-from builder.studio import EXPORT_FILE, HUMAN_FILE, ANNOTATORS_FILE, StudioClient, push  # noqa: E402
+from builder.studio.client import StudioClient  # noqa: E402
+from builder.studio.pull import ANNOTATORS_FILE, EXPORT_FILE, HUMAN_FILE  # noqa: E402
+from builder.studio.push import push  # noqa: E402
 
 FILES = (EXPORT_FILE, HUMAN_FILE, ANNOTATORS_FILE, "pseudonyms.json")
 
@@ -158,7 +160,7 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=60)
     parser.add_argument("--seed", type=int, default=14)
     args = parser.parse_args()
-    from builder.studio import free_port, start_server
+    from builder.studio.server import free_port, start_server
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -3,9 +3,10 @@
     python benchmarks/push_memory.py [--copies 100]
 
 Writes a records file of ``--copies`` renamed copies of ``build/records.jsonl`` (run
-``make dataset`` first) and prints the peak memory (tracemalloc) and time of the two passes
-``push`` makes over it, checking every record and then building each task as it is sent,
-beside what holding every sentence and task at once (the push before streaming) needed. No
+``make dataset`` first) and prints the peak memory (tracemalloc) and time of the passes
+``push`` makes over it (checking every record, planning the priority order and neighbours,
+then building each task as it is sent, in that order), beside what holding every sentence
+and task at once (the push before streaming) needed. No
 Label Studio server is involved: what the server stores is not the client's memory.
 """
 
@@ -19,8 +20,9 @@ import tracemalloc
 from collections import deque
 from pathlib import Path
 
-from builder.studio import check_sentences, read_sentences
-from builder.studio_convert import LabelSet
+from builder.studio.interface import LabelSet
+from builder.studio.priority import Prioritizer
+from builder.studio.push import check_sentences, plan_push, read_planned, read_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,14 +56,16 @@ def main() -> None:
                     f.write(json.dumps({**r, "id": f"{r['id']}-{k}"}, ensure_ascii=False) + "\n")
         n = len(records) * args.copies
         print(f"records: {n:,} ({path.stat().st_size / 2**20:.1f} MiB)")
+        plan = plan_push(path, Prioritizer())
         rows = [
             ("check pass (ids and versions kept)", lambda: check_sentences(path, labels)),
-            ("send pass (one record at a time)", lambda: deque(read_sentences(path, labels), maxlen=0)),
+            ("plan pass (offsets, neighbours, priority)", lambda: plan_push(path, Prioritizer())),
+            ("send pass (one record at a time, in order)", lambda: deque(read_planned(path, plan, labels), maxlen=0)),
             ("every sentence and task held at once", lambda: list(read_sentences(path, labels))),
         ]
         for name, fn in rows:
             peak, seconds = measure(fn)
-            print(f"  {name:38s} peak {peak:7.1f} MiB  {seconds:5.2f} s")
+            print(f"  {name:44s} peak {peak:7.1f} MiB  {seconds:5.2f} s")
 
 
 if __name__ == "__main__":

@@ -38,22 +38,45 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 def serve(
     port: int = typer.Option(8080, "--port", help="Port to listen on (bound to 127.0.0.1)."),
     workspace: Path = typer.Option(Path("workspace"), "--workspace", help=WORKSPACE_HELP),
+    backend_port: int = typer.Option(
+        9090, "--backend-port", min=0,
+        help="Also run the ML backend (as `eventds annotate backend`) on this port of 127.0.0.1; 0: do not.",
+    ),
+    project: str = typer.Option("eventds", "--project", help="The project the backend is registered with once it exists."),
 ) -> None:
-    """Run Label Studio on 127.0.0.1 until Ctrl-C.
+    """Run Label Studio on 127.0.0.1 until Ctrl-C, with the ML backend beside it.
 
     The first start creates the database, an admin account and an API token, saved in
     WORKSPACE/label-studio/credentials.json (readable by you only). Log in with the user and
-    password from that file.
+    password from that file. The ML backend (see `eventds annotate backend`) is registered
+    with the project now if it exists, else by the first `annotate push`.
     """
-    from .studio import credentials_path, data_dir, start_server
+    from .studio.backend import Backend, BackendServer, load_secret, register, write_endpoint
+    from .studio.client import StudioClient
+    from .studio.credentials import credentials_path, data_dir
+    from .studio.server import start_server
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    server = None
+    server = backend = None
     try:
         err.print(f"starting Label Studio (the first start takes about 30 s; log: {data_dir(workspace) / 'server.log'})")
         server = start_server(workspace, port)
         out.print(f"Label Studio is running at {server.url}", highlight=False)
         out.print(f"login and API token: {credentials_path(workspace)}", highlight=False)
+        if backend_port:
+            try:
+                backend = BackendServer(Backend(workspace), load_secret(workspace), port=backend_port)
+            except OSError as e:
+                err.print(f"the ML backend cannot listen on 127.0.0.1:{backend_port} ({e.strerror or e}): serving without it", highlight=False)
+            else:
+                backend.start()
+                write_endpoint(workspace, backend.url)
+                out.print(f"ML backend at {backend.url}", highlight=False)
+                with StudioClient.connect(workspace) as client:
+                    found = client.find_project(project)
+                    if found is not None:
+                        register(client, found["id"], backend.url, backend.secret)
+                        out.print(f"registered with project {project!r} (id {found['id']})", highlight=False)
         out.print("press Ctrl-C to stop", highlight=False)
         while server.alive():
             time.sleep(0.5)
@@ -63,6 +86,9 @@ def serve(
     except EventdsError as e:
         _fail(e)
     finally:
+        if backend is not None:
+            write_endpoint(workspace, None)
+            backend.close()
         if server is not None:
             server.stop()
 
@@ -86,20 +112,28 @@ def push(
     sentence id, predictions of the same model version are replaced, human annotations are
     never sent twice, and an interrupted push completes when run again.
 
+    Tasks are sent highest priority first (uncertain pre-annotations, words no annotated
+    sentence has), each with its neighbouring sentences as context. When the workspace's ML
+    backend is running (`eventds annotate backend`), it is registered with the project.
+
     Exits with 1 when a human annotation pushed earlier was edited or deleted in Label
     Studio (it is listed and left alone: pull first).
 
     The server is found from WORKSPACE/label-studio/credentials.json, or from
     LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY when both are set.
     """
-    from .studio import StudioClient, push as run
+    from .studio.backend import load_secret, running_endpoint
+    from .studio.client import StudioClient
+    from .studio.push import push as run
 
     try:
+        url = running_endpoint(workspace)
         with StudioClient.connect(workspace) as client, err.status("pushing") as status:
             stats = run(
                 client, records, project, batch_size,
                 progress=lambda stage, done, total: status.update(f"pushing: {stage} {done}/{total}"),
                 with_human=with_human,
+                backend=(url, load_secret(workspace)) if url else None,
             )
     except EventdsError as e:
         _fail(e)
@@ -136,7 +170,8 @@ def pull(
     are kept in OUT/.previous/<time>/. Any invalid region stops the pull and nothing is
     written. The server is found as for `push`.
     """
-    from .studio import StudioClient, pull as run
+    from .studio.client import StudioClient
+    from .studio.pull import pull as run
 
     try:
         with StudioClient.connect(workspace) as client:
@@ -165,7 +200,9 @@ def config(
 ) -> None:
     """Print the labelling interface generated from the label set (or apply it with --apply)."""
     from .io import atomic_open
-    from .studio import StudioClient, ensure_project, label_config
+    from .studio.client import StudioClient
+    from .studio.interface import label_config
+    from .studio.project import ensure_project
 
     xml = label_config()
     try:
@@ -180,3 +217,57 @@ def config(
             out.print(xml, highlight=False, markup=False, soft_wrap=True)
     except EventdsError as e:
         _fail(e)
+
+
+@annotate_app.command()
+def backend(
+    port: int = typer.Option(9090, "--port", help="Port to listen on (bound to 127.0.0.1)."),
+    workspace: Path = typer.Option(Path("workspace"), "--workspace", help=WORKSPACE_HELP + " The backend keeps its state in WORKSPACE/backend/."),
+    project: Optional[str] = typer.Option(
+        None, "--project",
+        help="Register with this Label Studio project on start (POST /api/ml, with the webhook that carries annotations). "
+        "Without it, `annotate push` registers a running backend with the project it pushes to.",
+    ),
+    debounce: float = typer.Option(3.0, "--debounce", min=0.0, help="Seconds without a new annotation before retraining starts."),
+    weak_config: Optional[Path] = typer.Option(None, "--weak-config", help="The labelling functions to run (weak_functions.json)."),
+) -> None:
+    """Serve Label Studio's ML backend API on 127.0.0.1 until Ctrl-C.
+
+    /predict pre-annotates any task (also those imported in the web UI) with the weak labels
+    and what annotators corrected so far; submitted and updated annotations arrive by webhook,
+    are kept in WORKSPACE/backend/human.jsonl and retrain the corrections memory in the
+    background (debounced), after which every unannotated task gets a new prediction and
+    priority. /setup, /webhook and /train need the secret in WORKSPACE/backend/secret.json
+    (HTTP basic auth; registering gives it to Label Studio). The state is on disk: a restarted
+    backend carries on.
+    """
+    from .studio.backend import Backend, BackendServer, load_secret, register, write_endpoint
+    from .studio.client import StudioClient
+
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    server = None
+    try:
+        server = BackendServer(Backend(workspace, config=weak_config, debounce=debounce), load_secret(workspace), port=port)
+        server.start()
+        write_endpoint(workspace, server.url)
+        out.print(f"ML backend for Label Studio at {server.url} (model {server.backend.model_version})", highlight=False)
+        if project:
+            with StudioClient.connect(workspace) as client:
+                found = client.find_project(project)
+                if found is None:
+                    raise ServiceError(f"no Label Studio project titled {project!r}; push to it first (it registers the backend too)")
+                register(client, found["id"], server.url, server.secret)
+            out.print(f"registered with project {project!r} (id {found['id']})", highlight=False)
+        out.print("press Ctrl-C to stop", highlight=False)
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        err.print("stopping the ML backend")
+    except OSError as e:
+        _fail(ServiceError(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}"))
+    except EventdsError as e:
+        _fail(e)
+    finally:
+        if server is not None:
+            write_endpoint(workspace, None)
+            server.close()

@@ -227,7 +227,8 @@ def validate_export(path: Path) -> Report:
     """Validate a Label Studio JSON export: the schema of the part we read, then every region
     and relation as ``eventds annotate pull`` would convert them (label set, region text
     against the task text, relations to existing regions)."""
-    from .studio_convert import LabelSet, human_layer_from_export
+    from .studio.export import human_layer_from_export
+    from .studio.interface import LabelSet
 
     export = _read_json(path)
     schema_problems = [

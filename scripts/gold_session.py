@@ -20,8 +20,11 @@ import tempfile
 from pathlib import Path
 
 from builder.records import Event
-from builder.studio import StudioClient, pull, push, start_server
-from builder.studio_convert import event_results
+from builder.studio.client import StudioClient
+from builder.studio.pull import pull
+from builder.studio.push import push
+from builder.studio.server import start_server
+from builder.studio.tasks import event_results
 
 EMAIL = "{}@annotators.eventds.example"
 

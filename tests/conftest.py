@@ -34,18 +34,18 @@ class LiveServer:
 
     @property
     def token(self) -> str:
-        from builder.studio import Credentials, credentials_path
+        from builder.studio.credentials import Credentials, credentials_path
 
         return Credentials.load(credentials_path(self.workspace)).token
 
     @property
     def credentials(self):
-        from builder.studio import Credentials, credentials_path
+        from builder.studio.credentials import Credentials, credentials_path
 
         return Credentials.load(credentials_path(self.workspace))
 
     def start(self) -> "LiveServer":
-        from builder.studio import start_server
+        from builder.studio.server import start_server
 
         self.server = start_server(self.workspace, self.port, timeout=120)
         return self
@@ -60,7 +60,7 @@ class LiveServer:
             self.server.kill()
 
     def client(self):
-        from builder.studio import StudioClient
+        from builder.studio.client import StudioClient
 
         return StudioClient(self.url, self.token)
 
@@ -68,7 +68,7 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def ls_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace whose Label Studio database is migrated and has the admin account (once per session)."""
-    from builder.studio import free_port, start_server
+    from builder.studio.server import free_port, start_server
 
     workspace = tmp_path_factory.mktemp("ls-template") / "workspace"
     server = start_server(workspace, free_port(), timeout=240)
@@ -79,7 +79,7 @@ def ls_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def ls_server(ls_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
     """A fresh Label Studio server (copy of the template) on a free port; stopped after the test."""
-    from builder.studio import free_port
+    from builder.studio.server import free_port
 
     workspace = tmp_path / "workspace"
     shutil.copytree(ls_template, workspace)

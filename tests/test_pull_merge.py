@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from builder import studio_convert as conv
 from builder.cli import app
 from builder.io import read_jsonl
 from builder.records import Event, Sentence
-from builder.studio import PullRefused, pull, push
-from builder.studio_convert import LabelSet
+from builder.studio.interface import LabelSet
+from builder.studio.pull import PullRefused, pull
+from builder.studio.push import push
+from builder.studio.results import annotatable, events_from_results
+from builder.studio.tasks import HUMAN_MARK
 from builder.swap import PREFIX
 from conftest import LiveServer, tricky_sentences, write_records
 
@@ -165,8 +167,8 @@ def test_a_pull_that_would_remove_or_downgrade_stops_and_writes_nothing(ls_serve
 def human_sentences() -> list[Sentence]:
     """Two gold sentences (one corrected, one adjudicated) and one with weak labels only."""
     s0, s1, s2 = tricky_sentences()[:3]
-    gold0 = tuple(conv.annotatable(e) for e in s0.weak_events[:1])
-    gold2 = tuple(conv.annotatable(e) for e in s2.weak_events)
+    gold0 = tuple(annotatable(e) for e in s0.weak_events[:1])
+    gold2 = tuple(annotatable(e) for e in s2.weak_events)
     return [
         s0.with_(events=gold0, status="corrected", annotators=("ann1@annotators.example",)),
         s1,
@@ -209,7 +211,7 @@ def test_push_with_human_round_trips_and_is_idempotent(ls_server: LiveServer, tm
     assert [len(annotations_of(client, tasks[s.id]["id"])) for s in sentences] == [1, 0, 1]
     [adjudicated] = annotations_of(client, tasks[s2.id]["id"])
     assert adjudicated["ground_truth"] is True
-    assert tasks[s0.id]["meta"][conv.HUMAN_MARK]["status"] == "corrected"
+    assert tasks[s0.id]["meta"][HUMAN_MARK]["status"] == "corrected"
 
     # Re-running sends nothing twice; nor does a push of tasks that already exist.
     again = push(client, records, with_human=True)
@@ -251,12 +253,12 @@ def test_human_annotations_edited_in_label_studio_are_pulled_and_never_overwritt
     assert len(layer(out)[s2.id]["events"]) == 1
 
     # A local change of an unedited human annotation updates it in place.
-    s0_new = s0.with_(events=tuple(conv.annotatable(e) for e in s0.weak_events))
+    s0_new = s0.with_(events=tuple(annotatable(e) for e in s0.weak_events))
     write_records(records, [s0_new, *sentences[1:]])
     again = push(client, records, with_human=True)
     assert again.human_updated == 1 and again.human_not_sent == [f"{s2.id}: task {tasks[s2.id]['id']}: the human annotation pushed earlier was edited in Label Studio; pull first"]
     [gold0] = annotations_of(client, tasks[s0.id]["id"])
-    assert conv.events_from_results(gold0["result"], s0.text, LABELS, "t")[0] == list(s0_new.events)
+    assert events_from_results(gold0["result"], s0.text, LABELS, "t")[0] == list(s0_new.events)
 
     # Deleting a pushed human annotation is a removal: refused without --replace.
     client.delete(f"/api/annotations/{gold0['id']}/")

@@ -6,8 +6,8 @@ from jsonschema import Draft202012Validator
 
 from builder.labelset import SCHEMAS, load_schema, validator
 from builder.publish import config_features
-from builder.studio_convert import task
 from builder.records import Sentence
+from builder.studio.tasks import task
 
 from test_validate import record
 
@@ -54,9 +54,23 @@ def test_published_spans_features_agree_with_the_record_schema():
 def test_pushed_tasks_match_the_task_schema():
     r = record()
     r["weak_events"] = r["events"]
-    payload = task(Sentence.from_dict(r))
+    payload = task(Sentence.from_dict(r), prev="The sentence before.", next="", priority=0.75)
     assert payload["predictions"][0]["result"]
+    assert any(x.get("from_name", "").startswith("argument_") for x in payload["predictions"][0]["result"])
     errors = list(validator("ls_task").iter_errors(payload))
     assert errors == []
     payload["predictions"][0]["result"][0]["from_name"] = "bogus"
     assert list(validator("ls_task").iter_errors(payload))
+    payload = task(Sentence.from_dict(r), priority=1.5)
+    assert list(validator("ls_task").iter_errors(payload))
+
+
+def test_exported_annotations_of_the_labelling_page_match_the_export_schema():
+    r = record()
+    r["weak_events"] = r["events"]
+    t = task(Sentence.from_dict(r))
+    result = t["predictions"][0]["result"]
+    argtype = {"id": "x", "from_name": "argtype", "to_name": "text", "type": "choices", "value": {"choices": ["ATTACK"]}, "origin": "manual"}
+    old = [{**x, "from_name": "argument"} if x.get("from_name", "").startswith("argument_") else x for x in result]
+    export = [{"id": 1, "data": t["data"], "annotations": [{"id": 1, "result": [*result, argtype]}, {"id": 2, "result": old}]}]
+    assert list(validator("ls_export").iter_errors(export)) == []

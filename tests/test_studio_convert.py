@@ -9,11 +9,28 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builder import studio_convert as conv
 from builder.errors import ValidationFailed
 from builder.records import Argument, Event
-from builder.studio import config_labels, label_config, orphaned_labels, write_pull
-from builder.studio_convert import LabelSet, OffsetError, OffsetMap
+from builder.studio.export import human_layer_from_export
+from builder.studio.instructions import instructions_html
+from builder.studio.interface import ARGTYPE, LabelSet, argument_control, config_labels, label_config, with_legacy_argument
+from builder.studio.offsets import LS_OFFSET_UNIT, OffsetError, OffsetMap
+from builder.studio.project import orphaned_labels
+from builder.studio.pull import write_pull
+from builder.studio.results import annotatable, events_from_results, labels_in_results, sort_events
+from builder.studio.tasks import (
+    HUMAN_MARK,
+    event_results,
+    events_digest,
+    human_annotation,
+    human_mark,
+    human_problems,
+    prediction,
+    prediction_problems,
+    record_problems,
+    task,
+    task_data,
+)
 
 from conftest import tricky_sentences
 
@@ -43,13 +60,14 @@ def text_and_events(draw):
     events = []
     for _ in range(draw(st.integers(0, 4))):
         start, end = span()
+        event_type = draw(st.sampled_from(LABELS.event_types))
         args = []
         for _ in range(draw(st.integers(0, 2))):
             a_start, a_end = span()
-            args.append(Argument(draw(st.sampled_from(LABELS.roles)), a_start, a_end, text[a_start:a_end]))
+            args.append(Argument(draw(st.sampled_from(LABELS.roles_of(event_type))), a_start, a_end, text[a_start:a_end]))
         events.append(
             Event(
-                type=draw(st.sampled_from(LABELS.event_types)),
+                type=event_type,
                 start=start,
                 end=end,
                 text=text[start:end],
@@ -65,14 +83,14 @@ def text_and_events(draw):
 @given(text_and_events(), st.sampled_from(["codepoint", "utf16"]))
 def test_events_round_trip_through_label_studio_results(case, unit):
     text, events = case
-    result = conv.event_results(events, text, unit)
+    result = event_results(events, text, unit)
     # What Label Studio stores is JSON: go through it so nothing Python-only survives.
     result = json.loads(json.dumps(result, ensure_ascii=False))
-    back, problems = conv.events_from_results(result, text, LABELS, "test", unit)
+    back, problems = events_from_results(result, text, LABELS, "test", unit)
     assert problems == []
-    assert back == conv.sort_events(conv.annotatable(e) for e in events)
+    assert back == sort_events(annotatable(e) for e in events)
     for item in result:
-        if "value" in item:
+        if "start" in item.get("value", {}):
             v = item["value"]
             if unit == "utf16":
                 assert text.encode("utf-16-le")[2 * v["start"] : 2 * v["end"]].decode("utf-16-le") == v["text"]
@@ -109,23 +127,23 @@ def test_offset_map_rejects_out_of_range_and_non_integers():
 
 def test_label_studio_offsets_are_code_points():
     """LS 1.23 counts code points (verified in the browser by test_labelling_page); so do we."""
-    assert conv.LS_OFFSET_UNIT == "codepoint"
+    assert LS_OFFSET_UNIT == "codepoint"
     text = "Hi 😀 there attack"
     start = text.index("attack")
-    [item] = conv.event_results([Event("ATTACK", start, start + 6, "attack")], text)
+    [item] = event_results([Event("ATTACK", start, start + 6, "attack")], text)
     assert (item["value"]["start"], item["value"]["end"]) == (11, 17)
 
 
 @pytest.mark.parametrize("s", tricky_sentences(), ids=lambda s: s.id)
 def test_tricky_sentences_round_trip(s):
-    pred = conv.prediction(s)
-    assert conv.prediction_problems(s, pred, LABELS) == []
+    pred = prediction(s)
+    assert prediction_problems(s, pred, LABELS) == []
     assert pred["model_version"] == s.labeller
     scores = [e.confidence for e in s.weak_events if e.confidence is not None]
     assert pred["score"] == (pytest.approx(sum(scores) / len(scores)) if scores else None)
     regions = [r for r in pred["result"] if r.get("from_name") == "trigger"]
     assert [r.get("score") for r in regions] == [e.confidence for e in s.weak_events]
-    assert conv.task(s)["data"]["sentence_id"] == s.id
+    assert task(s)["data"]["sentence_id"] == s.id
 
 
 # ---------------------------------------------------------------------------------------
@@ -138,10 +156,34 @@ def test_label_config_has_every_label_and_validates_with_the_sdk():
     xml = label_config(LABELS)
     LabelInterface(xml).validate()
     labels = config_labels(xml)
-    assert labels["trigger"] == set(LABELS.event_types) == {"ATTACK", "STRIKE", "CASUALTY", "THREAT"}
-    assert labels["argument"] == labels["relation"] == set(LABELS.roles)
+    assert labels["trigger"] == labels[ARGTYPE] == set(LABELS.event_types) == {"ATTACK", "STRIKE", "CASUALTY", "THREAT"}
+    assert "argument" not in labels and labels["relation"] == set(LABELS.roles)
+    assert labels["argument_ATTACK"] == {"attacker", "target", "instrument", "place", "time"}
+    assert labels["argument_THREAT"] == {"time", "threatener", "threatened"}
+    assert set().union(*(labels[argument_control(t)] for t in LABELS.event_types)) == set(LABELS.roles)
     assert labels["realis"] == {"ACTUAL", "GENERIC", "OTHER"}
     assert 'perRegion="true"' in xml and "hint=" in xml
+    # Each type's roles show only while that type is chosen; the context sits around the text.
+    assert '<View visibleWhen="choice-selected" whenTagName="argtype" whenChoiceValue="CASUALTY">' in xml
+    assert xml.index('value="$prev"') < xml.index('<Text name="text"') < xml.index('value="$next"')
+
+
+def test_roles_of_a_type_follow_the_guidelines_and_default_to_every_role():
+    assert LABELS.roles_of("CASUALTY") == ("place", "time", "victim", "count", "agent")
+    assert LabelSet(("ATTACK",), ("attacker", "victim"), ()).roles_of("ATTACK") == ("attacker", "victim")
+
+
+def test_old_argument_control_is_kept_hidden_for_old_annotations():
+    from label_studio_sdk.label_interface import LabelInterface
+
+    xml = with_legacy_argument(label_config(LABELS), ["attacker"])
+    LabelInterface(xml).validate()
+    assert config_labels(xml)["argument"] == set(LABELS.roles)
+    assert '<View style="display: none">' in xml
+    assert with_legacy_argument(xml, ["victim"]) == xml  # already there
+    used = labels_in_results([[_region("a", 0, 9, "Militants", "attacker", "argument")]])
+    assert orphaned_labels(used, label_config(LABELS)) == ["argument: attacker (1 uses)"]
+    assert orphaned_labels(used, xml) == []
 
 
 def test_label_config_copes_with_guidelines_without_hints_or_colours():
@@ -158,7 +200,7 @@ def test_label_config_escapes_hints():
 
 
 def test_orphaned_labels_names_what_a_new_config_would_drop():
-    used = conv.labels_in_results([[{"id": "a", "from_name": "trigger", "type": "labels", "value": {"labels": ["THREAT"]}}]])
+    used = labels_in_results([[{"id": "a", "from_name": "trigger", "type": "labels", "value": {"labels": ["THREAT"]}}]])
     smaller = LabelSet(("ATTACK", "STRIKE", "CASUALTY"), LABELS.roles, LABELS.realis)
     assert orphaned_labels(used, label_config(LABELS)) == []
     assert orphaned_labels(used, label_config(smaller)) == ["trigger: THREAT (1 uses)"]
@@ -169,7 +211,7 @@ def test_orphaned_labels_names_what_a_new_config_would_drop():
 
 
 def _task(task_id, s, annotations=(), drafts=()):
-    return {"id": task_id, "data": conv.task_data(s), "annotations": list(annotations), "drafts": list(drafts), "predictions": [1]}
+    return {"id": task_id, "data": task_data(s), "annotations": list(annotations), "drafts": list(drafts), "predictions": [1]}
 
 
 def _ann(ann_id, result, by=1, when="2024-05-01T10:00:00Z", cancelled=False, gt=False):
@@ -179,32 +221,32 @@ def _ann(ann_id, result, by=1, when="2024-05-01T10:00:00Z", cancelled=False, gt=
 
 def test_export_picks_ground_truth_else_latest_and_keeps_each_annotator():
     s = tricky_sentences()[0]
-    accepted = conv.prediction(s)["result"]
+    accepted = prediction(s)["result"]
     edited = [r for r in accepted if r.get("id") != "e1" and r.get("from_id") != "e1" and not str(r.get("id", "")).startswith("e1a")]
     export = [_task(7, s, [_ann(1, accepted, by=1), _ann(2, edited, by=2, when="2024-05-02T10:00:00Z"), _ann(3, [], by=1, cancelled=True)],
                     drafts=[{"id": 9, "user": "third@example.org", "result": [], "created_at": "2024-05-03T00:00:00Z"}])]
-    layer = conv.human_layer_from_export(export, LABELS, USERS, "1.0.0")
+    layer = human_layer_from_export(export, LABELS, USERS, "1.0.0")
     [rec] = layer.records
     assert rec["id"] == s.id and rec["status"] == "corrected" and rec["text"] == s.text
     assert rec["annotators"] == ["second@example.org", "admin@example.org"]
-    assert [Event.from_dict(e) for e in rec["events"]] == [conv.annotatable(s.weak_events[0])]
+    assert [Event.from_dict(e) for e in rec["events"]] == [annotatable(s.weak_events[0])]
     assert rec["label_studio"]["selected_by"] == "most_recent"
     by = {d["annotator"]: d for d in layer.annotators}
-    assert [Event.from_dict(e) for e in by["admin@example.org"]["events"]] == conv.sort_events(conv.annotatable(e) for e in s.weak_events)
+    assert [Event.from_dict(e) for e in by["admin@example.org"]["events"]] == sort_events(annotatable(e) for e in s.weak_events)
     assert (layer.stats.skipped, layer.stats.drafts_ignored, layer.stats.annotations) == (1, 1, 2)
 
     export[0]["annotations"][0]["ground_truth"] = True
-    layer = conv.human_layer_from_export(export, LABELS, USERS, "1.0.0")
+    layer = human_layer_from_export(export, LABELS, USERS, "1.0.0")
     assert layer.records[0]["annotators"][0] == "admin@example.org"
     assert layer.records[0]["label_studio"]["selected_by"] == "ground_truth"
 
-    layer = conv.human_layer_from_export(export, LABELS, USERS, "1.0.0", include_drafts=True)
+    layer = human_layer_from_export(export, LABELS, USERS, "1.0.0", include_drafts=True)
     assert layer.stats.drafts_used == 1 and "third@example.org" in layer.records[0]["annotators"]
 
 
 def test_only_skipped_annotations_give_no_human_record():
     s = tricky_sentences()[1]
-    layer = conv.human_layer_from_export([_task(1, s, [_ann(1, [], cancelled=True)])], LABELS, USERS, "1.0.0")
+    layer = human_layer_from_export([_task(1, s, [_ann(1, [], cancelled=True)])], LABELS, USERS, "1.0.0")
     assert layer.records == [] and layer.stats.skipped == 1
 
 
@@ -228,6 +270,16 @@ BAD_RESULTS = {
     ),
     "unknown control": ([{"id": "r8", "from_name": "notes", "to_name": "text", "type": "textarea", "value": {"text": ["x"]}}], "region r8: unknown control 'notes'"),
     "two labels": ([{**_region("r9", 10, 15, "fired", "ATTACK"), "value": {"start": 10, "end": 15, "text": "fired", "labels": ["ATTACK", "STRIKE"]}}], "region r9: expected exactly one"),
+    "role of another type": (
+        [_region("r10", 0, 9, "Militants", "victim", "argument_ATTACK")],
+        "region r10: argument_ATTACK label 'victim' is not a role of ATTACK (its roles: attacker, target, instrument, place, time)",
+    ),
+    "argument control of no type": ([_region("r11", 0, 9, "Militants", "attacker", "argument_BOMBING")], "region r11: unknown control 'argument_BOMBING'"),
+    "relation role of another type": (
+        [_region("r12", 10, 15, "fired", "ATTACK"), _region("r13", 0, 9, "Militants", "attacker", "argument_ATTACK"),
+         {"from_id": "r12", "to_id": "r13", "type": "relation", "direction": "right", "labels": ["threatener"]}],
+        "relation 'r12' -> 'r13': role 'threatener' is not a role of ATTACK",
+    ),
     "result not a list": ({"id": "x"}, "result is not a list"),
 }
 
@@ -287,23 +339,97 @@ def test_relations_become_arguments_and_realis_is_kept():
         {"from_id": "a", "to_id": "t", "type": "relation", "direction": "left", "labels": ["attacker"]},
         {"from_id": "t", "to_id": "b", "type": "relation", "direction": "right", "labels": []},  # role from the region
     ]
-    [event], problems = conv.events_from_results(result, t, LABELS, "w")
+    [event], problems = events_from_results(result, t, LABELS, "w")
     assert problems == []
     assert event.realis == "GENERIC"
     assert event.arguments == (Argument("attacker", 0, 9, "Militants"), Argument("target", 16, 23, "rockets"))
 
 
+def _per_type_result(text):
+    """What the labelling page saves for one ATTACK with two arguments: the ``argtype``
+    choice, per-type argument regions, one relation with its role and one left unlabelled."""
+    fired, rockets = text.index("fired"), text.index("rockets")
+    return [
+        {"id": "x1", "from_name": "argtype", "to_name": "text", "type": "choices", "value": {"choices": ["ATTACK"]}, "origin": "manual"},
+        {**_region("t", fired, fired + 5, "fired", "ATTACK"), "origin": "manual"},
+        _region("a", 0, 9, "Militants", "attacker", "argument_ATTACK"),
+        _region("b", rockets, rockets + 7, "rockets", "instrument", "argument_ATTACK"),
+        {"from_id": "t", "to_id": "a", "type": "relation", "direction": "right", "labels": ["attacker"]},
+        {"from_id": "t", "to_id": "b", "type": "relation", "direction": "right"},  # saved without labels: the region's role
+    ]
+
+
+def test_per_type_argument_controls_are_read_and_argtype_is_ignored():
+    s = tricky_sentences()[0]
+    t = s.text
+    [event], problems = events_from_results(_per_type_result(t), t, LABELS, "w")
+    assert problems == []
+    rockets = t.index("rockets")
+    assert (event.type, event.text) == ("ATTACK", "fired")
+    assert event.arguments == (Argument("attacker", 0, 9, "Militants"), Argument("instrument", rockets, rockets + 7, "rockets"))
+    result = _per_type_result(t)
+    result[4]["labels"] = []  # an empty label list also takes the region's role
+    assert events_from_results(result, t, LABELS, "w")[0] == [event]
+
+
+def test_predictions_put_each_argument_under_its_event_types_control():
+    s = tricky_sentences()[0]  # an ATTACK and a CASUALTY, both with arguments
+    result = prediction(s)["result"]
+    # The page opens offering the first event's roles; without a choice in the annotation
+    # Label Studio would not submit the argument regions.
+    assert [r["value"] for r in result if r.get("from_name") == ARGTYPE] == [{"choices": ["ATTACK"]}]
+    assert not any(r.get("from_name") == ARGTYPE for r in event_results([Event("ATTACK", 0, 9, "Militants")], s.text))
+    controls = {r["value"]["text"]: r["from_name"] for r in result if r.get("type") == "labels"}
+    assert controls == {"fired": "trigger", "killing": "trigger", "Militants": "argument_ATTACK", "rockets": "argument_ATTACK",
+                        "the base": "argument_ATTACK", "soldiers": "argument_CASUALTY", "3": "argument_CASUALTY"}
+    assert events_from_results(result, s.text, LABELS, "w") == (sort_events(annotatable(e) for e in s.weak_events), [])
+    # The same events as annotations made before the per-type controls read the same.
+    old = [{**r, "from_name": "argument"} if str(r.get("from_name", "")).startswith("argument_") else r for r in result]
+    assert events_from_results(old, s.text, LABELS, "w") == (sort_events(annotatable(e) for e in s.weak_events), [])
+
+
+def test_an_argument_of_a_role_its_type_lacks_is_refused_before_sending():
+    s = tricky_sentences()[0]
+    t = s.text
+    bad = s.with_(weak_events=(ev_with_role(t, "fired", "ATTACK", "victim", "Militants"),))
+    problems = record_problems(bad, LABELS, "records.jsonl:1")
+    assert "records.jsonl:1 weak_events 0 argument 0: role 'victim' is not a role of ATTACK (its roles: attacker, target, instrument, place, time)" in problems
+
+
+def ev_with_role(text, word, type_, role, arg):
+    start, a = text.index(word), text.index(arg)
+    return Event(type_, start, start + len(word), word, arguments=(Argument(role, a, a + len(arg), arg),))
+
+
+def test_instructions_are_the_howto_and_the_guidelines_as_html():
+    html = instructions_html()
+    assert html.startswith("<style>") and '<div class="eventds-guide">' in html
+    assert "How to annotate on this page" in html and "<kbd>Ctrl</kbd>+<kbd>Enter</kbd>" in html
+    assert "<kbd>1</kbd> ATTACK" in html and "<kbd>5</kbd> ATTACK" in html  # trigger keys, then argument-type keys
+    assert "<h1>Annotation guidelines: STRIKE, ATTACK, CASUALTY, THREAT in conflict news</h1>" in html
+    assert "<h2>8. Argument roles</h2>" in html
+    assert "<table>" in html and "<th>Role</th>" in html and "<td><code>attacker</code></td>" in html
+    assert " style=" not in html  # Label Studio strips style attributes: the <style> element does the styling
+    try:
+        import bleach
+        from label_studio.constants import SAFE_HTML_ATTRIBUTES, SAFE_HTML_TAGS
+    except ImportError:
+        return
+    # What Label Studio stores is what we send, so an unchanged project is not updated again.
+    assert bleach.clean(html, tags=SAFE_HTML_TAGS, attributes=SAFE_HTML_ATTRIBUTES) == html
+
+
 def test_records_with_unknown_labels_are_refused_before_sending():
     s = tricky_sentences()[0]
     bad = s.with_(weak_events=(Event("BOMBING", 10, 15, "fired"), Event("ATTACK", 0, 3, "xyz")))
-    problems = conv.record_problems(bad, LABELS, "records.jsonl:1")
+    problems = record_problems(bad, LABELS, "records.jsonl:1")
     assert any("'BOMBING' is not in the label set" in p for p in problems)
     assert any("'xyz' does not equal the sentence text at [0, 3)" in p for p in problems)
 
 
 def test_records_to_push_are_checked_whole_then_streamed(tmp_path):
     from builder.errors import InputError
-    from builder.studio import check_sentences, read_sentences
+    from builder.studio.push import check_sentences, read_sentences
 
     good = tricky_sentences()[:3]
     bad = [s.with_(id=f"{s.id}-bad", weak_events=(Event("BOMBING", 10, 15, "fired"),)) for s in good[:2]]
@@ -334,11 +460,11 @@ def _files(folder):
 def test_a_pull_merges_by_sentence_id_and_keeps_what_it_does_not_touch(tmp_path):
     s0, s1, s2 = tricky_sentences()[:3]
     out = tmp_path / "annotations"
-    write_pull([_task(1, s0, [_ann(1, conv.prediction(s0)["result"])]), _task(2, s1, [_ann(2, conv.prediction(s1)["result"])])], out, USERS, labels=LABELS)
+    write_pull([_task(1, s0, [_ann(1, prediction(s0)["result"])]), _task(2, s1, [_ann(2, prediction(s1)["result"])])], out, USERS, labels=LABELS)
     # Another project: s0 re-corrected, s2 annotated for the first time, s1's task untouched.
-    retyped = [r for r in conv.prediction(s0)["result"] if r.get("id") == "e0"]
+    retyped = [r for r in prediction(s0)["result"] if r.get("id") == "e0"]
     stats = write_pull(
-        [_task(11, s0, [_ann(5, retyped, by=2)]), _task(12, s1), _task(13, s2, [_ann(6, conv.prediction(s2)["result"], by=2)])],
+        [_task(11, s0, [_ann(5, retyped, by=2)]), _task(12, s1), _task(13, s2, [_ann(6, prediction(s2)["result"], by=2)])],
         out, USERS, labels=LABELS,
     )
     assert (stats.added, stats.changed, stats.kept, stats.removed) == ([s2.id], [s0.id], [s1.id], [])
@@ -357,8 +483,8 @@ def test_a_pull_merges_by_sentence_id_and_keeps_what_it_does_not_touch(tmp_path)
 def test_a_pull_that_loses_an_annotation_writes_nothing_unless_allowed(tmp_path, loss):
     s0, s1 = tricky_sentences()[:2]
     out = tmp_path / "annotations"
-    accepted = conv.prediction(s0)["result"]
-    write_pull([_task(1, s0, [_ann(1, accepted, by=1), _ann(2, accepted, by=2, gt=True)]), _task(2, s1, [_ann(3, conv.prediction(s1)["result"])])],
+    accepted = prediction(s0)["result"]
+    write_pull([_task(1, s0, [_ann(1, accepted, by=1), _ann(2, accepted, by=2, gt=True)]), _task(2, s1, [_ann(3, prediction(s1)["result"])])],
                out, USERS, labels=LABELS)
     before = _files(out)
     if loss == "skipped":
@@ -367,7 +493,7 @@ def test_a_pull_that_loses_an_annotation_writes_nothing_unless_allowed(tmp_path,
         export, sid = [_task(1, s0, [_ann(2, accepted, by=2, gt=True)])], s0.id
     else:
         marked = _task(2, s1)
-        marked["meta"] = {conv.HUMAN_MARK: {"events": "0" * 64, "status": "corrected", "annotators": ["a"], "guidelines_version": "1.0.0"}}
+        marked["meta"] = {HUMAN_MARK: {"events": "0" * 64, "status": "corrected", "annotators": ["a"], "guidelines_version": "1.0.0"}}
         export, sid = [marked], s1.id
     with pytest.raises(ValidationFailed, match=rf"(removed|downgraded) {sid}"):
         write_pull(export, out, USERS, labels=LABELS)
@@ -379,7 +505,7 @@ def test_a_pull_that_loses_an_annotation_writes_nothing_unless_allowed(tmp_path,
 def test_removing_every_annotation_removes_the_files_instead_of_leaving_them_empty(tmp_path):
     s0 = tricky_sentences()[0]
     out = tmp_path / "annotations"
-    write_pull([_task(1, s0, [_ann(1, conv.prediction(s0)["result"])])], out, USERS, labels=LABELS)
+    write_pull([_task(1, s0, [_ann(1, prediction(s0)["result"])])], out, USERS, labels=LABELS)
     stats = write_pull([_task(1, s0, [_ann(2, [], cancelled=True)])], out, USERS, labels=LABELS, replace=True)
     assert stats.removed == [s0.id]
     assert not (out / "human.jsonl").exists() and not (out / "annotators.jsonl").exists()
@@ -389,9 +515,9 @@ def test_removing_every_annotation_removes_the_files_instead_of_leaving_them_emp
 def test_human_events_become_an_annotation_that_converts_back():
     s = tricky_sentences()[0]
     gold = s.with_(events=s.weak_events[:1], status="adjudicated", annotators=("a", "b"))
-    annotation = conv.human_annotation(gold)
-    assert annotation["ground_truth"] is True and conv.human_problems(gold, annotation, LABELS) == []
-    events, _ = conv.events_from_results(annotation["result"], s.text, LABELS, "t")
-    assert conv.events_digest(events) == conv.human_mark(gold)["events"]
+    annotation = human_annotation(gold)
+    assert annotation["ground_truth"] is True and human_problems(gold, annotation, LABELS) == []
+    events, _ = events_from_results(annotation["result"], s.text, LABELS, "t")
+    assert events_digest(events) == human_mark(gold)["events"]
     bad = gold.with_(events=(Event("BOMBING", 10, 15, "fired"),))
-    assert "type 'BOMBING' is not in the label set" in conv.human_problems(bad, conv.human_annotation(bad), LABELS)[0]
+    assert "type 'BOMBING' is not in the label set" in human_problems(bad, human_annotation(bad), LABELS)[0]

@@ -15,22 +15,21 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from builder import studio_convert as conv
 from builder.cli import app
 from builder.errors import ConfigError, ServiceError, ValidationFailed
 from builder.io import read_jsonl
 from builder.pipeline import load_human_layer
 from builder.records import Argument, Event, Sentence
-from builder.studio import (
-    Credentials,
-    credentials_path,
-    ensure_project,
-    label_config,
-    pull,
-    push,
-    start_server,
-)
-from builder.studio_convert import LabelSet
+from builder.studio.client import StudioHTTPError
+from builder.studio.credentials import Credentials, credentials_path
+from builder.studio.instructions import instructions_html
+from builder.studio.interface import ARGTYPE, ARGTYPE_CAPTION, LabelSet, label_config
+from builder.studio.project import ensure_project
+from builder.studio.pull import pull
+from builder.studio.push import push
+from builder.studio.results import annotatable, events_from_results, sort_events
+from builder.studio.server import start_server
+from builder.studio.tasks import event_results
 from conftest import LiveServer, ev, sentence, tricky_sentences, write_records
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -62,7 +61,7 @@ def human_events(path: Path) -> dict[str, list[Event]]:
 
 
 def weak(s: Sentence) -> list[Event]:
-    return conv.sort_events(conv.annotatable(e) for e in s.weak_events)
+    return sort_events(annotatable(e) for e in s.weak_events)
 
 
 # ---------------------------------------------------------------------------------------
@@ -120,7 +119,7 @@ def test_two_annotators_skips_drafts_and_ground_truth(ls_server: LiveServer, tri
     edited += [
         {"id": "new1", "from_name": "trigger", "to_name": "text", "type": "labels",
          "value": {"start": killed, "end": killed + 6, "text": "killed", "labels": ["CASUALTY"]}},
-        {"id": "new2", "from_name": "argument", "to_name": "text", "type": "labels",
+        {"id": "new2", "from_name": "argument_STRIKE", "to_name": "text", "type": "labels",
          "value": {"start": gunmen, "end": gunmen + 6, "text": "Gunmen", "labels": ["attacker"]}},
         {"from_id": "e0", "to_id": "new2", "type": "relation", "direction": "right", "labels": ["attacker"]},
     ]
@@ -136,7 +135,7 @@ def test_two_annotators_skips_drafts_and_ground_truth(ls_server: LiveServer, tri
     assert (stats.annotated, stats.skipped, stats.drafts_ignored, stats.annotations) == (1, 1, 1, 2)
 
     hall = t.index("𝄞 Hall")
-    expected_second = conv.sort_events([
+    expected_second = sort_events([
         Event("STRIKE", t.index("attacked"), t.index("attacked") + 8, "attacked", arguments=(Argument("attacker", gunmen, gunmen + 6, "Gunmen"),)),
         Event("CASUALTY", t.index("wounded"), t.index("wounded") + 7, "wounded", arguments=(Argument("place", hall, hall + 6, "𝄞 Hall"),)),
         Event("CASUALTY", killed, killed + 6, "killed"),
@@ -182,7 +181,7 @@ def test_repush_creates_no_duplicates_and_replaces_changed_predictions(ls_server
     preds = client.predictions(project["id"])
     assert len(preds) == len(sentences)  # one prediction per task: the old one was deleted
     pred = prediction_of(client, tasks[s.id]["id"])
-    assert pred["result"] == conv.event_results(changed.weak_events, s.text)
+    assert pred["result"] == event_results(changed.weak_events, s.text)
     assert pred["score"] == pytest.approx(0.4)
 
 
@@ -277,6 +276,52 @@ def test_config_update_that_would_orphan_annotations_is_refused(ls_server: LiveS
         ensure_project(client, "eventds", broken)
 
 
+def old_label_config(labels: LabelSet) -> str:
+    """The labelling config before the per-type argument controls: one ``argument`` control."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(label_config(labels))
+    for el in list(root):
+        if el.tag == "View" or el.get("name") == ARGTYPE or el.get("value") == ARGTYPE_CAPTION:
+            root.remove(el)
+    old = ET.Element("Labels", name="argument", toName="text", choice="single", showInline="true")
+    for role in labels.roles:
+        ET.SubElement(old, "Label", value=role)
+    root.insert(2, old)
+    return ET.tostring(root, encoding="unicode")
+
+
+def test_a_project_with_old_argument_annotations_keeps_that_control_hidden_and_gets_the_page_settings(
+    ls_server: LiveServer, tmp_path: Path, monkeypatch
+):
+    client = ls_server.client()
+    s = tricky_sentences()[0]  # an ATTACK with three arguments, a CASUALTY with two
+    ensure_project(client, "eventds", old_label_config(LABELS))
+    project = client.find_project("eventds")
+    client.post(f"/api/projects/{project['id']}/import", [{"data": {"text": s.text, "sentence_id": s.id, "doc_id": s.doc_id}}])
+    [task] = client.tasks(project["id"])
+    old = [{**r, "from_name": "argument"} if str(r.get("from_name", "")).startswith("argument_") else r for r in event_results(s.weak_events, s.text)]
+    annotate(client, task["id"], old)  # made on the old page
+    with pytest.raises(StudioHTTPError, match="incompatible"):
+        client.patch(f"/api/projects/{project['id']}", {"label_config": label_config(LABELS)})  # what Label Studio refuses
+
+    updated = ensure_project(client, "eventds", label_config(LABELS), overlap=0.3)
+    assert 'name="argument_ATTACK"' in updated["label_config"] and '<View style="display: none">' in updated["label_config"]
+    assert (updated["maximum_annotations"], updated["overlap_cohort_percentage"]) == (2, 30)
+    assert updated["show_instruction"] is True and updated["show_collab_predictions"] is True
+    assert updated["expert_instruction"] == instructions_html()  # stored as sent
+    # Nothing left to change: the next push neither exports the project nor updates it.
+    monkeypatch.setattr(client, "patch", lambda *a, **k: pytest.fail("updated an up-to-date project"))
+    monkeypatch.setattr(client, "export", lambda *a, **k: pytest.fail("exported for an up-to-date config"))
+    assert ensure_project(client, "eventds", label_config(LABELS), overlap=0.3)["id"] == project["id"]
+    monkeypatch.undo()
+
+    out = tmp_path / "annotations"
+    pull(client, out_dir=out)
+    assert human_events(out / "human.jsonl")[s.id] == weak(s)  # the old annotation still reads
+    assert ensure_project(client, "eventds", label_config(LABELS), overlap=0)["maximum_annotations"] == 1
+
+
 def test_invalid_annotations_are_rejected_and_nothing_is_written(ls_server: LiveServer, tricky_records: Path, tmp_path: Path):
     client = ls_server.client()
     push(client, tricky_records)
@@ -329,7 +374,7 @@ def test_pulled_layer_is_merged_by_build(ls_server: LiveServer, tmp_path: Path):
             first["value"]["labels"] = ["CASUALTY" if first["value"]["labels"] != ["CASUALTY"] else "ATTACK"]
             result = [first]
         annotate(client, tasks[s.id]["id"], result)
-        expected[s.id] = conv.events_from_results(result, s.text, LABELS, "t")[0]
+        expected[s.id] = events_from_results(result, s.text, LABELS, "t")[0]
     annotations = tmp_path / "annotations"
     pull(client, out_dir=annotations)
 
@@ -396,13 +441,14 @@ def test_cli_push_and_pull_find_the_server_by_env_or_credentials(ls_server: Live
 
 
 def test_cli_serve_keeps_secrets_out_of_the_output_and_stops_on_ctrl_c(ls_template: Path, tmp_path: Path):
-    from builder.studio import free_port
+    from builder.studio.backend import load_secret
+    from builder.studio.server import free_port
 
     workspace = tmp_path / "ws"
     shutil.copytree(ls_template, workspace)
-    port = free_port()
+    port, backend_port = free_port(), free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "builder", "annotate", "serve", "--port", str(port), "--workspace", str(workspace)],
+        [sys.executable, "-m", "builder", "annotate", "serve", "--port", str(port), "--workspace", str(workspace), "--backend-port", str(backend_port)],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"},
         # As from a terminal: a shell's background job (tests run with `&`) ignores SIGINT,
         # and the child would inherit that.
@@ -425,6 +471,8 @@ def test_cli_serve_keeps_secrets_out_of_the_output_and_stops_on_ctrl_c(ls_templa
         assert creds.url == f"http://127.0.0.1:{port}"
         assert oct(credentials_path(workspace).stat().st_mode & 0o777) == "0o600"
         assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
+        assert f"ML backend at http://127.0.0.1:{backend_port}" in stdout
+        assert httpx.get(f"http://127.0.0.1:{backend_port}/health").json()["status"] == "UP"
         proc.send_signal(signal.SIGINT)
         rest, stderr = proc.communicate(timeout=60)
     finally:
@@ -432,11 +480,12 @@ def test_cli_serve_keeps_secrets_out_of_the_output_and_stops_on_ctrl_c(ls_templa
             proc.kill()
             proc.wait()
     assert proc.returncode == 0, stderr
-    for secret in (creds.password, creds.token):
+    for secret in (creds.password, creds.token, load_secret(workspace).password):
         assert secret not in stdout + rest + stderr
         assert secret not in (workspace / "label-studio" / "server.log").read_text(errors="replace")
-    with pytest.raises(httpx.HTTPError):
-        httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+    for stopped in (port, backend_port):
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{stopped}/health", timeout=2)
 
 
 def test_first_start_generates_credentials_and_a_busy_port_is_reported(tmp_path: Path, ls_server: LiveServer):

@@ -37,8 +37,9 @@ def test_the_shipped_configuration_runs_todays_functions_in_todays_order():
         "strike_means.v4", "threat_speech.v4", "context_veto.v4", "attack_context.v2",
     ]
     learned = {e.name: e for e in config.entries if not e.enabled}
-    assert set(learned) == {"span_model.v1", "tagger.v1"}
+    assert set(learned) == {"span_model.v1", "tagger.v1", "corrections.v1"}
     assert learned["tagger.v1"].options == {"model": "models/tagger", "types": ["ATTACK"], "threshold": 0.5}
+    assert learned["corrections.v1"].options == {"model": "workspace/backend/model"}
     assert list(WeakLabeller().functions) == [e.name for e in config.enabled()]
 
 

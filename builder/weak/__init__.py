@@ -7,7 +7,8 @@ Modules, each importing only those above it:
 - :mod:`~builder.weak.lexicon`: token patterns over lemmas (``weak_rules.json``).
 - :mod:`~builder.weak.context`: rules that look beyond the trigger word.
 - :mod:`~builder.weak.learned`: trained models as labelling functions (``span_model.v1``,
-  ``tagger.v1`` of :mod:`~builder.weak.tagger`), loaded only when configured.
+  ``tagger.v1`` of :mod:`~builder.weak.tagger`, ``corrections.v1`` of
+  :mod:`~builder.weak.memory`), loaded only when configured.
 - :mod:`~builder.weak.config`: which functions run, with which options (``weak_functions.json``).
 - :mod:`~builder.weak.aggregate`: votes -> candidate events (vetoes, noisy-OR, G5, calibration).
 - :mod:`~builder.weak.enrich`: realis, arguments and counts of the candidates.

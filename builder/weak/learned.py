@@ -1,7 +1,8 @@
 """Learned labelling functions: a trained model is just another labelling function.
 
 ``span_model.v1`` is the spaCy span categorizer of ``eventds train``; ``tagger.v1`` the
-encoder fine-tuned as a trigger tagger (:mod:`builder.weak.tagger`). Both are registered
+encoder fine-tuned as a trigger tagger (:mod:`builder.weak.tagger`); ``corrections.v1`` the
+trigger words annotators corrected (:mod:`builder.weak.memory`). Both are registered
 here and configured in ``weak_functions.json`` like the rules; their code is imported only
 when a configuration enables them (the tagger needs the optional ``model`` extra, PyTorch
 and transformers).
@@ -12,11 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from ..errors import InputError
 from ..labelset import event_types
 from .base import LabellingFunction, OptionError, register
 
 SPAN_MODEL = "span_model.v1"
 TAGGER = "tagger.v1"
+CORRECTIONS = "corrections.v1"
 
 
 def _folder(value: Any, field: str) -> Path:
@@ -61,3 +64,16 @@ def tagger(name: str, rules: Any, model: str, types: Optional[list[str]] = None,
     from .tagger import TaggerFunction  # the optional 'model' extra (PyTorch), only when configured
 
     return TaggerFunction(folder, kept, minimum, name=name)
+
+
+@register(CORRECTIONS)
+def corrections(name: str, rules: Any, model: str) -> LabellingFunction:
+    """The corrections memory in folder ``model`` (``corrections.json``, written by the ML backend)."""
+    from .memory import CorrectionMemory, CorrectionsFunction
+
+    folder = _folder(model, "model")
+    try:
+        memory = CorrectionMemory.load(folder)
+    except InputError as e:
+        raise OptionError("model", str(e)) from e
+    return CorrectionsFunction(memory, name=name)
