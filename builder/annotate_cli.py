@@ -103,6 +103,10 @@ def push(
         help="Also send the events of corrected and adjudicated records as annotations, for review; "
         "a later pull gives back the same human layer while they are unedited.",
     ),
+    overlap: float = typer.Option(
+        0.2, "--overlap", min=0.0, max=1.0,
+        help="Share of tasks annotated by two annotators (Label Studio's overlap), for agreement; 0: one annotation per task.",
+    ),
     workspace: Path = typer.Option(Path("workspace"), "--workspace", help=WORKSPACE_HELP),
 ) -> None:
     """Import one task per sentence with its weak events as predictions.
@@ -134,6 +138,7 @@ def push(
                 progress=lambda stage, done, total: status.update(f"pushing: {stage} {done}/{total}"),
                 with_human=with_human,
                 backend=(url, load_secret(workspace)) if url else None,
+                overlap=overlap,
             )
     except EventdsError as e:
         _fail(e)
@@ -196,6 +201,10 @@ def config(
     apply: bool = typer.Option(False, "--apply", help="Create the project or update its config (refused if it would orphan annotations)."),
     project: str = typer.Option("eventds", "--project", help="Project title (with --apply)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the XML to this file instead of stdout."),
+    overlap: float = typer.Option(
+        0.2, "--overlap", min=0.0, max=1.0,
+        help="Share of tasks annotated by two annotators (Label Studio's overlap), for agreement; 0: one annotation per task.",
+    ),
     workspace: Path = typer.Option(Path("workspace"), "--workspace", help=WORKSPACE_HELP),
 ) -> None:
     """Print the labelling interface generated from the label set (or apply it with --apply)."""
@@ -208,7 +217,7 @@ def config(
     try:
         if apply:
             with StudioClient.connect(workspace) as client:
-                p = ensure_project(client, project, xml)
+                p = ensure_project(client, project, xml, overlap=overlap)
             err.print(f"project {project!r} (id {p['id']}) uses the generated config", highlight=False)
         if output:
             with atomic_open(output) as fh:

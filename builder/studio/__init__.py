@@ -23,7 +23,9 @@ above it:
 * :mod:`~builder.studio.results`: Label Studio result items -> events, with every check;
 * :mod:`~builder.studio.tasks`: sentence records -> tasks, predictions and human
   annotations, and their checks before sending;
-* :mod:`~builder.studio.export`: an export -> the human layer, and merging a pull into it.
+* :mod:`~builder.studio.export`: an export -> the human layer, and merging a pull into it;
+* :mod:`~builder.studio.instructions`: the guidelines as the project's instructions (HTML);
+* :mod:`~builder.studio.priority`: which task to annotate next (``data.priority``).
 
 Talking to a server:
 
@@ -33,5 +35,7 @@ Talking to a server:
 * :mod:`~builder.studio.project`: creating the project or updating its config without
   orphaning annotations;
 * :mod:`~builder.studio.push`: records -> tasks, predictions (and human annotations);
-* :mod:`~builder.studio.pull`: the export -> the human layer in ``annotations/``.
+* :mod:`~builder.studio.pull`: the export -> the human layer in ``annotations/``;
+* :mod:`~builder.studio.backend`: Label Studio's ML backend: predictions for any task,
+  retraining on every correction, priorities refreshed (``eventds annotate backend``).
 """

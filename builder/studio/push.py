@@ -23,7 +23,7 @@ from .client import StudioClient
 from .interface import LabelSet, label_config
 from .offsets import LS_OFFSET_UNIT, OffsetUnit
 from .priority import Prioritizer, content_words
-from .project import DEFAULT_PROJECT, ensure_project
+from .project import DEFAULT_OVERLAP, DEFAULT_PROJECT, ensure_project
 from .results import events_from_results
 from .tasks import (
     HUMAN_MARK,
@@ -277,6 +277,7 @@ def push(
     progress: Callable[[str, int, int], None] = lambda stage, done, total: None,
     with_human: bool = False,
     backend: Optional[tuple[str, Any]] = None,
+    overlap: float = DEFAULT_OVERLAP,
 ) -> PushStats:
     """Push sentence records as tasks, their weak events as predictions (and, with
     ``with_human``, their human events as annotations).
@@ -320,6 +321,7 @@ def push(
         progress: called as ``progress(stage, done, total)`` after every batch.
         with_human: send the human layer as annotations too.
         backend: ``(url, secret)`` of an ML backend to register with the project.
+        overlap: the share of tasks annotated twice (:func:`~builder.studio.project.ensure_project`).
 
     Raises:
         InputError, ValidationFailed: bad records (nothing is sent).
@@ -337,7 +339,7 @@ def push(
     ids, versions, prioritizer = check_sentences(records, labels, unit, with_human)
     plan = plan_push(records, prioritizer)
     stats = PushStats(sentences=len(ids), model_versions=sorted(versions), with_human=with_human)
-    project = ensure_project(client, project_title, label_config(labels))
+    project = ensure_project(client, project_title, label_config(labels), overlap=overlap)
     pid = stats.project_id = project["id"]
 
     existing: dict[str, dict[str, Any]] = {}
