@@ -51,8 +51,7 @@ def serve(
     password from that file. The ML backend (see `eventds annotate backend`) is registered
     with the project now if it exists, else by the first `annotate push`.
     """
-    from .studio.backend import Backend, BackendServer, load_secret, register, write_endpoint
-    from .studio.client import StudioClient
+    from .studio.backend import register_with, start_backend, stop_backend
     from .studio.credentials import credentials_path, data_dir
     from .studio.server import start_server
 
@@ -65,18 +64,13 @@ def serve(
         out.print(f"login and API token: {credentials_path(workspace)}", highlight=False)
         if backend_port:
             try:
-                backend = BackendServer(Backend(workspace), load_secret(workspace), port=backend_port)
+                backend = start_backend(workspace, backend_port)
             except OSError as e:
                 err.print(f"the ML backend cannot listen on 127.0.0.1:{backend_port} ({e.strerror or e}): serving without it", highlight=False)
             else:
-                backend.start()
-                write_endpoint(workspace, backend.url)
                 out.print(f"ML backend at {backend.url}", highlight=False)
-                with StudioClient.connect(workspace) as client:
-                    found = client.find_project(project)
-                    if found is not None:
-                        register(client, found["id"], backend.url, backend.secret)
-                        out.print(f"registered with project {project!r} (id {found['id']})", highlight=False)
+                if (pid := register_with(workspace, backend, project)) is not None:
+                    out.print(f"registered with project {project!r} (id {pid})", highlight=False)
         out.print("press Ctrl-C to stop", highlight=False)
         while server.alive():
             time.sleep(0.5)
@@ -87,8 +81,7 @@ def serve(
         _fail(e)
     finally:
         if backend is not None:
-            write_endpoint(workspace, None)
-            backend.close()
+            stop_backend(workspace, backend)
         if server is not None:
             server.stop()
 
@@ -250,23 +243,17 @@ def backend(
     (HTTP basic auth; registering gives it to Label Studio). The state is on disk: a restarted
     backend carries on.
     """
-    from .studio.backend import Backend, BackendServer, load_secret, register, write_endpoint
-    from .studio.client import StudioClient
+    from .studio.backend import register_with, start_backend, stop_backend
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
     server = None
     try:
-        server = BackendServer(Backend(workspace, config=weak_config, debounce=debounce), load_secret(workspace), port=port)
-        server.start()
-        write_endpoint(workspace, server.url)
+        server = start_backend(workspace, port, config=weak_config, debounce=debounce)
         out.print(f"ML backend for Label Studio at {server.url} (model {server.backend.model_version})", highlight=False)
         if project:
-            with StudioClient.connect(workspace) as client:
-                found = client.find_project(project)
-                if found is None:
-                    raise ServiceError(f"no Label Studio project titled {project!r}; push to it first (it registers the backend too)")
-                register(client, found["id"], server.url, server.secret)
-            out.print(f"registered with project {project!r} (id {found['id']})", highlight=False)
+            if (pid := register_with(workspace, server, project)) is None:
+                raise ServiceError(f"no Label Studio project titled {project!r}; push to it first (it registers the backend too)")
+            out.print(f"registered with project {project!r} (id {pid})", highlight=False)
         out.print("press Ctrl-C to stop", highlight=False)
         while True:
             time.sleep(0.5)
@@ -278,5 +265,4 @@ def backend(
         _fail(e)
     finally:
         if server is not None:
-            write_endpoint(workspace, None)
-            server.close()
+            stop_backend(workspace, server)

@@ -702,3 +702,32 @@ def running_endpoint(workspace: Path) -> Optional[str]:
         return url if httpx.get(f"{url}/health", timeout=2).status_code == 200 else None
     except httpx.HTTPError:
         return None
+
+
+def start_backend(workspace: Path, port: int, config: Optional[Path] = None, debounce: float = DEBOUNCE) -> BackendServer:
+    """Start the workspace's backend on 127.0.0.1:``port`` in a background thread and record
+    where it listens (for ``annotate push``).
+
+    Raises:
+        OSError: the port cannot be bound.
+    """
+    server = BackendServer(Backend(workspace, config=config, debounce=debounce), load_secret(workspace), port=port)
+    server.start()
+    write_endpoint(workspace, server.url)
+    return server
+
+
+def stop_backend(workspace: Path, server: BackendServer) -> None:
+    write_endpoint(workspace, None)
+    server.close()
+
+
+def register_with(workspace: Path, server: BackendServer, title: str) -> Optional[int]:
+    """Register ``server`` with the project titled ``title`` of the workspace's Label Studio;
+    its id, or ``None`` when there is no such project yet."""
+    with StudioClient.connect(workspace) as client:
+        found = client.find_project(title)
+        if found is None:
+            return None
+        register(client, found["id"], server.url, server.secret)
+        return found["id"]
