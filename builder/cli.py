@@ -298,6 +298,7 @@ def publish(
     push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Also push every config to this Hub repository (needs network and HF_TOKEN)."),
     pseudonyms: Path = typer.Option(Path("annotations/pseudonyms.json"), "--pseudonyms", help="Annotator name -> pseudonym table kept by `eventds annotate pull`."),
     keep_annotator_names: bool = typer.Option(False, "--keep-annotator-names", help="Publish annotator names (Label Studio accounts, often e-mail addresses) instead of their pseudonyms."),
+    version: Optional[str] = typer.Option(None, "--version", help="Release version X.Y.Z: stamped in the card, with a changelog entry (CHANGELOG.md, releases.json) against the previous release in OUTPUT."),
 ) -> None:
     """Write the Hugging Face dataset folder (parquet + dataset card), optionally push it to the Hub.
 
@@ -315,7 +316,7 @@ def publish(
         from .pseudonyms import load as load_pseudonyms
 
         table = None if keep_annotator_names else load_pseudonyms(pseudonyms)
-        stats = run(records, m, output, card_extra={"manifest": m}, pseudonyms=table)
+        stats = run(records, m, output, card_extra={"manifest": m}, pseudonyms=table, version=version)
     except EventdsError as e:
         _fail(e)
     try:
@@ -589,3 +590,26 @@ def _say_votes(folder: Optional[Path], records: Path) -> None:
         err.print(f"labelling-function votes read from {folder} (no function was run)", highlight=False)
     else:
         err.print(f"no votes folder beside {records} (nor --votes): the labelling functions were run again", highlight=False)
+
+
+@app.command()
+def export(
+    path: Path = typer.Argument(Path("build/dataset"), help="A published dataset folder, or a sentence records JSONL file."),
+    fmt: str = typer.Option(..., "--format", "-f", help="ee (TextEE JSONL), conll (token, trigger and argument BIO columns), docbin (spaCy .spacy for `spacy train`) or maven (MAVEN documents JSONL)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Folder to write one file per split to."),
+    manifest: Optional[Path] = typer.Option(None, "-m", "--manifest", help="Split manifest for a records file (without one, a records file is written whole as `all`)."),
+) -> None:
+    """Write the dataset in an event-extraction format, one file per split."""
+    from .export import export as run
+    from .split import load_manifest
+
+    try:
+        m = load_manifest(manifest) if manifest is not None else None
+        if manifest is not None and m is None:
+            raise EventdsError(f"{manifest}: no split manifest")
+        written, left_out = run(path, fmt, output, m)
+    except EventdsError as e:
+        _fail(e)
+    for lo in left_out:
+        err.print(f"warning: {lo.where}: {lo.kind} {lo.label} {lo.text!r} [{lo.start}, {lo.end}) of sentence {lo.id} is {lo.reason}: left out of {fmt}", highlight=False, markup=False, soft_wrap=True)
+    _table("export", [(name, str(n)) for name, n in written.items()] + [("output", str(output))])

@@ -8,7 +8,13 @@ own card metadata classes, as ``push_to_hub`` writes it. Three configs:
   a ``ClassLabel``;
 - ``bio``: spaCy tokens, whitespace flags and BIO tags (``ClassLabel``) for token
   classification;
-- ``labels``: the sentence-level multi-label view for text classification.
+- ``labels``: the sentence-level multi-label view for text classification;
+- ``ee``: TextEE's unified format for event-extraction code (:func:`builder.formats.ee_row`);
+- ``documents``: one row per document, events with document-level offsets
+  (:func:`builder.formats.document_row`).
+
+``bio`` also carries ``arg_tags``: one argument BIO sequence per tagged event. Roles and realis
+are ``ClassLabel``s in ``ee``, ``documents`` and ``arg_tags``, their names read from the schema.
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ from .pseudonyms import pseudonymise
 from .split import SPLITS
 
 DEFAULT_CONFIG = "spans"
-CONFIGS = ("spans", "bio", "labels")
+CONFIGS = ("spans", "bio", "labels", "ee", "documents")
+#: The configs with one row per sentence record (``documents`` has one per document).
+SENTENCE_CONFIGS = ("spans", "bio", "labels", "ee")
 CARD_NAME = "README.md"
 STATS_NAME = "stats.json"
 
@@ -85,20 +93,24 @@ def config_features(config: str):
                 "spaces": List(Value("bool")),
                 "ner_tags": List(ClassLabel(names=bio_labels())),
                 "status": string,
+                **arg_tags_feature(),
             }
         )
     if config == "labels":
         return Features({"id": string, "doc_id": string, "text": string, "labels": List(ClassLabel(names=list(event_types()))), "status": string})
+    if config in EXTRA_CONFIG_FEATURES:
+        return EXTRA_CONFIG_FEATURES[config]()
     raise ValueError(f"unknown config {config!r}; expected one of {CONFIGS}")
 
 
-def config_row(config: str, record: dict[str, Any], where: str, left_out: Optional[list] = None) -> dict[str, Any]:
+def config_row(config: str, record: dict[str, Any], where: str, left_out: Optional[list] = None, extra_left_out: Optional[list] = None) -> dict[str, Any]:
     """The row of ``config`` for one sentence record (not yet encoded).
 
     In ``bio``, an event whose trigger does not fall on token boundaries (a human annotation
     made on other tokens) cannot be tagged: it is left out of that row and appended to
     ``left_out`` as ``(where, record id, type, start, end, text)``; without ``left_out`` it
-    is an error."""
+    is an error. Arguments (``bio``'s ``arg_tags``, ``ee``) that cannot be put on the tokens
+    are left out and appended to ``extra_left_out`` as ``(config, LeftOut)``."""
     if config == "spans":
         return record
     if config == "bio":
@@ -107,7 +119,10 @@ def config_row(config: str, record: dict[str, Any], where: str, left_out: Option
         tokens, spaces, tags = to_bio(record["text"], spans, where, bad)  # one tokenisation per record
         if bad:
             left_out += [(where, record["id"], t, a, b, record["text"][a:b]) for t, a, b in bad]
-        return {"id": record["id"], "doc_id": record["doc_id"], "tokens": tokens, "spaces": spaces, "ner_tags": tags, "status": record["status"]}
+        row = {"id": record["id"], "doc_id": record["doc_id"], "tokens": tokens, "spaces": spaces, "ner_tags": tags, "status": record["status"]}
+        return {**row, "arg_tags": arg_tags_row(record, where, extra_left_out)}
+    if config == "ee":
+        return ee_config_row(record, where, extra_left_out)
     return {"id": record["id"], "doc_id": record["doc_id"], "text": record["text"], "labels": record["labels"], "status": record["status"]}
 
 
@@ -121,6 +136,7 @@ class PublishStats:
     sentences_with: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))  # split -> type -> n
     status: Counter = field(default_factory=Counter)
     bio_left_out: list = field(default_factory=list)  # (where, id, type, start, end, text) of events BIO cannot tag
+    spans_left_out: list = field(default_factory=list)  # (config, formats.LeftOut) of spans bio's arg_tags or ee cannot hold
     guidelines: Counter = field(default_factory=Counter)  # guidelines version of the records -> sentences
     example: Optional[dict] = None
 
@@ -139,6 +155,7 @@ class PublishStats:
             "status": dict(sorted(self.status.items())),
             "guidelines_versions": dict(sorted(self.guidelines.items())),
             "bio_events_left_out": [{"id": i, "type": t, "start": a, "end": b, "text": x} for _, i, t, a, b, x in self.bio_left_out],
+            "spans_left_out": [{"config": c, **lo.to_dict()} for c, lo in self.spans_left_out],
         }
 
 
@@ -149,13 +166,31 @@ def _split_of(record: dict, manifest: dict, where: str) -> str:
     return entry["split"]
 
 
-def publish(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optional[dict] = None, pseudonyms: Optional[Mapping[str, str]] = None) -> PublishStats:
+def publish(
+    records_path: Path, manifest: dict, out_dir: Path, card_extra: Optional[dict] = None, pseudonyms: Optional[Mapping[str, str]] = None,
+    version: Optional[str] = None,
+) -> PublishStats:
     """Write the dataset folder ``out_dir`` (see :func:`write_dataset`), replacing the
     previous one in one step (:func:`builder.swap.replace_together` on its parent folder):
-    a failure or a kill leaves the previous dataset whole."""
+    a failure or a kill leaves the previous dataset whole.
+
+    With ``version`` (X.Y.Z), the card is stamped with it and a changelog entry against the
+    previous release of ``out_dir`` is recorded (:mod:`builder.release`); a sentence of that
+    release in another split now is an :class:`InputError`. Without it, the release history
+    of ``out_dir`` (if any) is carried over unchanged."""
+    from .release import load_releases, plan_release, sentence_index, write_release_files
+
     out_dir = Path(out_dir)
     with swap.replace_together(out_dir.parent) as staging:
-        return write_dataset(records_path, manifest, staging / out_dir.name, card_extra, pseudonyms)
+        previous = load_releases(out_dir) if out_dir.is_dir() else None
+        releases = None
+        if version is not None:
+            releases = plan_release(previous, sentence_index(records_path, manifest), version)
+            card_extra = {**(card_extra or {}), "release": releases["releases"][-1]}
+        stats = write_dataset(records_path, manifest, staging / out_dir.name, card_extra, pseudonyms)
+        if releases or previous:
+            write_release_files(staging / out_dir.name, releases or previous)
+        return stats
 
 
 def write_dataset(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optional[dict] = None, pseudonyms: Optional[Mapping[str, str]] = None) -> PublishStats:
@@ -190,13 +225,15 @@ def write_dataset(records_path: Path, manifest: dict, out_dir: Path, card_extra:
                 path = tmp / "data" / config / f"{split}-00000-of-00001.parquet"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 writers[config, split] = ParquetWriter(features=features[config], path=str(path))
+        documents = DocumentBuffer()
         for lineno, record in read_jsonl(records_path):
             where = f"{records_path}:{lineno}"
             split = _split_of(record, manifest, where)
             if pseudonyms is not None:
                 record = pseudonymise(record, pseudonyms, where)
-            for config in CONFIGS:
-                writers[config, split].write(features[config].encode_example(config_row(config, record, where, stats.bio_left_out)))
+            for config in SENTENCE_CONFIGS:
+                writers[config, split].write(features[config].encode_example(config_row(config, record, where, stats.bio_left_out, stats.spans_left_out)))
+            documents.add(split, record)
             stats.sentences[split] += 1
             stats.documents[split].add(record["doc_id"])
             stats.status[record["status"]] += 1
@@ -205,6 +242,8 @@ def write_dataset(records_path: Path, manifest: dict, out_dir: Path, card_extra:
             stats.sentences_with[split].update(record["labels"])
             if stats.example is None and split == "train" and record["events"]:
                 stats.example = record
+        for split, row in documents.rows():
+            writers["documents", split].write(features["documents"].encode_example(row))
         files: dict[tuple[str, str], str] = {}
         for (config, split), writer in writers.items():
             writer.finalize()
@@ -251,7 +290,8 @@ def card_metadata(features: dict, stats: PublishStats, files: dict[tuple[str, st
     for config in CONFIGS:
         splits = SplitDict()
         for split in present:
-            splits.add(SplitInfo(name=split, num_examples=stats.sentences[split]))
+            rows = len(stats.documents[split]) if config == "documents" else stats.sentences[split]
+            splits.add(SplitInfo(name=split, num_examples=rows))
         infos[config] = DatasetInfo(features=features[config], splits=splits)
     DatasetInfosDict(infos).to_dataset_card_data(card_data)
     MetadataConfigs(
@@ -312,6 +352,10 @@ def card_body(stats: PublishStats, extra: dict) -> str:
     elif not human:
         sections.insert(0, "## No human layer\n\nNo sentence of this dataset was corrected by an annotator: every label is a weak "
                         "(machine) label from the labelling functions, with the confidence they gave it.")
+    if extra.get("release"):
+        from .release import card_section
+
+        sections.insert(0, card_section(extra["release"]))
     grouping = (extra.get("manifest") or {}).get("grouping")
     split_note = (
         f"Documents linked by a near-duplicate sentence (word {grouping['shingle_words']}-shingles, Jaccard >= "
@@ -372,6 +416,8 @@ from datasets import load_dataset
 spans = load_dataset("PATH_OR_REPO")            # "spans" (default): text + events with offsets
 bio = load_dataset("PATH_OR_REPO", "bio")       # tokens, spaces, ner_tags (BIO, ClassLabel)
 labels = load_dataset("PATH_OR_REPO", "labels") # text + multi-label sentence labels
+ee = load_dataset("PATH_OR_REPO", "ee")         # TextEE's unified format (event extraction)
+docs = load_dataset("PATH_OR_REPO", "documents")  # one row per document, document offsets
 names = bio["train"].features["ner_tags"].feature.names
 ```
 
@@ -384,6 +430,19 @@ names = bio["train"].features["ner_tags"].feature.names
   `"".join(t + " " * s for t, s in zip(tokens, spaces)) == text`; tags aligned with
   `Doc.char_span(..., alignment_mode="strict")`, never shifted.{bio_note}
 - `labels`: the distinct event types of each sentence, for multi-label classification.
+- `bio` also has `arg_tags`: one argument BIO sequence (roles, `ClassLabel`) per tagged event,
+  in the order of the triggers in `ner_tags`, each aligned 1:1 with `tokens` (one sequence per
+  event, because an argument can fill different roles in two events).
+- `ee`: TextEE's unified format, one window per sentence (`wnd_id` is the sentence id): `tokens`
+  (the `bio` tokens, `spaces` kept), `entity_mentions` (every distinct argument span, type
+  `ENTITY`), `event_mentions` with `event_type`, `trigger` and `arguments` (`entity_id`, `role`)
+  at token offsets, end exclusive; `realis` and `count` kept as extra fields. Event types, roles
+  and realis are `ClassLabel`s. `eventds export --format ee` writes it as TextEE JSONL with string labels.
+- `documents`: one row per document: `sentences` with their offsets in the document, and
+  `events` (type, realis and roles as `ClassLabel`s) with document-level character offsets into
+  `text`, the document rebuilt from its sentences (characters between sentences are spaces).
+- `eventds export PATH --format ee|conll|docbin|maven -o DIR` writes the dataset for TextEE,
+  CoNLL-style taggers, `spacy train` (`.spacy` DocBin) or MAVEN-style code, one file per split.
 
 ## Example (`spans`, train)
 
@@ -453,3 +512,123 @@ def push_to_hub(folder: Path, repo_id: str, pusher: HubPusher = datasets_pusher)
         pusher(load_published(folder, config), repo_id, config, config == DEFAULT_CONFIG)
         pushed.append(config)
     return pushed
+
+
+# --- Event-extraction configs: ``ee``, ``documents`` and ``bio``'s ``arg_tags`` ----------------
+
+
+def _count_feature():
+    from datasets import Value
+
+    return {"value": Value("int32"), "min": Value("int32"), "max": Value("int32"), "qualifier": Value("string")}
+
+
+def arg_tags_feature() -> dict[str, Any]:
+    """``arg_tags``: one argument BIO sequence per tagged event of ``ner_tags`` (in trigger
+    order), each aligned 1:1 with ``tokens``; roles from the schema."""
+    from datasets import ClassLabel, List
+
+    from .formats import arg_bio_labels
+
+    return {"arg_tags": List(List(ClassLabel(names=arg_bio_labels())))}
+
+
+def arg_tags_row(record: dict[str, Any], where: str, left_out: Optional[list]) -> list[list[str]]:
+    from .formats import arg_bio
+
+    found: list = []
+    _, _, arg_tags, _ = arg_bio(record, where, found)
+    if left_out is not None:  # misaligned triggers are bio_left_out already
+        left_out += [("bio", lo) for lo in found if lo.kind == "argument"]
+    return arg_tags
+
+
+def ee_features():
+    from datasets import ClassLabel, Features, List, Value
+
+    from .labelset import argument_roles, realis_values
+
+    string, int32 = Value("string"), Value("int32")
+    span = {"text": string, "start": int32, "end": int32}
+    return Features(
+        {
+            "doc_id": string,
+            "wnd_id": string,
+            "text": string,
+            "lang": string,
+            "tokens": List(string),
+            "spaces": List(Value("bool")),
+            "entity_mentions": List({"id": string, "entity_type": string, **span}),
+            "event_mentions": List(
+                {
+                    "id": string,
+                    "event_type": ClassLabel(names=list(event_types())),
+                    "trigger": span,
+                    "arguments": List({"entity_id": string, "role": ClassLabel(names=list(argument_roles())), **span}),
+                    "realis": ClassLabel(names=list(realis_values())),
+                    "count": _count_feature(),
+                }
+            ),
+            "status": string,
+        }
+    )
+
+
+def ee_config_row(record: dict[str, Any], where: str, left_out: Optional[list]) -> dict[str, Any]:
+    from .formats import ee_row
+
+    found: list = []
+    row = ee_row(record, where, found)
+    if left_out is not None:
+        left_out += [("ee", lo) for lo in found]
+    return row
+
+
+def documents_features():
+    from datasets import ClassLabel, Features, List, Value
+
+    from .labelset import argument_roles, realis_values
+
+    string, int32 = Value("string"), Value("int32")
+    meta = config_features("spans")["document"]
+    return Features(
+        {
+            "doc_id": string,
+            "document": meta,
+            "text": string,
+            "sentences": List({"id": string, "index": int32, "text": string, "start": int32, "end": int32, "status": string}),
+            "events": List(
+                {
+                    "sentence": int32,
+                    "type": ClassLabel(names=list(event_types())),
+                    "start": int32,
+                    "end": int32,
+                    "text": string,
+                    "realis": ClassLabel(names=list(realis_values())),
+                    "arguments": List({"role": ClassLabel(names=list(argument_roles())), "start": int32, "end": int32, "text": string}),
+                    "count": _count_feature(),
+                }
+            ),
+        }
+    )
+
+
+EXTRA_CONFIG_FEATURES: dict[str, Callable[[], Any]] = {"ee": ee_features, "documents": documents_features}
+
+
+class DocumentBuffer:
+    """The records of each document, per split, until every record is read (a document's
+    sentences may come in any order); then one ``documents`` row per document."""
+
+    def __init__(self) -> None:
+        self._docs: dict[tuple[str, str], list[dict]] = {}
+
+    def add(self, split: str, record: dict[str, Any]) -> None:
+        slim = {k: record[k] for k in ("id", "doc_id", "index", "text", "start", "end", "status", "events", "document")}
+        self._docs.setdefault((split, record["doc_id"]), []).append(slim)
+
+    def rows(self):
+        from .formats import document_row
+
+        for (split, _), records in self._docs.items():
+            yield split, document_row(records)
