@@ -36,10 +36,12 @@ from learning_curve import CHECKPOINTS, STEP, figures, split_pool  # noqa: E402
 
 from builder.io import read_jsonl  # noqa: E402
 from builder.records import Event  # noqa: E402
-from builder.studio.backend import Backend, BackendServer, load_secret  # noqa: E402
+from builder.studio.backend import Backend  # noqa: E402
+from builder.studio.credentials import load_secret  # noqa: E402
 from builder.studio.interface import LabelSet  # noqa: E402
 from builder.studio.results import events_from_results  # noqa: E402
 from builder.studio.server import free_port  # noqa: E402
+from builder.studio.serving import BackendServer  # noqa: E402
 from builder.studio.tasks import event_results  # noqa: E402
 from builder.weak import WeakLabeller  # noqa: E402
 

@@ -51,9 +51,9 @@ def serve(
     password from that file. The ML backend (see `eventds annotate backend`) is registered
     with the project now if it exists, else by the first `annotate push`.
     """
-    from .studio.backend import register_with, start_backend, stop_backend
     from .studio.credentials import credentials_path, data_dir
     from .studio.server import start_server
+    from .studio.serving import register_with, start_backend, stop_backend
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
     server = backend = None
@@ -119,9 +119,10 @@ def push(
     The server is found from WORKSPACE/label-studio/credentials.json, or from
     LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY when both are set.
     """
-    from .studio.backend import load_secret, running_endpoint
     from .studio.client import StudioClient
+    from .studio.credentials import load_secret
     from .studio.push import push as run
+    from .studio.serving import running_endpoint
 
     try:
         url = running_endpoint(workspace)
@@ -243,7 +244,7 @@ def backend(
     (HTTP basic auth; registering gives it to Label Studio). The state is on disk: a restarted
     backend carries on.
     """
-    from .studio.backend import register_with, start_backend, stop_backend
+    from .studio.serving import register_with, start_backend, stop_backend
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
     server = None

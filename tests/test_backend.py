@@ -15,10 +15,13 @@ import pytest
 from conftest import LiveServer, sentence, write_records
 
 from builder.errors import ServiceError
-from builder.studio.backend import Backend, BackendServer, load_secret, unannotated_tasks
+from builder.studio.backend import Backend
+from builder.studio.credentials import load_secret
 from builder.studio.priority import VIEW_TITLE
+from builder.studio.project import unannotated_tasks
 from builder.studio.push import push
 from builder.studio.server import free_port
+from builder.studio.serving import BackendServer
 from builder.studio.tasks import task
 
 ROOT = Path(__file__).resolve().parents[1]

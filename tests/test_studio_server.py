@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import LiveServer, ev, sentence, tricky_sentences, write_records
 from typer.testing import CliRunner
 
 from builder.cli import app
@@ -30,7 +31,6 @@ from builder.studio.push import push
 from builder.studio.results import annotatable, events_from_results, sort_events
 from builder.studio.server import start_server
 from builder.studio.tasks import event_results
-from conftest import LiveServer, ev, sentence, tricky_sentences, write_records
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
@@ -441,7 +441,7 @@ def test_cli_push_and_pull_find_the_server_by_env_or_credentials(ls_server: Live
 
 
 def test_cli_serve_keeps_secrets_out_of_the_output_and_stops_on_ctrl_c(ls_template: Path, tmp_path: Path):
-    from builder.studio.backend import load_secret
+    from builder.studio.credentials import load_secret
     from builder.studio.server import free_port
 
     workspace = tmp_path / "ws"

@@ -36,6 +36,7 @@ Talking to a server:
   orphaning annotations;
 * :mod:`~builder.studio.push`: records -> tasks, predictions (and human annotations);
 * :mod:`~builder.studio.pull`: the export -> the human layer in ``annotations/``;
-* :mod:`~builder.studio.backend`: Label Studio's ML backend: predictions for any task,
-  retraining on every correction, priorities refreshed (``eventds annotate backend``).
+* :mod:`~builder.studio.backend`: the ML backend's model and state: predictions for any
+  task, retraining on every correction, priorities refreshed;
+* :mod:`~builder.studio.serving`: the ML backend's HTTP API (``eventds annotate backend``).
 """

@@ -1,6 +1,7 @@
 """Label Studio's ML backend: pre-annotations for any task, retrained on every correction.
 
-``eventds annotate backend`` serves Label Studio's ML backend API on 127.0.0.1:
+:class:`Backend` is the model and its state on disk, behind the HTTP API that
+:mod:`builder.studio.serving` serves on 127.0.0.1 (``eventds annotate backend``):
 
 - ``GET /health``: ``{"status": "UP", "model_version": ...}``;
 - ``POST /setup``: Label Studio connects a project; answers the model version;
@@ -21,50 +22,44 @@ the new model version and a new ``data.priority`` (:mod:`builder.studio.priority
 where it stopped. A payload it cannot use gets a 4xx answer naming what is wrong, and the
 backend keeps serving.
 
-Security: it binds to 127.0.0.1 only. Everything that changes its state (``/setup``,
-``/webhook``, ``/train``) needs the shared secret of ``WORKSPACE/backend/secret.json``
-(mode 0600) as HTTP basic auth; :func:`register` gives it to Label Studio with the backend.
-``/health`` and ``/predict`` read nothing from disk and change nothing, and answer without it.
+Security (:mod:`builder.studio.serving`): it binds to 127.0.0.1 only. Everything that
+changes its state (``/setup``, ``/webhook``, ``/train``) needs the shared secret of
+``WORKSPACE/backend/secret.json`` (mode 0600) as HTTP basic auth;
+:func:`builder.studio.project.register` gives it to Label Studio with the backend.
+``/health`` and ``/predict`` change nothing, and answer without it.
 """
 
 from __future__ import annotations
 
-import base64
-import hmac
 import json
 import logging
-import secrets
 import threading
 import time
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from ..errors import EventdsError, InputError, ServiceError, ValidationFailed
+from ..errors import EventdsError, InputError
 from ..io import atomic_open, read_jsonl
 from ..labelset import guidelines_version
 from ..weak import WeakLabeller
 from ..weak.learned import CORRECTIONS
 from ..weak.memory import MEMORY_FILE, CorrectionMemory, CorrectionsFunction
 from .client import StudioClient
+from .credentials import backend_dir
 from .export import human_layer_from_export
 from .interface import TEXT, LabelSet
-from .priority import VIEW_TITLE, Prioritizer
+from .priority import Prioritizer
+from .project import ensure_priority_view, unannotated_tasks
 from .tasks import event_results, prediction_score
 
 log = logging.getLogger("eventds.backend")
 
-BACKEND_DIR = "backend"
 STATE_FILE = "state.json"
 TASKS_FILE = "tasks.jsonl"  # the tasks annotated, with their annotations as Label Studio sent them
 HUMAN_FILE = "human.jsonl"  # the human layer made from them
 MODEL_DIR = "model"
-SECRET_FILE = "secret.json"
 LOG_FILE = "backend.log"
-USER = "eventds"
-TITLE = "eventds"
-MAX_BODY = 64 * 1024 * 1024
+MODEL_CLASS = "eventds"
 DEBOUNCE = 3.0
 #: Webhook actions that change the annotations.
 ANNOTATION_ACTIONS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED")
@@ -79,36 +74,6 @@ class PayloadError(InputError):
         self.status = status
 
 
-def backend_dir(workspace: Path) -> Path:
-    return Path(workspace) / BACKEND_DIR
-
-
-@dataclass(frozen=True)
-class Secret:
-    user: str
-    password: str
-
-    def header(self) -> str:
-        return "Basic " + base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
-
-    def accepts(self, header: Optional[str]) -> bool:
-        return header is not None and hmac.compare_digest(header.encode(), self.header().encode())
-
-
-def load_secret(workspace: Path) -> Secret:
-    """The backend's shared secret, made (mode 0600) on first use."""
-    path = backend_dir(workspace) / SECRET_FILE
-    if path.exists():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return Secret(str(data["user"]), str(data["password"]))
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise InputError(f"{path}: cannot read the backend's secret ({e!r}); delete it to make a new one") from e
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = Secret(USER, secrets.token_urlsafe(24))
-    with atomic_open(path, permissions=0o600) as fh:
-        fh.write(json.dumps({"user": secret.user, "password": secret.password}) + "\n")
-    return secret
 
 
 def _task_id(task: Mapping[str, Any], where: str) -> int:
@@ -225,7 +190,7 @@ class Backend:
         with self._lock:
             return {
                 "status": "UP",
-                "model_class": TITLE,
+                "model_class": MODEL_CLASS,
                 "model_version": self.model_version,
                 "annotated_tasks": len(self._tasks),
                 "trained_on": self._state["trained_on"],
@@ -514,220 +479,3 @@ class Backend:
             ensure_priority_view(client, project)
         log.info("project %d: %d tasks predicted with %s, %d priorities changed", project, len(tasks), version, reordered)
         return {"predicted": len(tasks), "reordered": reordered}
-
-
-def unannotated_tasks(client: StudioClient, project: int, page_size: int = 500) -> list[dict[str, Any]]:
-    """The tasks of ``project`` with no annotation (skipped ones count as annotated), with their data."""
-    out: list[dict[str, Any]] = []
-    page = 1
-    while True:
-        body = client.get("/api/tasks", project=project, page=page, page_size=page_size, include="id,data,total_annotations,cancelled_annotations")
-        tasks = body.get("tasks", [])
-        out += [t for t in tasks if not t.get("total_annotations") and not t.get("cancelled_annotations")]
-        if not tasks or page * page_size >= body.get("total", 0):
-            break
-        page += 1
-    return sorted(out, key=lambda t: t["id"])
-
-
-# ---------------------------------------------------------------------------------------
-# Label Studio's side: registration and the priority tab
-
-
-def ensure_priority_view(client: StudioClient, project: int) -> dict[str, Any]:
-    """The data manager tab that lists unannotated tasks, highest priority first."""
-    data = {
-        "title": VIEW_TITLE,
-        "ordering": ["-tasks:data.priority"],
-        "filters": {"conjunction": "and", "items": [{"filter": "filter:tasks:total_annotations", "operator": "equal", "type": "Number", "value": 0}]},
-    }
-    views = client.get("/api/dm/views", project=project)
-    for v in views if isinstance(views, list) else []:
-        if (v.get("data") or {}).get("title") == VIEW_TITLE:
-            return v
-    return client.post("/api/dm/views", {"project": project, "data": data})
-
-
-def register(client: StudioClient, project: int, url: str, secret: Secret) -> dict[str, Any]:
-    """Connect the backend at ``url`` to ``project`` (idempotent).
-
-    First the webhook that carries annotations to ``url/webhook`` with the secret (Label
-    Studio's own would go without it), then the ML backend (``POST /api/ml``, basic auth),
-    then the project settings that fetch predictions for tasks that have none.
-    """
-    url = url.rstrip("/")
-    hook = {"project": project, "url": f"{url}/webhook", "send_payload": True, "send_for_all_actions": True,
-            "headers": {"Authorization": secret.header()}, "is_active": True}
-    hooks = client.get("/api/webhooks/", project=project)
-    existing = next((h for h in hooks if isinstance(h, Mapping) and h.get("url") == hook["url"]), None) if isinstance(hooks, list) else None
-    if existing:
-        client.patch(f"/api/webhooks/{existing['id']}/", hook)
-    else:
-        client.post("/api/webhooks/", hook)
-    ml = {"url": url, "project": project, "title": TITLE, "is_interactive": False, "auth_method": "BASIC_AUTH",
-          "basic_auth_user": secret.user, "basic_auth_pass": secret.password, "auto_update": True}
-    backends = client.get("/api/ml", project=project)
-    mine = next((b for b in backends if isinstance(b, Mapping) and str(b.get("url", "")).rstrip("/") == url), None) if isinstance(backends, list) else None
-    backend = client.patch(f"/api/ml/{mine['id']}", ml) if mine else client.post("/api/ml", ml)
-    client.patch(f"/api/projects/{project}", {"evaluate_predictions_automatically": True, "show_collab_predictions": True})
-    ensure_priority_view(client, project)
-    return backend
-
-
-# ---------------------------------------------------------------------------------------
-# HTTP
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: "BackendServer"
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt: str, *args: Any) -> None:
-        log.info("%s %s", self.address_string(), fmt % args)
-
-    def _answer(self, status: int, body: Mapping[str, Any]) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _body(self) -> Any:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            raise PayloadError("Content-Length is not a number") from None
-        if length > MAX_BODY:
-            raise PayloadError(f"request body of {length} bytes is over the limit of {MAX_BODY}", 413)
-        raw = self.rfile.read(length) if length else b""
-        if not raw.strip():
-            raise PayloadError("empty request body: expected a JSON object")
-        try:
-            return json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise PayloadError(f"request body is not JSON: {e}") from None
-
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0].rstrip("/")
-        if path in ("/health", ""):
-            self._answer(200, self.server.backend.status())
-        elif path == "/versions":
-            self._answer(200, {"versions": [self.server.backend.model_version]})
-        else:
-            self._answer(404, {"error": f"no such endpoint: GET {path}"})
-
-    def do_POST(self) -> None:
-        path = self.path.split("?", 1)[0].rstrip("/")
-        backend = self.server.backend
-        try:
-            if path in ("/setup", "/webhook", "/train") and not self.server.secret.accepts(self.headers.get("Authorization")):
-                self._answer(401, {"error": f"POST {path} needs the backend's secret (HTTP basic auth; see backend/{SECRET_FILE})"})
-                return
-            if path == "/predict":
-                body = self._body()
-                if not isinstance(body, Mapping):
-                    raise PayloadError(f"predict: expected a JSON object with 'tasks', got {type(body).__name__}")
-                self._answer(200, {"results": backend.predict(body.get("tasks")), "model_version": backend.model_version})
-            elif path == "/setup":
-                self._answer(200, backend.setup(self._body()))
-            elif path == "/webhook":
-                self._answer(200, backend.webhook(self._body()))
-            elif path == "/train":
-                self._body() if int(self.headers.get("Content-Length") or 0) else None
-                self._answer(200, backend.train_soon(delay=0.0))
-            elif path == "/health":
-                self._answer(200, backend.status())
-            else:
-                self._answer(404, {"error": f"no such endpoint: POST {path}"})
-        except PayloadError as e:
-            self._answer(e.status, {"error": str(e)})
-        except ValidationFailed as e:
-            self._answer(422, {"error": str(e), "problems": list(getattr(e, "problems", []))})
-        except Exception as e:  # one bad request never stops the server
-            log.exception("POST %s failed", path)
-            self._answer(500, {"error": f"{type(e).__name__}: {e}"})
-
-
-class BackendServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, backend: Backend, secret: Secret, host: str = "127.0.0.1", port: int = 9090):
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise ServiceError(f"the backend binds to the loopback interface only, not {host!r}")
-        super().__init__((host, port), _Handler)
-        self.backend = backend
-        self.secret = secret
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> threading.Thread:
-        """Serve in a background thread (for tests and ``annotate serve``)."""
-        thread = threading.Thread(target=self.serve_forever, name="eventds-backend", daemon=True)
-        thread.start()
-        return thread
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
-        self.backend.close()
-
-
-ENDPOINT_FILE = "endpoint.json"
-
-
-def write_endpoint(workspace: Path, url: Optional[str]) -> None:
-    """Record where the workspace's backend listens (``None``: it stopped), for ``annotate push``."""
-    path = backend_dir(workspace) / ENDPOINT_FILE
-    if url is None:
-        path.unlink(missing_ok=True)
-        return
-    with atomic_open(path) as fh:
-        fh.write(json.dumps({"url": url}) + "\n")
-
-
-def running_endpoint(workspace: Path) -> Optional[str]:
-    """The URL of the workspace's backend when one is running and answers ``/health``."""
-    path = backend_dir(workspace) / ENDPOINT_FILE
-    try:
-        url = json.loads(path.read_text(encoding="utf-8"))["url"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    try:
-        import httpx
-
-        return url if httpx.get(f"{url}/health", timeout=2).status_code == 200 else None
-    except httpx.HTTPError:
-        return None
-
-
-def start_backend(workspace: Path, port: int, config: Optional[Path] = None, debounce: float = DEBOUNCE) -> BackendServer:
-    """Start the workspace's backend on 127.0.0.1:``port`` in a background thread and record
-    where it listens (for ``annotate push``).
-
-    Raises:
-        OSError: the port cannot be bound.
-    """
-    server = BackendServer(Backend(workspace, config=config, debounce=debounce), load_secret(workspace), port=port)
-    server.start()
-    write_endpoint(workspace, server.url)
-    return server
-
-
-def stop_backend(workspace: Path, server: BackendServer) -> None:
-    write_endpoint(workspace, None)
-    server.close()
-
-
-def register_with(workspace: Path, server: BackendServer, title: str) -> Optional[int]:
-    """Register ``server`` with the project titled ``title`` of the workspace's Label Studio;
-    its id, or ``None`` when there is no such project yet."""
-    with StudioClient.connect(workspace) as client:
-        found = client.find_project(title)
-        if found is None:
-            return None
-        register(client, found["id"], server.url, server.secret)
-        return found["id"]

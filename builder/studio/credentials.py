@@ -7,7 +7,9 @@ They are generated on first start and kept in ``WORKSPACE/label-studio/credentia
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hmac
 import json
 import os
 import secrets
@@ -16,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
+from ..io import atomic_open
 
 DATA_SUBDIR = "label-studio"
 CREDENTIALS_FILE = "credentials.json"
@@ -86,3 +89,43 @@ def ensure_credentials(workspace: Path) -> Credentials:
     creds = Credentials.generate()
     creds.save(path)
     return creds
+
+
+# ---------------------------------------------------------------------------------------
+# The ML backend's shared secret
+
+BACKEND_DIR = "backend"  # WORKSPACE/backend/: the ML backend's state (builder.studio.backend)
+SECRET_FILE = "secret.json"
+BACKEND_USER = "eventds"
+
+
+def backend_dir(workspace: Path) -> Path:
+    return Path(workspace) / BACKEND_DIR
+
+
+@dataclass(frozen=True)
+class Secret:
+    user: str
+    password: str
+
+    def header(self) -> str:
+        return "Basic " + base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+
+    def accepts(self, header: Optional[str]) -> bool:
+        return header is not None and hmac.compare_digest(header.encode(), self.header().encode())
+
+
+def load_secret(workspace: Path) -> Secret:
+    """The backend's shared secret, made (mode 0600) on first use."""
+    path = backend_dir(workspace) / SECRET_FILE
+    if path.exists():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return Secret(str(data["user"]), str(data["password"]))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise InputError(f"{path}: cannot read the backend's secret ({e!r}); delete it to make a new one") from e
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = Secret(BACKEND_USER, secrets.token_urlsafe(24))
+    with atomic_open(path, permissions=0o600) as fh:
+        fh.write(json.dumps({"user": secret.user, "password": secret.password}) + "\n")
+    return secret

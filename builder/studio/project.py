@@ -7,8 +7,10 @@ from typing import Any, Mapping, Optional
 
 from ..errors import ConfigError
 from .client import StudioClient, StudioHTTPError
+from .credentials import Secret
 from .instructions import instructions_html
 from .interface import ARGUMENT, _normalise, config_labels, with_legacy_argument
+from .priority import VIEW_TITLE
 from .results import labels_in_results
 
 DEFAULT_PROJECT = "eventds"
@@ -138,3 +140,63 @@ def ensure_project(
     if changes:
         project = client.patch(f"/api/projects/{project['id']}", changes)
     return project
+
+
+# ---------------------------------------------------------------------------------------
+# The ML backend's side of a project: its registration, the priority tab, the tasks to predict
+
+BACKEND_TITLE = "eventds"
+
+
+def unannotated_tasks(client: StudioClient, project: int, page_size: int = 500) -> list[dict[str, Any]]:
+    """The tasks of ``project`` with no annotation (skipped ones count as annotated), with their data."""
+    out: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        body = client.get("/api/tasks", project=project, page=page, page_size=page_size, include="id,data,total_annotations,cancelled_annotations")
+        tasks = body.get("tasks", [])
+        out += [t for t in tasks if not t.get("total_annotations") and not t.get("cancelled_annotations")]
+        if not tasks or page * page_size >= body.get("total", 0):
+            break
+        page += 1
+    return sorted(out, key=lambda t: t["id"])
+
+
+def ensure_priority_view(client: StudioClient, project: int) -> dict[str, Any]:
+    """The data manager tab that lists unannotated tasks, highest priority first."""
+    data = {
+        "title": VIEW_TITLE,
+        "ordering": ["-tasks:data.priority"],
+        "filters": {"conjunction": "and", "items": [{"filter": "filter:tasks:total_annotations", "operator": "equal", "type": "Number", "value": 0}]},
+    }
+    views = client.get("/api/dm/views", project=project)
+    for v in views if isinstance(views, list) else []:
+        if (v.get("data") or {}).get("title") == VIEW_TITLE:
+            return v
+    return client.post("/api/dm/views", {"project": project, "data": data})
+
+
+def register(client: StudioClient, project: int, url: str, secret: Secret) -> dict[str, Any]:
+    """Connect the backend at ``url`` to ``project`` (idempotent).
+
+    First the webhook that carries annotations to ``url/webhook`` with the secret (Label
+    Studio's own would go without it), then the ML backend (``POST /api/ml``, basic auth),
+    then the project settings that fetch predictions for tasks that have none.
+    """
+    url = url.rstrip("/")
+    hook = {"project": project, "url": f"{url}/webhook", "send_payload": True, "send_for_all_actions": True,
+            "headers": {"Authorization": secret.header()}, "is_active": True}
+    hooks = client.get("/api/webhooks/", project=project)
+    existing = next((h for h in hooks if isinstance(h, Mapping) and h.get("url") == hook["url"]), None) if isinstance(hooks, list) else None
+    if existing:
+        client.patch(f"/api/webhooks/{existing['id']}/", hook)
+    else:
+        client.post("/api/webhooks/", hook)
+    ml = {"url": url, "project": project, "title": BACKEND_TITLE, "is_interactive": False, "auth_method": "BASIC_AUTH",
+          "basic_auth_user": secret.user, "basic_auth_pass": secret.password, "auto_update": True}
+    backends = client.get("/api/ml", project=project)
+    mine = next((b for b in backends if isinstance(b, Mapping) and str(b.get("url", "")).rstrip("/") == url), None) if isinstance(backends, list) else None
+    backend = client.patch(f"/api/ml/{mine['id']}", ml) if mine else client.post("/api/ml", ml)
+    client.patch(f"/api/projects/{project}", {"evaluate_predictions_automatically": True, "show_collab_predictions": True})
+    ensure_priority_view(client, project)
+    return backend

@@ -23,7 +23,7 @@ from .client import StudioClient
 from .interface import LabelSet, label_config
 from .offsets import LS_OFFSET_UNIT, OffsetUnit
 from .priority import Prioritizer, content_words
-from .project import DEFAULT_OVERLAP, DEFAULT_PROJECT, ensure_project
+from .project import DEFAULT_OVERLAP, DEFAULT_PROJECT, ensure_project, register
 from .results import events_from_results
 from .tasks import (
     HUMAN_MARK,
@@ -309,7 +309,7 @@ def push(
     to send it a batch at a time in that order, so memory holds one batch and not the file.
 
     With ``backend`` (its URL and secret; see :mod:`builder.studio.backend`), the ML backend
-    is registered with the project at the end (:func:`builder.studio.backend.register`).
+    is registered with the project at the end (:func:`builder.studio.project.register`).
 
     Args:
         client: connection to the server.
@@ -416,8 +416,6 @@ def push(
     if versions and current != (version := versions.most_common(1)[0][0]) and not current.startswith(f"{version}+"):
         client.patch(f"/api/projects/{pid}", {"model_version": version})
     if backend is not None:
-        from .backend import register
-
         register(client, pid, *backend)
         stats.backend = backend[0]
     return stats
