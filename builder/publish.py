@@ -31,9 +31,10 @@ from typing import Any, Callable, Mapping, Optional
 
 from . import swap
 from .bio import bio_labels, to_bio
+from .card import CARD_NAME, STATS_NAME, card_body, card_metadata, count_licence_statements, write_card  # noqa: F401  (card_* re-exported)
 from .errors import InputError
 from .io import read_jsonl, umask
-from .labelset import HUMAN_STATUSES, event_types, guidelines_version
+from .labelset import event_types
 from .pseudonyms import pseudonymise
 from .split import SPLITS
 
@@ -41,8 +42,6 @@ DEFAULT_CONFIG = "spans"
 CONFIGS = ("spans", "bio", "labels", "ee", "documents")
 #: The configs with one row per sentence record (``documents`` has one per document).
 SENTENCE_CONFIGS = ("spans", "bio", "labels", "ee")
-CARD_NAME = "README.md"
-STATS_NAME = "stats.json"
 
 
 def event_features() -> dict[str, Any]:
@@ -138,6 +137,9 @@ class PublishStats:
     bio_left_out: list = field(default_factory=list)  # (where, id, type, start, end, text) of events BIO cannot tag
     spans_left_out: list = field(default_factory=list)  # (config, formats.LeftOut) of spans bio's arg_tags or ee cannot hold
     guidelines: Counter = field(default_factory=Counter)  # guidelines version of the records -> sentences
+    status_guidelines: Counter = field(default_factory=Counter)  # (status, guidelines version) -> sentences
+    document_meta: dict[str, dict] = field(default_factory=dict)  # doc_id -> its ``document`` fields
+    licence_statements: int = 0  # sentences with words of a licence or permission statement
     example: Optional[dict] = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,6 +156,7 @@ class PublishStats:
             },
             "status": dict(sorted(self.status.items())),
             "guidelines_versions": dict(sorted(self.guidelines.items())),
+            "status_guidelines_versions": {s: {v: n for (s2, v), n in sorted(self.status_guidelines.items()) if s2 == s} for s in sorted(self.status)},
             "bio_events_left_out": [{"id": i, "type": t, "start": a, "end": b, "text": x} for _, i, t, a, b, x in self.bio_left_out],
             "spans_left_out": [{"config": c, **lo.to_dict()} for c, lo in self.spans_left_out],
         }
@@ -238,6 +241,9 @@ def write_dataset(records_path: Path, manifest: dict, out_dir: Path, card_extra:
             stats.documents[split].add(record["doc_id"])
             stats.status[record["status"]] += 1
             stats.guidelines[record.get("guidelines_version") or "none"] += 1
+            stats.status_guidelines[record["status"], record.get("guidelines_version") or "none"] += 1
+            stats.document_meta.setdefault(record["doc_id"], dict(record.get("document") or {}))
+            stats.licence_statements += count_licence_statements(record["text"])
             stats.events[split].update(e["type"] for e in record["events"])
             stats.sentences_with[split].update(record["labels"])
             if stats.example is None and split == "train" and record["events"]:
@@ -259,7 +265,7 @@ def write_dataset(records_path: Path, manifest: dict, out_dir: Path, card_extra:
             os.replace(path, named)
             files[config, split] = named.relative_to(tmp).as_posix()
         (tmp / STATS_NAME).write_text(json.dumps(stats.to_dict(), indent=2) + "\n", encoding="utf-8")
-        write_card(tmp, features, stats, files, card_extra or {})
+        write_card(tmp, features, stats, files, card_extra or {}, DEFAULT_CONFIG)
         os.rename(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -268,206 +274,6 @@ def write_dataset(records_path: Path, manifest: dict, out_dir: Path, card_extra:
         for writer in writers.values():
             writer.close()
     return stats
-
-
-def card_metadata(features: dict, stats: PublishStats, files: dict[tuple[str, str], str]):
-    """The card's YAML metadata: configs (``spans`` marked default) and dataset_info, via datasets' classes."""
-    from datasets import DatasetInfo, SplitInfo
-    from datasets.info import DatasetInfosDict
-    from datasets.splits import SplitDict
-    from datasets.utils.metadata import MetadataConfigs
-    from huggingface_hub import DatasetCardData
-
-    card_data = DatasetCardData(
-        language=["en"],
-        license="other",
-        task_categories=["token-classification", "text-classification"],
-        pretty_name="Conflict events in news (eventds)",
-        tags=["event-extraction", "conflict", "weak-supervision"],
-    )
-    present = [s for s in SPLITS if stats.sentences[s]]
-    infos = {}
-    for config in CONFIGS:
-        splits = SplitDict()
-        for split in present:
-            rows = len(stats.documents[split]) if config == "documents" else stats.sentences[split]
-            splits.add(SplitInfo(name=split, num_examples=rows))
-        infos[config] = DatasetInfo(features=features[config], splits=splits)
-    DatasetInfosDict(infos).to_dataset_card_data(card_data)
-    MetadataConfigs(
-        {
-            config: {
-                **({"default": True} if config == DEFAULT_CONFIG else {}),
-                "data_files": [{"split": s, "path": files[config, s]} for s in present],
-            }
-            for config in CONFIGS
-        }
-    ).to_dataset_card_data(card_data)
-    return card_data
-
-
-def _table(header: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _example(record: Optional[dict]) -> str:
-    if record is None:
-        return "_No training sentence has events yet._"
-    shown = {k: record[k] for k in ("id", "text", "events", "labels", "status")}
-    shown["events"] = [{k: e[k] for k in ("type", "start", "end", "text", "realis", "confidence", "sources")} for e in record["events"]]
-    return "```json\n" + json.dumps(shown, ensure_ascii=False, indent=2) + "\n```"
-
-
-def card_body(stats: PublishStats, extra: dict) -> str:
-    """The card's Markdown, every number taken from ``stats`` or ``extra``."""
-    types = list(event_types())
-    split_rows = [[s, len(stats.documents[s]), stats.sentences[s], *(stats.events[s][t] for t in types)] for s in SPLITS]
-    split_rows.append(["total", sum(len(stats.documents[s]) for s in SPLITS), sum(stats.sentences.values()), *(sum(stats.events[s][t] for s in SPLITS) for t in types)])
-    sections = []
-    agreement = extra.get("agreement")
-    if agreement:
-        rows = [[t, v["exact_f1"], v["overlap_f1"], v["kappa"]] for t, v in agreement["per_type"].items()]
-        sections.append(
-            "## Inter-annotator agreement\n\n"
-            f"{agreement['sentences']} sentences were annotated twice, independently. Span F1 between the two "
-            "annotators (exact and overlapping triggers) and Cohen's kappa on sentence-level labels:\n\n"
-            + _table(["type", "exact F1", "overlap F1", "kappa"], rows)
-            + f"\n\nRealis agreement on matched triggers: {agreement.get('realis_agreement')}; argument F1 on matched "
-            f"triggers: {agreement.get('argument_f1')}. {len(agreement.get('disagreements', []))} of them differ in any way; "
-            f"{stats.status['adjudicated']} published sentences were adjudicated (status `adjudicated`)."
-        )
-    quality = extra.get("quality")
-    if quality:
-        rows = [[t, v["precision"], v["recall"], v["f1"]] for t, v in quality["per_type"].items()]
-        sections.append(
-            "## Weak-label quality\n\nWeak labels against the human layer, trigger level, overlap match:\n\n"
-            + _table(["type", "precision", "recall", "F1"], rows)
-            + f"\n\nShare of pre-annotations accepted unchanged: {quality.get('accepted_unchanged', 'n/a')}."
-        )
-    human = sum(stats.status[s] for s in HUMAN_STATUSES)
-    if human and extra.get("provenance"):
-        sections.insert(0, "## How the human layer was made\n\n" + extra["provenance"])
-    elif not human:
-        sections.insert(0, "## No human layer\n\nNo sentence of this dataset was corrected by an annotator: every label is a weak "
-                        "(machine) label from the labelling functions, with the confidence they gave it.")
-    if extra.get("release"):
-        from .release import card_section
-
-        sections.insert(0, card_section(extra["release"]))
-    grouping = (extra.get("manifest") or {}).get("grouping")
-    split_note = (
-        f"Documents linked by a near-duplicate sentence (word {grouping['shingle_words']}-shingles, Jaccard >= "
-        f"{grouping['jaccard']} or containment >= {grouping['containment']}) share a split, so no near-duplicate "
-        "pair crosses splits. Assignments are recorded in the build's split manifest and never move."
-        if isinstance(grouping, dict) and {"shingle_words", "jaccard", "containment"} <= grouping.keys()
-        else "Splits are by document."
-    )
-    status = ", ".join(f"{k}: {v}" for k, v in sorted(stats.status.items()))
-    left_out = stats.bio_left_out
-    bio_note = (
-        f" {len(left_out)} events whose trigger does not fall on token boundaries are left out of `bio` "
-        f"(they stay in `spans`; listed in `{STATS_NAME}`)." if left_out else ""
-    )
-    correction = (
-        f"corrected by annotators in Label Studio ({human} of {sum(stats.status.values())} sentences)"
-        if human else "not corrected by annotators (weak labels only)"
-    )
-    versions = ", ".join(f"`{v}` ({n} sentences)" for v, n in sorted(stats.guidelines.items()))
-    current = guidelines_version()
-    version_note = "" if set(stats.guidelines) <= {current} else (
-        f" The current guidelines are `{current}`; records annotated under an earlier version keep "
-        "the version they were annotated with (the guidelines' changelog says what changed)."
-    )
-    corpus = extra.get("corpus") or {}
-    corpus_section = corpus["description"].strip() + "\n\n" if corpus.get("description") else ""
-    corpus_limitations = "".join(f"- {item}\n" for item in corpus.get("limitations", []))
-    if len(stats.documents) and sum(len(d) for d in stats.documents.values()) < 20:
-        corpus_limitations += (
-            f"- {sum(len(d) for d in stats.documents.values())} documents: counts are small, and the splits cannot "
-            "follow their target shares closely when documents must stay grouped.\n"
-        )
-    return f"""
-# Conflict events in news
-
-Sentences from news articles about conflict, annotated with event
-triggers of four types: {", ".join(f"`{t}`" for t in types)}. Built with `eventds`: articles are
-cleaned of scrape noise (comment sections, donation widgets, bylines, captions, repeated
-paragraphs), segmented with spaCy, pre-annotated by weak labelling functions, {correction},
-validated against the JSON Schema in `schema/`, and split by groups of documents.
-
-- Annotation guidelines versions of the records: {versions} (see `guidelines/` in the source repository).{version_note}
-- Annotation status of the sentences: {status}
-
-## Counts per split
-
-Events per type (from `events`, the best available layer):
-
-{_table(["split", "documents", "sentences", *types], split_rows)}
-
-{split_note}
-
-{chr(10).join(s + chr(10) for s in sections)}
-## Configs and how to load them
-
-```python
-from datasets import load_dataset
-spans = load_dataset("PATH_OR_REPO")            # "spans" (default): text + events with offsets
-bio = load_dataset("PATH_OR_REPO", "bio")       # tokens, spaces, ner_tags (BIO, ClassLabel)
-labels = load_dataset("PATH_OR_REPO", "labels") # text + multi-label sentence labels
-ee = load_dataset("PATH_OR_REPO", "ee")         # TextEE's unified format (event extraction)
-docs = load_dataset("PATH_OR_REPO", "documents")  # one row per document, document offsets
-names = bio["train"].features["ner_tags"].feature.names
-```
-
-- `spans`: `events` is the best available layer (human where `status` is `corrected` or
-  `adjudicated`), `weak_events` the weak labeller's output. Offsets are character offsets
-  into `text` (Python string indices, end exclusive); every event's `text` equals
-  `text[start:end]`. Events carry `type` (ClassLabel), `realis`, `arguments` (role + span),
-  `count` (casualty counts), `confidence` and `sources` (labelling functions) where known.
-- `bio`: spaCy tokens of `text` (blank English tokenizer) with `spaces` so that
-  `"".join(t + " " * s for t, s in zip(tokens, spaces)) == text`; tags aligned with
-  `Doc.char_span(..., alignment_mode="strict")`, never shifted.{bio_note}
-- `labels`: the distinct event types of each sentence, for multi-label classification.
-- `bio` also has `arg_tags`: one argument BIO sequence (roles, `ClassLabel`) per tagged event,
-  in the order of the triggers in `ner_tags`, each aligned 1:1 with `tokens` (one sequence per
-  event, because an argument can fill different roles in two events).
-- `ee`: TextEE's unified format, one window per sentence (`wnd_id` is the sentence id): `tokens`
-  (the `bio` tokens, `spaces` kept), `entity_mentions` (every distinct argument span, type
-  `ENTITY`), `event_mentions` with `event_type`, `trigger` and `arguments` (`entity_id`, `role`)
-  at token offsets, end exclusive; `realis` and `count` kept as extra fields. Event types, roles
-  and realis are `ClassLabel`s. `eventds export --format ee` writes it as TextEE JSONL with string labels.
-- `documents`: one row per document: `sentences` with their offsets in the document, and
-  `events` (type, realis and roles as `ClassLabel`s) with document-level character offsets into
-  `text`, the document rebuilt from its sentences (characters between sentences are spaces).
-- `eventds export PATH --format ee|conll|docbin|maven -o DIR` writes the dataset for TextEE,
-  CoNLL-style taggers, `spacy train` (`.spacy` DocBin) or MAVEN-style code, one file per split.
-
-## Example (`spans`, train)
-
-{_example(stats.example)}
-
-## Sources and licence
-
-{corpus_section}The texts are news articles and remain under their publishers' copyright. Outlets,
-titles, dates and authors are given only where the article text itself states them. The
-annotations are released under the licence of the `eventds` project.
-
-## Known limitations
-
-{corpus_limitations}- Sentences with `status` `weak` carry only machine labels.
-- Realis, arguments and casualty counts are filled only where the annotators or the rules
-  gave them.
-- The blank English sentencizer splits on punctuation; a few abbreviations may split a sentence.
-"""
-
-
-def write_card(folder: Path, features: dict, stats: PublishStats, files: dict[tuple[str, str], str], extra: dict) -> None:
-    from huggingface_hub import DatasetCard
-
-    card_data = card_metadata(features, stats, files)
-    DatasetCard(f"---\n{card_data.to_yaml()}\n---\n{card_body(stats, extra)}").save(folder / CARD_NAME)
 
 
 def load_published(folder: Path, config: Optional[str] = None):
