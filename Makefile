@@ -14,7 +14,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test: pyproject.toml $(VENV)/.core
-	$(BIN)/python -m pip install --quiet -e ".[server,test,model]"
+	$(BIN)/python -m pip install --quiet -e ".[server,test,model,dask]"
 	touch $@
 
 install: $(VENV)/.core

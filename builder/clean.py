@@ -292,11 +292,22 @@ class Boilerplate:
     documents: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def observe(self, article: Article) -> None:
-        source = source_of(article)
-        keys = {normalise(l.text) for l in split_lines(article.text) if not content_like(l)}
+        self.count(*self.lines_of(article))
+
+    @staticmethod
+    def lines_of(article: Article) -> tuple[str, frozenset[str]]:
+        """What :meth:`observe` counts of ``article``: its source and its normalised lines
+        that do not read as prose (computed where the article is, counted where the window is)."""
+        return source_of(article), frozenset(key for key in (normalise(l.text) for l in split_lines(article.text) if not content_like(l)) if key)
+
+    def count(self, source: str, keys: Iterable[str]) -> None:
+        """Count one document of ``source`` holding the lines ``keys`` (from :meth:`lines_of`)."""
         for key in keys:
-            if key:
-                self.documents[source, key] = self.documents.get((source, key), 0) + 1
+            self.documents[source, key] = self.documents.get((source, key), 0) + 1
+
+    def repeated_only(self) -> "Boilerplate":
+        """The same boilerplate without the lines seen too rarely to count (what a worker needs)."""
+        return Boilerplate(self.min_documents, {k: n for k, n in self.documents.items() if n >= self.min_documents})
 
     def repeated(self, article: Article, line: Line) -> bool:
         if content_like(line):
@@ -365,12 +376,20 @@ def clean(articles: Iterable[Article], rules: Optional[Rules] = None) -> Iterato
     for article in window:
         boilerplate.observe(article)
     for article in itertools.chain(window, stream):
-        cleaned = clean_article(article, rules, boilerplate)
-        if not cleaned.text.strip():
-            where = f"{article.meta.source_file}: article {article.id!r}" if article.meta.source_file else f"article {article.id!r}"
-            found = ", ".join(sorted({r.rule for r in cleaned.removals}))
-            raise InputError(f"{where}: every line was removed as scrape noise ({found}); nothing is left to publish")
-        yield cleaned
+        yield check_cleaned(article, clean_article(article, rules, boilerplate))
+
+
+def check_cleaned(article: Article, cleaned: CleanArticle) -> CleanArticle:
+    """``cleaned``, unless every line of ``article`` was removed.
+
+    Raises:
+        InputError: naming the article when nothing is left of it.
+    """
+    if not cleaned.text.strip():
+        where = f"{article.meta.source_file}: article {article.id!r}" if article.meta.source_file else f"article {article.id!r}"
+        found = ", ".join(sorted({r.rule for r in cleaned.removals}))
+        raise InputError(f"{where}: every line was removed as scrape noise ({found}); nothing is left to publish")
+    return cleaned
 
 
 _MONTHS = {m: i for i, names in enumerate(

@@ -32,8 +32,6 @@ from .console import fail as _fail
 from .console import summary_table as _table
 
 
-
-
 def main() -> None:
     try:
         app()
@@ -339,16 +337,22 @@ def build(
     model: Optional[str] = typer.Option(None, "--model", help="Installed spaCy pipeline instead of the blank English one."),
     keep_annotator_names: bool = typer.Option(False, "--keep-annotator-names", help="Publish annotator names instead of their pseudonyms from ANNOTATIONS/pseudonyms.json."),
     weak_config: Optional[Path] = typer.Option(None, "--weak-config", help="The labelling functions to run, in order, with their options (a weak_functions.json; default: the shipped one)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Run the per-document stages (read, clean, segment, label, near-duplicate signatures) on a local Dask cluster of N worker processes (needs the `dask` extra). The outputs are the same as without it."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run the per-document stages on an existing Dask cluster: its scheduler's address (tcp://host:8786) or scheduler file (*.json). Its workers need this eventds installed."),
 ) -> None:
     """Run every stage in order and publish the dataset (every labelling function's votes go to OUTPUT/votes/)."""
     from .pipeline import build as run
+    from .runners import make_runner
 
     try:
         with err.status("building") as status:
-            summary = run(
-                corpus, out_dir, manifest, annotations, model, progress=lambda s: status.update(f"building: {s}"),
-                keep_annotator_names=keep_annotator_names, weak_config=weak_config,
-            )
+            if workers is not None or scheduler is not None:
+                status.update("building: starting the Dask cluster" if scheduler is None else f"building: connecting to {scheduler}")
+            with make_runner(workers, scheduler) as runner:
+                summary = run(
+                    corpus, out_dir, manifest, annotations, model, progress=lambda s: status.update(f"building: {s}"),
+                    keep_annotator_names=keep_annotator_names, weak_config=weak_config, runner=runner,
+                )
     except EventdsError as e:
         _fail(e)
     for c in summary.conflicts + summary.warnings:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass
-from typing import Iterator
+from functools import lru_cache
+from typing import Iterator, NamedTuple, Optional
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -63,6 +64,31 @@ def similar(a: np.ndarray, b: np.ndarray, params: DedupParams) -> bool:
     return inter / union >= params.jaccard or inter / min(len(a), len(b)) >= params.containment
 
 
+class Signature(NamedTuple):
+    """What the index needs of one sentence, computed from its text alone (so anywhere):
+    its normalised text, its sorted shingle hashes and its MinHash values (below 2**32,
+    kept as ``uint32`` to halve what a worker sends)."""
+
+    key: str
+    hashes: np.ndarray
+    minhash: np.ndarray
+
+
+@lru_cache(maxsize=None)
+def _permutations(num_perm: int, seed: int):
+    return MinHash(num_perm=num_perm, seed=seed).permutations
+
+
+def signature(text: str, params: DedupParams = DedupParams()) -> Optional[Signature]:
+    """The :class:`Signature` of a sentence, or ``None`` when it has too few shingles to count."""
+    sh = shingles(text, params.shingle_words)
+    if len(sh) < params.min_shingles:
+        return None
+    mh = MinHash(num_perm=params.num_perm, seed=params.seed, permutations=_permutations(params.num_perm, params.seed))
+    mh.update_batch([s.encode("utf-8") for s in sh])
+    return Signature(normalise(text), _hashes(sh), mh.hashvalues.astype(np.uint32))
+
+
 class NearDuplicateIndex:
     """Streams sentences in, links near-duplicates, and reports clusters.
 
@@ -77,7 +103,7 @@ class NearDuplicateIndex:
         self.hashes: dict[str, np.ndarray] = {}
         self.doc_of: dict[str, str] = {}
         self.parent: dict[str, str] = {}
-        self._permutations = MinHash(num_perm=params.num_perm, seed=params.seed).permutations
+        self._permutations = _permutations(params.num_perm, params.seed)
 
     def _find(self, x: str) -> str:
         while self.parent[x] != x:
@@ -92,24 +118,25 @@ class NearDuplicateIndex:
 
     def add(self, sentence_id: str, doc_id: str, text: str) -> None:
         """Index one sentence, linking it to every earlier near-duplicate."""
+        self.add_signature(sentence_id, doc_id, signature(text, self.params))
+
+    def add_signature(self, sentence_id: str, doc_id: str, sig: Optional["Signature"]) -> None:
+        """Index one sentence by its :func:`signature` (made with this index's parameters,
+        possibly elsewhere), linking it to every earlier near-duplicate."""
         self.doc_of[sentence_id] = doc_id
         self.parent[sentence_id] = sentence_id
-        sh = shingles(text, self.params.shingle_words)
-        if len(sh) < self.params.min_shingles:
+        if sig is None:
             return
-        key = normalise(text)
-        if key in self.exact:
-            self._union(sentence_id, self.exact[key])
+        if sig.key in self.exact:
+            self._union(sentence_id, self.exact[sig.key])
             return  # an exact copy adds nothing new to the LSH index
-        self.exact[key] = sentence_id
-        hashes = _hashes(sh)
-        mh = MinHash(num_perm=self.params.num_perm, seed=self.params.seed, permutations=self._permutations)
-        mh.update_batch([s.encode("utf-8") for s in sh])
+        self.exact[sig.key] = sentence_id
+        mh = MinHash(num_perm=self.params.num_perm, seed=self.params.seed, hashvalues=sig.minhash.astype(np.uint64), permutations=self._permutations)
         for other in self.lsh.query(mh):
-            if similar(hashes, self.hashes[other], self.params):
+            if similar(sig.hashes, self.hashes[other], self.params):
                 self._union(sentence_id, other)
         self.lsh.insert(sentence_id, mh)
-        self.hashes[sentence_id] = hashes
+        self.hashes[sentence_id] = sig.hashes
 
     def clusters(self) -> list[list[str]]:
         """Clusters of two or more near-duplicate sentence ids, each sorted, sorted by first id."""

@@ -35,3 +35,11 @@ class ServiceError(EventdsError):
     """An external service (Label Studio) failed or could not be reached; retrying may help."""
 
     exit_code = 4
+
+
+class DocumentsFailed(InputError):
+    """Documents failed in a stage of the build (every one is listed; nothing is published).
+
+    With one failure the message is that document's error as the stage raised it."""
+
+    exit_code = 2

@@ -1,7 +1,12 @@
 """The whole build: ingest -> clean -> segment -> label -> human layer -> split -> validate -> publish.
 
-Records stream from stage to stage; only per-document counters and sentence hashes (for
-grouping duplicates) and the human layer are held in memory.
+The per-document stages (read, clean, segment, label, near-duplicate signatures:
+:func:`builder.stages.build_stages`) are run by a runner (:mod:`builder.runners`: in this
+process, or on a Dask cluster) and gathered here in document order: the human layer is
+applied, the records, removals and votes written, and the near-duplicate index fed; then
+the gather steps (validate, split, report, publish) run on what was written. Only
+per-document counters and sentence signatures (for grouping duplicates) and the human
+layer are held in memory.
 """
 
 from __future__ import annotations
@@ -15,21 +20,21 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
 from . import swap
-from .clean import clean
 from .errors import EventdsError, InputError, ValidationFailed
-from .ingest import read_articles
+from .ingest import read_sources
 from .io import read_jsonl, remove_dead_temporaries, write_jsonl
 from .labelset import HUMAN_STATUSES, event_types, project_file
 from .pseudonyms import PSEUDONYMS_FILE
 from .pseudonyms import load as load_pseudonyms
 from .publish import PublishStats, write_dataset
+from .records import Event, Sentence
 from .report import quality, write_no_human_report, write_report
-from .records import CleanArticle, Event, Sentence
-from .segment import segment
+from .runners import LocalRunner, Runner
 from .split import SPLITS, DocumentIndex, assign_splits, load_manifest, write_manifest
+from .stages import Work, build_stages, documents_failed
 from .validate import require_valid
 from .warc import WarcCounts
-from .weak import VOTES_DIR, WeakLabeller, label_sentences
+from .weak import VOTES_DIR, WeakLabeller
 
 HUMAN_LAYER = "human.jsonl"
 
@@ -48,10 +53,13 @@ class BuildSummary:
     manifest: dict = field(default_factory=dict)  # the split assignment used
     archives: WarcCounts = field(default_factory=WarcCounts)
     published: Optional[PublishStats] = None
+    stages: dict[str, Counter] = field(default_factory=dict)  # stage name -> its counters, merged over the corpus
+    runner: Optional[str] = None  # where the per-document stages ran, when not in this process
 
     def table(self) -> list[tuple[str, str]]:
         """Rows of the end-of-build summary table."""
         rows = [("web archive records", self.archives.summary())] if self.archives.responses else []
+        rows += [("per-document stages ran on", self.runner)] if self.runner else []
         rows += [
             ("documents", str(self.documents)),
             ("removed blocks", str(sum(self.removed_blocks.values()))),
@@ -237,6 +245,7 @@ def build(
     progress: Callable[[str], None] = lambda stage: None,
     keep_annotator_names: bool = False,
     weak_config: Optional[Path] = None,
+    runner: Optional[Runner] = None,
 ) -> BuildSummary:
     """Run every stage on ``corpus`` (the embedded corpus by default).
 
@@ -256,6 +265,8 @@ def build(
     Args:
         annotations_dir: the human layer; default :func:`default_annotations`.
         weak_config: the labelling functions to run (``weak_functions.json``); default the shipped one.
+        runner: what runs the per-document stages (:mod:`builder.runners`); default this
+            process. Every output is the same whatever runs them.
 
     Annotator names are published as their pseudonyms in ``annotations_dir/pseudonyms.json``
     (see :mod:`builder.pseudonyms`) unless ``keep_annotator_names``.
@@ -263,6 +274,8 @@ def build(
     Raises:
         ValidationFailed: the records do not validate; nothing is published.
         InputError: bad input, or an annotator has no pseudonym; nothing is published.
+        DocumentsFailed: documents raised in a stage (each is listed); nothing is published.
+        ServiceError: the Dask cluster lost a partition, retries included.
     """
     out_dir = Path(out_dir)
     if annotations_dir is None:
@@ -277,7 +290,7 @@ def build(
         return where.replace(str(staged[0]), str(out_dir)) if staged else where
 
     try:
-        summary = _build_staged(corpus, out_dir, model, progress, annotations, previous, previous_path, manifest_path, staged, weak_config)
+        summary = _build_staged(corpus, out_dir, model, progress, annotations, previous, previous_path, manifest_path, staged, weak_config, runner or LocalRunner())
     except ValidationFailed as e:
         raise ValidationFailed([public(p) for p in e.problems]) from e
     except EventdsError as e:
@@ -300,22 +313,16 @@ def _build_staged(
     manifest_path: Optional[Path],
     staged: list[Path],
     weak_config: Optional[Path] = None,
+    runner: Runner = LocalRunner(),
 ) -> BuildSummary:
     """The stages of :func:`build`, writing into a staging folder of ``out_dir`` (appended to
     ``staged`` once made) that is swapped in at the end."""
     annotations_dir, pseudonyms, human = annotations.folder, annotations.pseudonyms, annotations.human
-    summary = BuildSummary()
+    summary = BuildSummary(runner=None if isinstance(runner, LocalRunner) else runner.describe())
     index = DocumentIndex()
     labeller = WeakLabeller(model=model, config=weak_config)
-
-    def cleaned() -> Iterator[CleanArticle]:
-        for article in clean(read_articles(corpus, summary.archives)):
-            summary.documents += 1
-            for r in article.removals:
-                summary.removed_blocks[r.rule] += 1
-                removals.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
-            progress(f"document {article.id}")
-            yield article
+    stages = build_stages(labeller, model, index.duplicates.params)
+    label = next(s for s in stages if s.name == "label")
 
     with swap.replace_together(out_dir) as stage:  # every output in BUILD_OUTPUTS is staged
         staged.append(stage)
@@ -324,19 +331,37 @@ def _build_staged(
         progress("ingest, clean, segment, label")
         human_ids: set[str] = set()
         votes_path = stage / VOTES_DIR
+        failures = []
         with (
             (stage / "removals.jsonl").open("w", encoding="utf-8", newline="\n") as removals,
             records_path.open("w", encoding="utf-8", newline="\n") as records,
             labeller.votes_writer(votes_path) as votes,
         ):
-            sentences = label_sentences(segment(cleaned(), model), labeller, votes)
-            for s in apply_human_layer(sentences, human):
-                index.add(s)
-                summary.sentences += 1
-                if s.status in HUMAN_STATUSES:
-                    human_ids.add(s.id)
-                summary.events.update(e.type for e in s.events)
-                records.write(json.dumps(s.to_dict(), ensure_ascii=False) + "\n")
+            works = (Work.of(i, source) for i, source in enumerate(read_sources(corpus, summary.archives)))
+            for work in runner.run(stages, works):
+                if work.failure is not None:
+                    failures.append(work.failure)
+                if failures:  # the build fails: go on only to find every failure
+                    continue
+                for r in work.removals:
+                    removals.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+                progress(f"document {work.id}")
+                # the votes files, one line per sentence each, as VotesWriter.write makes them (builder.stages.Label)
+                for (_, fh), lines in zip(votes._files, work.votes):
+                    fh.write(lines)
+                votes.sentences += len(work.sentences)
+                for s, signature in zip(apply_human_layer(work.sentences, human), work.signatures):
+                    index.add(s, signature)
+                    summary.sentences += 1
+                    if s.status in HUMAN_STATUSES:
+                        human_ids.add(s.id)
+                    summary.events.update(e.type for e in s.events)
+                    records.write(json.dumps(s.to_dict(), ensure_ascii=False) + "\n")
+            if failures:
+                raise documents_failed(failures)
+        summary.stages = {s.name: s.counters for s in stages}
+        summary.documents = summary.stages["clean"]["documents"]
+        summary.removed_blocks = Counter({k.split(":", 1)[1]: n for k, n in summary.stages["clean"].items() if k.startswith("removed:")})
         summary.human = len(human_ids)
         if not summary.sentences:
             raise InputError(f"{corpus or 'the embedded corpus'}: no sentence left after cleaning; nothing to publish")
@@ -370,13 +395,14 @@ def _build_staged(
         if unmatched:
             summary.warnings.append(f"{unmatched} human annotations in {annotations_dir} match no sentence of this corpus")
 
-        summary.unplaceable = labeller.stats.unplaceable
-        if labeller.stats.unplaceable:
-            write_jsonl(stage / "report" / "unplaceable.jsonl", (u._asdict() for u in labeller.stats.unplaceable_examples))
-            first = labeller.stats.unplaceable_examples[0]
+        stats = label.stats  # the labeller's, merged over the corpus
+        summary.unplaceable = stats.unplaceable
+        if stats.unplaceable:
+            write_jsonl(stage / "report" / "unplaceable.jsonl", (u._asdict() for u in stats.unplaceable_examples))
+            first = stats.unplaceable_examples[0]
             summary.warnings.append(
-                f"{labeller.stats.unplaceable} weak events were dropped: a span is not on token boundaries "
-                f"(first: sentence {first.sentence_id} {first.text!r}; up to {len(labeller.stats.unplaceable_examples)} listed in "
+                f"{stats.unplaceable} weak events were dropped: a span is not on token boundaries "
+                f"(first: sentence {first.sentence_id} {first.text!r}; up to {len(stats.unplaceable_examples)} listed in "
                 f"{out_dir / 'report' / 'unplaceable.jsonl'})"
             )
 

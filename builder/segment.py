@@ -11,6 +11,7 @@ import hashlib
 from collections import Counter
 from typing import Iterable, Iterator, Optional
 
+from spacy.language import Language
 from spacy.tokens import Doc
 
 from .nlp import segmenter
@@ -43,17 +44,18 @@ def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
     return [(a, b) for a, b in bounds]
 
 
-def segment_article(article: CleanArticle, model: Optional[str] = None) -> Iterator[Sentence]:
+def segment_article(article: CleanArticle, model: Optional[str] = None, nlp: Optional[Language] = None) -> Iterator[Sentence]:
     """Split one cleaned article into sentences.
 
     Args:
         article: the cleaned article.
         model: a spaCy pipeline name to use instead of the blank English sentencizer.
+        nlp: the :func:`builder.nlp.segmenter` of ``model`` to use (one is made, once per process, by default).
 
     Yields:
         Sentence records with offsets in the cleaned text and the raw text, no events.
     """
-    nlp = segmenter(model)
+    nlp = nlp if nlp is not None else segmenter(model)
     paragraphs = article.paragraphs()
     seen: Counter[str] = Counter()
     index = 0

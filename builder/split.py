@@ -14,9 +14,9 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Literal, Optional, Union
 
-from .dedup import DedupParams, NearDuplicateIndex
+from .dedup import DedupParams, NearDuplicateIndex, Signature
 from .errors import InputError
 from .io import write_json
 from .records import Sentence
@@ -34,9 +34,14 @@ class DocumentIndex:
         self.sentences: dict[str, int] = defaultdict(int)
         self.duplicates = NearDuplicateIndex(params)
 
-    def add(self, sentence: Sentence) -> Sentence:
+    def add(self, sentence: Sentence, signature: Union[Signature, None, Literal[False]] = False) -> Sentence:
+        """Index ``sentence``; ``signature``, when given, is its :func:`builder.dedup.signature`
+        made elsewhere (``None``: too short to count)."""
         self.sentences[sentence.doc_id] += 1
-        self.duplicates.add(sentence.id, sentence.doc_id, sentence.text)
+        if signature is False:
+            self.duplicates.add(sentence.id, sentence.doc_id, sentence.text)
+        else:
+            self.duplicates.add_signature(sentence.id, sentence.doc_id, signature)
         return sentence
 
 
