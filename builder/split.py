@@ -5,20 +5,27 @@ so a paragraph re-run by two outlets cannot sit in train and test at once. Assig
 recorded in a manifest (``splits/manifest.json``) and never move: re-running only assigns
 documents that are new, and a new document that joins groups already in different splits
 is reported as a conflict instead of moving anything.
+
+New groups are placed to bring each split's share of sentences close to its ratio and, where
+the corpus allows it, to give every split at least one group and at least one event of every
+type. What cannot be met (a split left empty, shares far from the ratios, a type missing from
+a split) is returned as plain-English notes rather than left for the reader to discover.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
-from dataclasses import dataclass
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Literal, Optional, Union
 
 from .dedup import DedupParams, NearDuplicateIndex, Signature
 from .errors import InputError
 from .io import write_json
+from .labelset import event_types
 from .records import Sentence
 
 SPLITS = ("train", "validation", "test")
@@ -26,18 +33,45 @@ DEFAULT_RATIOS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 DEFAULT_SEED = "eventds"
 MANIFEST_VERSION = 1
 
+#: A split whose share of sentences is further than this from its ratio is reported.
+FAR_FROM_TARGET = 0.1
+#: Cost of leaving a split with a positive ratio empty. The share deviation it is added to
+#: (the sum over splits of the absolute difference between share and ratio) is at most 2, so
+#: a split is left empty only when there is no group to give it.
+EMPTY_SPLIT_COST = 4.0
+#: Cost of a split with a positive ratio that has no event of a type the corpus has, times
+#: 1 + the split's ratio: a type is given to a split whenever that moves the summed share
+#: deviation by less than this, and a type too rare for every split stays in train first.
+MISSING_TYPE_COST = 0.2
+#: Up to this many new groups, every assignment of them is tried.
+EXHAUSTIVE_GROUPS = 8
+#: Up to this many new groups, a local search tries every move and swap, from RESTARTS orders.
+SEARCH_GROUPS = 40
+RESTARTS = 3
+#: Beyond SEARCH_GROUPS, the local search only tries to bring a missing type into a split: it
+#: moves one of the SEARCH_CANDIDATES smallest groups with that type, or swaps it with one of
+#: the SWAP_PARTNERS groups of the nearest sizes in that split.
+SEARCH_CANDIDATES = 64
+SWAP_PARTNERS = 8
+#: The local search stops after this many steps even if it could still improve.
+MAX_SEARCH_STEPS = 1000
+
 
 class DocumentIndex:
-    """What the splitter needs to know of each document: its sentence count and its near-duplicates."""
+    """What the splitter needs to know of each document: its sentence count, its events by
+    type and its near-duplicates."""
 
     def __init__(self, params: DedupParams = DedupParams()):
         self.sentences: dict[str, int] = defaultdict(int)
+        self.events: dict[str, Counter[str]] = defaultdict(Counter)
         self.duplicates = NearDuplicateIndex(params)
 
     def add(self, sentence: Sentence, signature: Union[Signature, None, Literal[False]] = False) -> Sentence:
         """Index ``sentence``; ``signature``, when given, is its :func:`builder.dedup.signature`
         made elsewhere (``None``: too short to count)."""
         self.sentences[sentence.doc_id] += 1
+        if sentence.events:
+            self.events[sentence.doc_id].update(e.type for e in sentence.events)
         if signature is False:
             self.duplicates.add(sentence.id, sentence.doc_id, sentence.text)
         else:
@@ -93,9 +127,17 @@ def load_manifest(path: Path) -> Optional[dict]:
 
 @dataclass
 class SplitResult:
+    """What :func:`assign_splits` returns.
+
+    ``notes`` say, in plain English, what the assignment could not meet: a split left empty,
+    shares of sentences further than :data:`FAR_FROM_TARGET` from the ratios, an event type
+    missing from a split. They are empty when every split is close to its ratio and has every type.
+    """
+
     manifest: dict
     new_documents: list[str]
     conflicts: list[str]
+    notes: list[str] = field(default_factory=list)
 
 
 def document_groups(manifest: Optional[dict]) -> dict[str, str]:
@@ -120,13 +162,31 @@ def assign_splits(
 ) -> SplitResult:
     """Assign every document of ``index`` to a split, keeping ``previous`` assignments.
 
-    New groups are taken in an order fixed by ``seed`` and each goes to the split furthest
-    below its target share of sentences; while there are no more new groups than empty
-    splits, an empty split is filled first, so a small corpus still gets all three.
+    Documents linked by near-duplicate sentences form one group and go to one split. New
+    groups are placed to minimise a cost: the summed absolute difference between each
+    split's share of sentences and its ratio, plus :data:`EMPTY_SPLIT_COST` per empty split
+    and :data:`MISSING_TYPE_COST` times (1 + the split's ratio) per split without an event
+    type the corpus has (splits with a positive ratio only). Up to :data:`EXHAUSTIVE_GROUPS`
+    new groups, every assignment is tried; beyond, groups taken in an order fixed by
+    ``seed`` each go to the split furthest below its share (an empty split first while no
+    more groups are left than empty splits), and a local search then moves and swaps groups
+    while the cost falls. The result depends only on the index, ``previous``, the ratios
+    and the seed.
+
+    Args:
+        index: The documents, their sentences, events and near-duplicates.
+        previous: A split manifest whose assignments are kept (``seed`` and ``ratios`` too).
+        ratios: Share of sentences per split, used when ``previous`` has none
+            (default :data:`DEFAULT_RATIOS`).
+        seed: Fixes the order new groups are taken in, when ``previous`` has none.
 
     Returns:
-        The new manifest, the documents newly assigned, and conflict messages for new
-        documents whose group already spans several splits.
+        The new manifest, the documents newly assigned, conflict messages for new
+        documents whose group already spans several splits, and notes on what the
+        assignment could not meet (:class:`SplitResult`).
+
+    Raises:
+        InputError: The ratios do not give every split a non-negative share summing to 1.
     """
     previous = previous or {}
     ratios = dict(ratios or previous.get("ratios") or DEFAULT_RATIOS)
@@ -167,18 +227,17 @@ def assign_splits(
             counts[target] += index.sentences.get(d, 0)
 
     new_groups.sort(key=lambda g: _hash(seed + "\x00" + g[1][0]))
-    for i, (gid, docs) in enumerate(new_groups):
-        size = sum(index.sentences.get(d, 0) for d in docs)
-        empty = [s for s in SPLITS if ratios[s] > 0 and counts[s] == 0]
-        remaining = len(new_groups) - i
-        if empty and remaining <= len(empty):
-            split = max(empty, key=lambda s: (ratios[s], -SPLITS.index(s)))
-        else:
-            total = sum(counts.values()) + size
-            split = max(SPLITS, key=lambda s: (ratios[s] * total - counts[s], -SPLITS.index(s)))
-        for d in docs:
-            assigned[d] = {"split": split, "group": gid}
-        counts[split] += size
+    types = _corpus_types(index)
+    fixed_events = [[0] * len(types) for _ in SPLITS]
+    for doc, entry in assigned.items():
+        row, found = fixed_events[SPLITS.index(entry["split"])], index.events.get(doc)
+        for t, name in enumerate(types if found else ()):
+            row[t] += found[name]
+    placing = [_Group(gid, docs, sum(index.sentences.get(d, 0) for d in docs), _events_of(index, docs, types)) for gid, docs in new_groups]
+    targets = _place_groups(placing, [ratios[s] for s in SPLITS], [counts[s] for s in SPLITS], fixed_events, seed)
+    for group, target in zip(placing, targets):
+        for d in group.docs:
+            assigned[d] = {"split": SPLITS[target], "group": group.gid}
 
     for gid, docs in groups.items():  # keep group ids current for documents already assigned
         for d in docs:
@@ -193,7 +252,257 @@ def assign_splits(
         },
         "documents": {d: assigned[d] for d in sorted(assigned)},
     }
-    return SplitResult(manifest, sorted(new_docs), conflicts)
+    earlier = set(previous.get("documents") or {})
+    return SplitResult(manifest, sorted(new_docs), conflicts, _notes(index, groups, assigned, ratios, types, earlier))
+
+
+def _corpus_types(index: DocumentIndex) -> list[str]:
+    """The event types some document of ``index`` has: schema order, then unknown ones sorted."""
+    present = {name for found in index.events.values() for name, n in found.items() if n > 0}
+    known = [name for name in event_types() if name in present]
+    return known + sorted(present - set(known))
+
+
+def _events_of(index: DocumentIndex, docs: list[str], types: list[str]) -> tuple[int, ...]:
+    """Events of ``docs`` per type of ``types``."""
+    found = [index.events[d] for d in docs if d in index.events]
+    if len(found) == 1:
+        return tuple(found[0][name] for name in types)
+    return tuple(sum(f[name] for f in found) for name in types)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """A new group of documents to place: its sentences and its events per corpus type."""
+
+    gid: str
+    docs: list[str]
+    size: int
+    events: tuple[int, ...]
+
+
+class _Balance:
+    """Sentences and events per split (indexes into :data:`SPLITS`) while groups are placed,
+    and the cost :func:`assign_splits` minimises."""
+
+    def __init__(self, ratios: list[float], sizes: list[int], events: list[list[int]], total: int):
+        self.ratios = ratios
+        self.total = total
+        self.sizes = list(sizes)
+        self.events = [list(row) for row in events]
+        self.costs = [self.split_cost(s, self.sizes[s], self.events[s]) for s in range(len(ratios))]
+
+    def split_cost(self, s: int, size: int, events: list[int]) -> float:
+        cost = abs(size / self.total - self.ratios[s])
+        if self.ratios[s] > 0:
+            if size == 0:
+                cost += EMPTY_SPLIT_COST
+            cost += MISSING_TYPE_COST * (1 + self.ratios[s]) * sum(1 for n in events if n == 0)
+        return cost
+
+    @property
+    def cost(self) -> float:
+        return sum(self.costs)
+
+    def place(self, group: _Group, s: int, sign: int = 1) -> None:
+        """Add ``group`` to split ``s`` (``sign=-1``: take it out)."""
+        self.sizes[s] += sign * group.size
+        row = self.events[s]
+        for t, n in enumerate(group.events):
+            row[t] += sign * n
+        self.costs[s] = self.split_cost(s, self.sizes[s], row)
+
+    def _changed(self, s: int, size: int, events: tuple[int, ...], sign: int, other: Optional[_Group] = None) -> float:
+        """The cost of split ``s`` after adding ``sign`` times ``size``/``events`` and the
+        opposite of ``other``, minus its cost now."""
+        row = self.events[s]
+        if other is None:
+            new = [a + sign * b for a, b in zip(row, events)]
+            new_size = self.sizes[s] + sign * size
+        else:
+            new = [a + sign * (b - c) for a, b, c in zip(row, events, other.events)]
+            new_size = self.sizes[s] + sign * (size - other.size)
+        return self.split_cost(s, new_size, new) - self.costs[s]
+
+    def move_gain(self, group: _Group, a: int, b: int) -> float:
+        """How much the cost falls if ``group`` moves from split ``a`` to split ``b``."""
+        return -(self._changed(a, group.size, group.events, -1) + self._changed(b, group.size, group.events, 1))
+
+    def swap_gain(self, group: _Group, a: int, other: _Group, b: int) -> float:
+        """How much the cost falls if ``group`` (in ``a``) and ``other`` (in ``b``) change splits."""
+        return -(self._changed(a, group.size, group.events, -1, other) + self._changed(b, group.size, group.events, 1, other))
+
+
+def _place_groups(groups: list[_Group], ratios: list[float], sizes: list[int], events: list[list[int]], seed: str) -> list[int]:
+    """Choose a split for each of ``groups`` (given in the seed's order), on top of the
+    ``sizes`` and ``events`` already in each split; return their indexes into :data:`SPLITS`."""
+    if not groups:
+        return []
+    total = sum(sizes) + sum(g.size for g in groups)  # every indexed document has a sentence
+    open_splits = [s for s, r in enumerate(ratios) if r > 0]
+    if len(groups) <= EXHAUSTIVE_GROUPS:
+        return _every_assignment(_Balance(ratios, sizes, events, total), groups, open_splits)
+    best: Optional[tuple[float, list[int]]] = None
+    for start in range(RESTARTS if len(groups) <= SEARCH_GROUPS else 1):
+        order = list(range(len(groups)))
+        if start:
+            order.sort(key=lambda i: _hash(f"{seed}\x00{start}\x00{groups[i].docs[0]}"))
+        balance = _Balance(ratios, sizes, events, total)
+        where = _greedy(balance, groups, order, open_splits)
+        _local_search(balance, groups, where, open_splits, thorough=len(groups) <= SEARCH_GROUPS)
+        if best is None or balance.cost < best[0] - 1e-12:
+            best = (balance.cost, where)
+    return best[1]
+
+
+def _every_assignment(balance: _Balance, groups: list[_Group], open_splits: list[int]) -> list[int]:
+    """The cheapest assignment of ``groups`` to ``open_splits``, trying all; the first found on a tie."""
+    where = [0] * len(groups)
+    best: list = [float("inf"), list(where)]
+
+    def visit(i: int) -> None:
+        if i == len(groups):
+            if balance.cost < best[0] - 1e-12:
+                best[:] = [balance.cost, list(where)]
+            return
+        for s in open_splits:
+            balance.place(groups[i], s)
+            where[i] = s
+            visit(i + 1)
+            balance.place(groups[i], s, -1)
+
+    visit(0)
+    return best[1]
+
+
+def _greedy(balance: _Balance, groups: list[_Group], order: list[int], open_splits: list[int]) -> list[int]:
+    """Place ``groups`` in ``order``, each in the split furthest below its share of sentences;
+    while no more groups are left than empty splits, fill an empty split first."""
+    where = [0] * len(groups)
+    placed = sum(balance.sizes)
+    empty = [s for s in open_splits if balance.sizes[s] == 0]
+    for done, i in enumerate(order):
+        if empty:
+            empty = [s for s in empty if balance.sizes[s] == 0]
+        if empty and len(order) - done <= len(empty):
+            s = max(empty, key=lambda s: (balance.ratios[s], -s))
+        else:
+            total = placed + groups[i].size
+            s = max(range(len(SPLITS)), key=lambda s: (balance.ratios[s] * total - balance.sizes[s], -s))
+        placed += groups[i].size
+        balance.place(groups[i], s)
+        where[i] = s
+    return where
+
+
+def _local_search(balance: _Balance, groups: list[_Group], where: list[int], open_splits: list[int], thorough: bool) -> None:
+    """Move and swap groups while that lowers the cost, the best step first; update ``where``.
+
+    ``thorough``: try every move and swap; else only steps that bring a missing type into a
+    split (see :data:`SEARCH_CANDIDATES`), so a large corpus costs little more than the greedy pass.
+    """
+    carriers = [sorted((i for i, g in enumerate(groups) if g.events[t]), key=lambda i: groups[i].size) for t in range(len(balance.events[0]))]
+    for _ in range(MAX_SEARCH_STEPS):
+        best_gain, best_step = 1e-12, None
+        for gain, step in _steps(balance, groups, where, open_splits, carriers, thorough):
+            if gain > best_gain:
+                best_gain, best_step = gain, step
+        if best_step is None:
+            return
+        for i, s in best_step:
+            balance.place(groups[i], where[i], -1)
+            balance.place(groups[i], s)
+            where[i] = s
+
+
+def _steps(balance: _Balance, groups: list[_Group], where: list[int], open_splits: list[int], carriers: list[list[int]], thorough: bool) -> Iterable[tuple[float, tuple[tuple[int, int], ...]]]:
+    """Candidate steps with their gain: a step is ``((group, new split), ...)``."""
+    if thorough:
+        for i, g in enumerate(groups):
+            for b in open_splits:
+                if b != where[i]:
+                    yield balance.move_gain(g, where[i], b), ((i, b),)
+            for j in range(i + 1, len(groups)):
+                if where[j] != where[i]:
+                    yield balance.swap_gain(g, where[i], groups[j], where[j]), ((i, where[j]), (j, where[i]))
+        return
+    missing = [(s, t) for s in open_splits for t, n in enumerate(balance.events[s]) if n == 0]
+    if not missing:
+        return
+    by_size: dict[int, list[tuple[int, int]]] = {s: sorted((g.size, i) for i, g in enumerate(groups) if where[i] == s) for s in {s for s, _ in missing}}
+    for b, t in missing:
+        candidates = [i for i in carriers[t] if where[i] != b][:SEARCH_CANDIDATES]
+        here = by_size[b]
+        for i in candidates:
+            g = groups[i]
+            yield balance.move_gain(g, where[i], b), ((i, b),)
+            at = bisect_left(here, (g.size, -1))
+            for _, j in here[max(0, at - SWAP_PARTNERS // 2) : at + SWAP_PARTNERS // 2]:
+                yield balance.swap_gain(g, where[i], groups[j], b), ((i, b), (j, where[i]))
+
+
+def _names(splits: list[str]) -> str:
+    quoted = [repr(s) for s in splits]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _notes(index: DocumentIndex, groups: dict[str, list[str]], assigned: dict[str, dict], ratios: dict[str, float], types: list[str], earlier: set[str]) -> list[str]:
+    """Plain-English notes on what the assignment in ``assigned`` does not meet: an empty
+    split, shares further than :data:`FAR_FROM_TARGET` from ``ratios``, a type missing from
+    a split; each with the reason the corpus or the earlier assignments give."""
+    sizes = {s: 0 for s in SPLITS}
+    events: dict[str, Counter[str]] = {s: Counter() for s in SPLITS}
+    for doc, n in index.sentences.items():
+        split = assigned[doc]["split"]
+        sizes[split] += n
+        if doc in index.events:
+            events[split].update(index.events[doc])
+    total = sum(sizes.values())
+    if not total:
+        return []
+    open_splits = [s for s in SPLITS if ratios[s] > 0]
+    old_groups = sum(1 for docs in groups.values() if any(d in earlier for d in docs))
+    notes = []
+    for s in open_splits:
+        if sizes[s]:
+            continue
+        if len(groups) < len(open_splits):
+            docs = len(index.sentences)
+            notes.append(
+                f"split {s!r} is empty: {docs} document{'s' if docs != 1 else ''} ({len(groups)} once near-duplicates are grouped) "
+                f"{'are' if docs != 1 else 'is'} too few to fill every split"
+            )
+        else:
+            notes.append(
+                f"split {s!r} is empty: of {len(groups)} document groups, {old_groups} were assigned earlier to other splits "
+                f"(assignments never move) and the {len(groups) - old_groups} new ones cannot fill every split"
+            )
+    if any(abs(sizes[s] / total - ratios[s]) > FAR_FROM_TARGET for s in SPLITS):
+        largest = max(sum(index.sentences.get(d, 0) for d in docs) for docs in groups.values())
+        shares = " / ".join(f"{s} {sizes[s] / total:.2f}" for s in SPLITS)
+        kept = sum(1 for d in index.sentences if d in earlier)
+        notes.append(
+            f"shares are {shares} against {' / '.join(f'{ratios[s]:g}' for s in SPLITS)}: {len(groups)} document "
+            f"group{'s' if len(groups) != 1 else ''}, the largest {100 * largest / total:.0f}% of sentences"
+            + (f"; {kept} documents were assigned earlier and do not move" if kept else "")
+        )
+    for name in types:
+        missing = [s for s in open_splits if not events[s][name]]
+        if not missing:
+            continue
+        having = [s for s in open_splits if events[s][name]]
+        carriers = [docs for docs in groups.values() if any(index.events.get(d, {}).get(name) for d in docs)]
+        count = f"{name} is in {len(carriers)} document group{'s' if len(carriers) != 1 else ''}"
+        if len(carriers) < len(open_splits):
+            notes.append(f"{count}: only {_names(having)} {'has' if len(having) == 1 else 'have'} it" if having else f"{count}: no split with a positive ratio has it")
+        elif all(d in earlier for docs in carriers for d in docs):
+            notes.append(f"{count} but none in {_names(missing)}: they were all assigned earlier and do not move")
+        else:
+            notes.append(
+                f"{count} but none in {_names(missing)}: no assignment found gives {'it' if len(missing) == 1 else 'them'} "
+                f"{name} without costing more in sentence shares or other types"
+            )
+    return notes
 
 
 def write_manifest(path: Path, manifest: dict) -> None:
