@@ -23,6 +23,10 @@ and the Hub's task list):
   (triggers are events, not entities): ``event-extraction`` is a tag instead;
 - ``version``: the release version (``publish --version``), else ``0.0.0-dev+<digest of the
   data files>``, so that two unversioned folders with other data never share a version;
+- ``configs``: per config, its data files as ``data/<config>/<split>-*`` (shards
+  ``<split>-0000K-of-0000N.parquet``) and a ``description`` naming the sha256 of its files'
+  bytes: ``datasets`` caches a local folder under its name and card, so a rebuilt folder with
+  other rows must have another card (see :func:`content_digests`);
 - ``dataset_info``: per config and split, ``num_bytes`` (the split's in-memory Arrow size, as
   ``datasets`` defines it) and ``num_examples``; ``download_size`` (the parquet files' bytes) and
   ``dataset_size`` per config.
@@ -73,13 +77,42 @@ def package_version() -> str:
         return "unknown"
 
 
-def dataset_version(extra: dict, files: dict[tuple[str, str], str]) -> str:
-    """The release version, or ``0.0.0-dev+<12 hex>`` (a digest of the content-addressed data file names)."""
+def dataset_version(extra: dict, digests: dict[str, str]) -> str:
+    """The release version, or ``0.0.0-dev+<12 hex>`` (a digest of the data files' content digests).
+
+    Args:
+        extra: the build's figures; ``release`` holds the release version.
+        digests: config -> the sha256 of its data files (:func:`content_digests`).
+    """
     release = extra.get("release") or {}
     if release.get("version"):
         return str(release["version"])
-    digest = hashlib.sha256("\n".join(sorted(files.values())).encode("utf-8")).hexdigest()[:12]
+    digest = hashlib.sha256("\n".join(f"{c} {d}" for c, d in sorted(digests.items())).encode("utf-8")).hexdigest()[:12]
     return f"0.0.0-dev+{digest}"
+
+
+def content_digests(folder: Path, files: dict[tuple[str, str], list[str]]) -> dict[str, str]:
+    """Config -> sha256 (hex) of its data files' bytes, split by split and shard by shard in order.
+
+    ``datasets`` keys its cache of a local folder on the card (data file patterns, features,
+    sizes), not on the files' content: the card carries this digest so that a folder rebuilt
+    with other rows is read again rather than served from the cache."""
+    digests: dict[str, str] = {}
+    for config in dict.fromkeys(c for c, _ in files):
+        h = hashlib.sha256()
+        for split in SPLITS:
+            for rel in files.get((config, split), ()):
+                h.update(f"{rel}\n".encode())
+                with open(Path(folder) / rel, "rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        h.update(chunk)
+        digests[config] = h.hexdigest()
+    return digests
+
+
+def data_files_pattern(config: str, split: str) -> str:
+    """The card's ``data_files`` path of a config's split: every shard of it."""
+    return f"data/{config}/{split}-*"
 
 
 def uses_ai_annotators(provenance: str | None) -> bool:
@@ -103,23 +136,35 @@ def annotations_creators(stats: Any, extra: dict) -> list[str]:
 # --- YAML ---------------------------------------------------------------------------------------
 
 
-def split_sizes(folder: Path, files: dict[tuple[str, str], str]) -> dict[tuple[str, str], tuple[int, int]]:
-    """``(config, split) -> (Arrow bytes, parquet file bytes)`` of the written data files."""
+def split_sizes(folder: Path, files: dict[tuple[str, str], list[str]]) -> dict[tuple[str, str], tuple[int, int]]:
+    """``(config, split) -> (Arrow bytes, parquet file bytes)`` of the written data files (every shard)."""
     import pyarrow.parquet as pq
 
     sizes = {}
-    for key, rel in files.items():
-        path = Path(folder) / rel
-        sizes[key] = (pq.read_table(path).nbytes, path.stat().st_size)
+    for key, shards in files.items():
+        paths = [Path(folder) / rel for rel in shards]
+        sizes[key] = (sum(pq.read_table(p).nbytes for p in paths), sum(p.stat().st_size for p in paths))
     return sizes
 
 
-def card_metadata(features: dict, stats: Any, files: dict[tuple[str, str], str], extra: dict | None = None,
-                  sizes: dict[tuple[str, str], tuple[int, int]] | None = None, default_config: str = "spans"):
+def card_metadata(features: dict, stats: Any, files: dict[tuple[str, str], list[str]], extra: dict | None = None,
+                  sizes: dict[tuple[str, str], tuple[int, int]] | None = None, default_config: str = "spans",
+                  digests: dict[str, str] | None = None):
     """The card's YAML metadata, via ``huggingface_hub``'s and ``datasets``' own classes.
 
-    ``features``: config -> ``datasets.Features``, in config order; ``stats``: the
-    :class:`builder.publish.PublishStats` of the folder; ``files``: (config, split) -> data file."""
+    Args:
+        features: config -> ``datasets.Features``, in config order.
+        stats: the :class:`builder.publish.PublishStats` of the folder.
+        files: (config, split) -> its data files (shards), relative to the folder.
+        extra: the build's figures (``release``, ``provenance``, ...).
+        sizes: (config, split) -> (Arrow bytes, parquet bytes) (:func:`split_sizes`).
+        default_config: the config marked ``default``.
+        digests: config -> content digest (:func:`content_digests`); each config's
+            ``description`` names it.
+
+    Returns:
+        ``huggingface_hub.DatasetCardData``.
+    """
     from datasets import DatasetInfo, SplitInfo
     from datasets.info import DatasetInfosDict
     from datasets.splits import SplitDict
@@ -128,6 +173,7 @@ def card_metadata(features: dict, stats: Any, files: dict[tuple[str, str], str],
 
     extra = extra or {}
     sizes = sizes or {}
+    digests = digests or {}
     card_data = DatasetCardData(
         pretty_name=PRETTY_NAME,
         language=["en"],
@@ -142,7 +188,7 @@ def card_metadata(features: dict, stats: Any, files: dict[tuple[str, str], str],
         task_categories=["token-classification", "text-classification"],
         task_ids=["multi-label-classification"],
         tags=["event-extraction", "conflict", "news", "weak-supervision"],
-        version=dataset_version(extra, files),
+        version=dataset_version(extra, digests),
     )
     present = [s for s in SPLITS if stats.sentences[s]]
     infos = {}
@@ -161,7 +207,8 @@ def card_metadata(features: dict, stats: Any, files: dict[tuple[str, str], str],
         {
             config: {
                 **({"default": True} if config == default_config else {}),
-                "data_files": [{"split": s, "path": files[config, s]} for s in present],
+                **({"description": f"eventds {config}, data sha256:{digests[config]}"} if config in digests else {}),
+                "data_files": [{"split": s, "path": data_files_pattern(config, s)} for s in present],
             }
             for config in features
         }
@@ -636,12 +683,17 @@ not entities), so `event-extraction` is a tag.
 """
 
 
-def write_card(folder: Path, features: dict, stats: Any, files: dict[tuple[str, str], str], extra: dict, default_config: str = "spans") -> None:
-    """Write ``README.md`` (YAML + Markdown) and ``LICENSE`` into the dataset folder ``folder``."""
+def write_card(folder: Path, features: dict, stats: Any, files: dict[tuple[str, str], list[str]], extra: dict, default_config: str = "spans") -> None:
+    """Write ``README.md`` (YAML + Markdown) and ``LICENSE`` into the dataset folder ``folder``.
+
+    Args:
+        files: (config, split) -> its data files (shards), relative to ``folder``.
+    """
     from huggingface_hub import DatasetCard
 
     folder = Path(folder)
-    card_data = card_metadata(features, stats, files, extra, split_sizes(folder, files), default_config)
+    digests = content_digests(folder, files)
+    card_data = card_metadata(features, stats, files, extra, split_sizes(folder, files), default_config, digests)
     body = card_body(stats, extra, features, card_data.version)
     DatasetCard(f"---\n{card_data.to_yaml()}\n---\n{body}").save(folder / CARD_NAME)
     (folder / LICENSE_NAME).write_text(dataset_license_text(stats, extra), encoding="utf-8")

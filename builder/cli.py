@@ -282,7 +282,7 @@ def split(
         write_manifest(manifest, result.manifest)
     except EventdsError as e:
         _fail(e)
-    for c in result.conflicts:
+    for c in result.conflicts + result.notes:
         err.print(f"warning: {c}", highlight=False, markup=False)
     counts = {s: sum(1 for e in result.manifest["documents"].values() if e["split"] == s) for s in SPLITS}
     _table("split", [("new documents", str(len(result.new_documents)))] + [(f"documents in {s}", str(n)) for s, n in counts.items()])
@@ -339,6 +339,7 @@ def build(
     weak_config: Optional[Path] = typer.Option(None, "--weak-config", help="The labelling functions to run, in order, with their options (a weak_functions.json; default: the shipped one)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Run the per-document stages (read, clean, segment, label, near-duplicate signatures) on a local Dask cluster of N worker processes (needs the `dask` extra). The outputs are the same as without it."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run the per-document stages on an existing Dask cluster: its scheduler's address (tcp://host:8786) or scheduler file (*.json). Its workers need this eventds installed."),
+    timings: bool = typer.Option(False, "--timings", help="Also print the seconds each step took and its share: each per-document stage's (added up over the worker processes), then the gather steps' (write, validate, index, split, report, publish)."),
 ) -> None:
     """Run every stage in order and publish the dataset (every labelling function's votes go to OUTPUT/votes/)."""
     from .pipeline import build as run
@@ -367,6 +368,13 @@ def build(
             table.add_column(col, justify="left" if col == "split" else "right")
         for split, row in stats.items():
             table.add_row(split, str(row["documents"]), str(row["sentences"]), *(str(row["events"][t]) for t in event_types()))
+        err.print(table)
+    if timings:
+        table = Table(title="timings")
+        for col in ("step", "seconds", "share"):
+            table.add_column(col, justify="left" if col == "step" else "right")
+        for row in summary.timings_table():
+            table.add_row(*row)
         err.print(table)
     err.print(f"dataset written to {out_dir / 'dataset'}", highlight=False)
 

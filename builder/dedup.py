@@ -7,17 +7,29 @@ contained in the larger to at least ``containment`` (0.75) — the second catche
 re-run with a different attribution. Sentences with fewer than ``min_shingles`` (4) shingles,
 i.e. under six words ("He said on Monday."), never count.
 
-Candidates come from MinHash LSH (``datasketch``) at a deliberately low threshold, then
-every candidate pair is verified exactly on the stored shingle hashes, so the index finds
-the pairs the definition names without comparing all pairs.
+Candidates come from MinHash LSH (the bands ``datasketch.MinHashLSH`` would use) at a
+deliberately low threshold, then every candidate pair is verified exactly on the stored
+shingle hashes, so the index finds the pairs the definition names without comparing all pairs.
+
+The index is built for a million sentences in well under a gigabyte: each sentence is a
+number (its order of arrival); its id, shingle hashes and LSH band values go to append-only
+files in a temporary folder, and only a few integers per sentence stay in memory. Candidate
+pairs are found band by band by sorting the band values (what a distributed band shuffle
+would do) once the clusters are asked for.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import tempfile
+import weakref
+from array import array
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Iterator, NamedTuple, Optional
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator, NamedTuple, Optional, Union
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -57,11 +69,15 @@ def _hashes(items: set[str]) -> np.ndarray:
 
 def similar(a: np.ndarray, b: np.ndarray, params: DedupParams) -> bool:
     """Exact test of the near-duplicate definition on two sorted shingle-hash arrays."""
-    if min(len(a), len(b)) < params.min_shingles:
+    return _similar_sizes(len(np.intersect1d(a, b, assume_unique=True)), len(a), len(b), params)
+
+
+def _similar_sizes(inter: int, size_a: int, size_b: int, params: DedupParams) -> bool:
+    """:func:`similar` from the sizes of two shingle sets and of their intersection."""
+    if min(size_a, size_b) < params.min_shingles:
         return False
-    inter = len(np.intersect1d(a, b, assume_unique=True))
-    union = len(a) + len(b) - inter
-    return inter / union >= params.jaccard or inter / min(len(a), len(b)) >= params.containment
+    union = size_a + size_b - inter
+    return inter / union >= params.jaccard or inter / min(size_a, size_b) >= params.containment
 
 
 class Signature(NamedTuple):
@@ -89,65 +105,328 @@ def signature(text: str, params: DedupParams = DedupParams()) -> Optional[Signat
     return Signature(normalise(text), _hashes(sh), mh.hashvalues.astype(np.uint32))
 
 
+#: Signatures whose band values are held in memory before they are written out together.
+_CHUNK_ROWS = 8192
+
+
+@lru_cache(maxsize=None)
+def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """The LSH shape ``datasketch.MinHashLSH`` picks for a threshold.
+
+    Args:
+        threshold: the Jaccard threshold of the LSH (``DedupParams.lsh_threshold``).
+        num_perm: the number of MinHash values (``DedupParams.num_perm``).
+
+    Returns:
+        ``(bands, rows)``: two sentences are candidates when, in at least one band ``b``,
+        their MinHash values ``[b * rows, (b + 1) * rows)`` are all equal (28 and 2 for the
+        defaults).
+    """
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return lsh.b, lsh.r
+
+
+class _AppendFile:
+    """An append-only file of bytes, read back at any offset with ``pread``.
+
+    Nothing is memory-mapped, so only what is being read counts in the resident memory.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.size = 0
+        self._fh: BinaryIO = open(path, "w+b")  # noqa: SIM115 (closed by close())
+        self._dirty = False
+
+    def append(self, data: bytes) -> None:
+        """Append ``data`` at the end (``self.size`` before the call is where it starts)."""
+        self._fh.write(data)
+        self.size += len(data)
+        self._dirty = True
+
+    def read(self, offset: int, length: int) -> bytes:
+        """The ``length`` bytes written at ``offset``.
+
+        Raises:
+            OSError: when the file is shorter than that (it was removed or truncated).
+        """
+        if self._dirty:
+            self._fh.flush()
+            self._dirty = False
+        data = os.pread(self._fh.fileno(), length, offset)
+        if len(data) != length:
+            raise OSError(f"{self.path}: expected {length} bytes at offset {offset}, read {len(data)}")
+        return data
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def _remove(folder: Path, files: list[_AppendFile]) -> None:
+    for f in files:
+        f.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+_SPILL_PREFIX = "eventds-dedup-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _make_spill_folder(spill_dir: Optional[Union[str, Path]]) -> Path:
+    """A new temporary folder named after this process (``eventds-dedup-PID-XXXX``), after
+    removing those of processes no longer running (a killed build cannot remove its own)."""
+    parent = Path(spill_dir) if spill_dir is not None else Path(tempfile.gettempdir())
+    for old in parent.glob(f"{_SPILL_PREFIX}*"):
+        pid = old.name[len(_SPILL_PREFIX) :].split("-", 1)[0]
+        if old.is_dir() and not (pid.isdigit() and _alive(int(pid))):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{_SPILL_PREFIX}{os.getpid()}-", dir=parent))
+
+
 class NearDuplicateIndex:
     """Streams sentences in, links near-duplicates, and reports clusters.
 
-    Memory per sentence: its id, document id, a few dozen 8-byte shingle hashes and the
-    LSH band keys.
+    Sentences are numbered by arrival. In memory, per sentence: its document's number, where
+    its id ends in the id file, and for a sentence with a signature its number and where its
+    shingle hashes end (24 bytes in all). On disk, in a temporary folder removed by
+    :meth:`close` (or when the index is garbage-collected, or by the next index made once
+    this process is gone): the ids, the shingle hashes, the
+    LSH band values and a 128-bit digest of the normalised text.
+
+    The clusters are those of the definition in the module docstring, exactly as
+    ``datasketch.MinHashLSH`` queried sentence by sentence would find them: exact copies
+    (equal normalised text, compared by a 128-bit BLAKE2b digest) are linked, and two sentences whose MinHash values agree on a
+    whole band are linked when :func:`similar` says so. They are found when
+    :meth:`clusters` is first called (again if sentences were added since): per band, the
+    band values are sorted, and the pairs in each run of equal values verified.
+
+    Sentence ids must be unique (:func:`builder.segment.sentence_id` makes them so).
     """
 
-    def __init__(self, params: DedupParams = DedupParams()):
+    def __init__(self, params: DedupParams = DedupParams(), spill_dir: Optional[Union[str, Path]] = None):
+        """
+        Args:
+            params: the near-duplicate definition and MinHash settings.
+            spill_dir: where to make the temporary folder (default: the system's, ``TMPDIR``).
+        """
         self.params = params
-        self.lsh = MinHashLSH(threshold=params.lsh_threshold, num_perm=params.num_perm)
-        self.exact: dict[str, str] = {}
-        self.hashes: dict[str, np.ndarray] = {}
-        self.doc_of: dict[str, str] = {}
-        self.parent: dict[str, str] = {}
-        self._permutations = _permutations(params.num_perm, params.seed)
+        self.bands, self.rows = lsh_bands(params.lsh_threshold, params.num_perm)
+        self._folder = _make_spill_folder(spill_dir)
+        self._ids = _AppendFile(self._folder / "ids")  # utf-8 sentence ids, back to back
+        self._hashes = _AppendFile(self._folder / "hashes")  # uint64 shingle hashes, back to back
+        self._digests = _AppendFile(self._folder / "digests")  # 16 bytes per signature
+        self._band_file = _AppendFile(self._folder / "bands")  # chunks, each band after band
+        self._cleanup = weakref.finalize(self, _remove, self._folder, [self._ids, self._hashes, self._digests, self._band_file])
+        self._doc_number: dict[str, int] = {}
+        self._doc_names: list[str] = []
+        self._doc = array("i")  # per sentence: its document's number
+        self._id_end = array("q")  # per sentence: where its id ends in the id file
+        self._rows = array("i")  # per signature: its sentence's number
+        self._hash_end = array("q")  # per signature: where its hashes end (in hashes)
+        self._chunk_rows = _CHUNK_ROWS
+        self._chunk = np.empty((self._chunk_rows, self.bands * self.rows), dtype=np.uint32)
+        self._fill = 0
+        self._chunk_sizes = array("i")  # signatures in each chunk written
+        self._clusters: Optional[list[list[int]]] = None  # sentence numbers, as clusters() orders them
+        self._clustered_at = -1  # how many sentences there were when _clusters was made
 
-    def _find(self, x: str) -> str:
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
+    def __len__(self) -> int:
+        return len(self._doc)
 
-    def _union(self, a: str, b: str) -> None:
-        ra, rb = self._find(a), self._find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+    @property
+    def spill_folder(self) -> Path:
+        """The temporary folder of the index's files."""
+        return self._folder
+
+    def close(self) -> None:
+        """Remove the temporary folder; the index cannot be used afterwards."""
+        self._cleanup()
 
     def add(self, sentence_id: str, doc_id: str, text: str) -> None:
-        """Index one sentence, linking it to every earlier near-duplicate."""
+        """Index one sentence.
+
+        Args:
+            sentence_id: its unique id.
+            doc_id: its document's id.
+            text: its text.
+        """
         self.add_signature(sentence_id, doc_id, signature(text, self.params))
 
-    def add_signature(self, sentence_id: str, doc_id: str, sig: Optional["Signature"]) -> None:
-        """Index one sentence by its :func:`signature` (made with this index's parameters,
-        possibly elsewhere), linking it to every earlier near-duplicate."""
-        self.doc_of[sentence_id] = doc_id
-        self.parent[sentence_id] = sentence_id
+    def add_signature(self, sentence_id: str, doc_id: str, sig: Optional[Signature]) -> None:
+        """Index one sentence by its :func:`signature`, made with this index's parameters,
+        possibly elsewhere.
+
+        Args:
+            sentence_id: its unique id.
+            doc_id: its document's id.
+            sig: its signature; ``None`` when it has too few shingles to count.
+
+        Raises:
+            ValueError: when ``sig`` does not have ``params.num_perm`` MinHash values.
+        """
+        if sig is not None and len(sig.minhash) != self.params.num_perm:
+            raise ValueError(
+                f"sentence {sentence_id!r}: signature has {len(sig.minhash)} MinHash values, expected "
+                f"{self.params.num_perm} (was it made with other DedupParams?)"
+            )
+        number = self._doc_number.get(doc_id)
+        if number is None:
+            number = self._doc_number[doc_id] = len(self._doc_names)
+            self._doc_names.append(doc_id)
+        self._doc.append(number)
+        self._ids.append(sentence_id.encode("utf-8", "surrogatepass"))
+        self._id_end.append(self._ids.size)
         if sig is None:
             return
-        if sig.key in self.exact:
-            self._union(sentence_id, self.exact[sig.key])
-            return  # an exact copy adds nothing new to the LSH index
-        self.exact[sig.key] = sentence_id
-        mh = MinHash(num_perm=self.params.num_perm, seed=self.params.seed, hashvalues=sig.minhash.astype(np.uint64), permutations=self._permutations)
-        for other in self.lsh.query(mh):
-            if similar(sig.hashes, self.hashes[other], self.params):
-                self._union(sentence_id, other)
-        self.lsh.insert(sentence_id, mh)
-        self.hashes[sentence_id] = sig.hashes
+        self._rows.append(len(self._doc) - 1)
+        self._hashes.append(np.ascontiguousarray(sig.hashes, dtype=np.uint64).tobytes())
+        self._hash_end.append(self._hashes.size // 8)
+        self._digests.append(hashlib.blake2b(sig.key.encode("utf-8", "surrogatepass"), digest_size=16).digest())
+        self._chunk[self._fill] = sig.minhash[: self.bands * self.rows]
+        self._fill += 1
+        if self._fill == self._chunk_rows:
+            self._write_chunk()
+
+    def _write_chunk(self) -> None:
+        if not self._fill:
+            return
+        chunk = self._chunk[: self._fill].reshape(self._fill, self.bands, self.rows)
+        self._band_file.append(np.ascontiguousarray(chunk.transpose(1, 0, 2)).tobytes())
+        self._chunk_sizes.append(self._fill)
+        self._fill = 0
+
+    def _band(self, band: int) -> np.ndarray:
+        """The values of one band for every signature: a ``(signatures, rows)`` array."""
+        out = np.empty((len(self._rows), self.rows), dtype=np.uint32)
+        start = offset = 0
+        for size in self._chunk_sizes:
+            block = size * self.rows * 4
+            out[start : start + size] = np.frombuffer(self._band_file.read(offset + band * block, block), dtype=np.uint32).reshape(size, self.rows)
+            start += size
+            offset += block * self.bands
+        return out
+
+    def _shingle_hashes(self, row: int) -> np.ndarray:
+        start = self._hash_end[row - 1] if row else 0
+        return np.frombuffer(self._hashes.read(start * 8, (self._hash_end[row] - start) * 8), dtype=np.uint64)
+
+    def _sentence_id(self, number: int) -> str:
+        start = self._id_end[number - 1] if number else 0
+        return self._ids.read(start, self._id_end[number] - start).decode("utf-8", "surrogatepass")
+
+    def _link(self) -> np.ndarray:
+        """The component of each signature (the smallest signature number in it)."""
+        self._write_chunk()
+        m = len(self._rows)
+        if not m:
+            return np.empty(0, dtype=np.int64)
+        # exact copies: runs of equal digests, each linked to its first signature
+        digests = np.frombuffer(self._digests.read(0, m * 16), dtype=np.uint64).reshape(m, 2)
+        order = np.lexsort((digests[:, 1], digests[:, 0]))  # stable: a run is in arrival order
+        ordered = digests[order]
+        new_run = np.ones(m, dtype=bool)
+        new_run[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+        first = order[np.maximum.accumulate(np.where(new_run, np.arange(m), 0))]
+        root = np.empty(m, dtype=np.int64)
+        root[order] = first
+        del digests, ordered, new_run, first, order
+        # the other copies add nothing: their candidates and verdicts are those of the first
+        firsts = np.flatnonzero(root == np.arange(m))
+        parent = array("i", root.astype(np.int32).tobytes())
+        del root
+
+        def find(x: int) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for band in range(self.bands):
+            values = self._band(band)[firsts]
+            if self.rows == 1:
+                order = np.argsort(values[:, 0], kind="stable")
+            elif self.rows == 2:
+                order = np.argsort((values[:, 0].astype(np.uint64) << np.uint64(32)) | values[:, 1], kind="stable")
+            else:
+                order = np.lexsort(values.T[::-1])
+            ordered = values[order]
+            same = np.zeros(len(firsts) + 1, dtype=np.int8)  # same[i + 1]: i + 1 has i's values
+            same[1:-1] = (ordered[1:] == ordered[:-1]).all(axis=1)
+            edges = np.flatnonzero(np.diff(same))  # each run of equal values: its first and last index
+            del values, ordered, same
+            members_of = firsts[order]
+            for start, end in zip(edges[0::2].tolist(), edges[1::2].tolist()):
+                self._verify(members_of[start : end + 1].tolist(), find, parent)
+        roots = np.frombuffer(parent, dtype=np.int32).astype(np.int64)
+        while True:  # every signature straight to its root
+            up = roots[roots]
+            if np.array_equal(up, roots):
+                return roots
+            roots = up
+
+    def _verify(self, members: list[int], find: Callable[[int], int], parent: array) -> None:
+        """Link the pairs of ``members`` (signatures, ascending) that are near-duplicates.
+
+        A pair already in one component is not verified again; a dissimilar pair is verified
+        in each band it meets in (rarely more than one: remembering them would cost memory).
+        """
+        if len({find(x) for x in members}) == 1:
+            return
+        hashes: dict[int, set[int]] = {}  # as Python sets: intersecting small ones is quicker
+        for i, a in enumerate(members):
+            for b in members[:i]:
+                ra, rb = find(a), find(b)
+                if ra == rb:
+                    continue
+                ha = hashes.get(a)
+                if ha is None:
+                    ha = hashes[a] = set(self._shingle_hashes(a).tolist())
+                hb = hashes.get(b)
+                if hb is None:
+                    hb = hashes[b] = set(self._shingle_hashes(b).tolist())
+                if _similar_sizes(len(ha & hb), len(ha), len(hb), self.params):
+                    parent[max(ra, rb)] = min(ra, rb)
+
+    def _cluster_numbers(self) -> list[list[int]]:
+        """Clusters as sentence numbers, in the order of :meth:`clusters`."""
+        if self._clustered_at == len(self._doc) and self._clusters is not None:
+            return self._clusters
+        roots = self._link()
+        sizes = np.bincount(roots, minlength=len(roots))
+        clustered = np.flatnonzero(sizes[roots] >= 2)
+        clustered = clustered[np.argsort(roots[clustered], kind="stable")]
+        numbers = np.frombuffer(self._rows, dtype=np.int32)[clustered].tolist()
+        bounds = np.flatnonzero(np.diff(roots[clustered])) + 1
+        groups = []
+        for group in np.split(np.arange(len(numbers)), bounds) if numbers else []:
+            members = sorted((self._sentence_id(numbers[i]), numbers[i]) for i in group.tolist())
+            groups.append(members)
+        groups.sort(key=lambda members: [sid for sid, _ in members])
+        self._clusters = [[n for _, n in members] for members in groups]
+        self._clustered_at = len(self._doc)
+        return self._clusters
+
+    def cluster_members(self) -> list[list[tuple[str, str]]]:
+        """The clusters of :meth:`clusters`, each member as ``(sentence_id, doc_id)``."""
+        return [[(self._sentence_id(n), self._doc_names[self._doc[n]]) for n in c] for c in self._cluster_numbers()]
 
     def clusters(self) -> list[list[str]]:
         """Clusters of two or more near-duplicate sentence ids, each sorted, sorted by first id."""
-        groups: dict[str, list[str]] = {}
-        for sid in self.parent:
-            groups.setdefault(self._find(sid), []).append(sid)
-        return sorted(sorted(g) for g in groups.values() if len(g) > 1)
+        return [[self._sentence_id(n) for n in c] for c in self._cluster_numbers()]
 
     def document_links(self) -> Iterator[tuple[str, str]]:
-        """Pairs of documents that share a near-duplicate cluster."""
-        for cluster in self.clusters():
-            docs = sorted({self.doc_of[s] for s in cluster})
+        """Pairs of documents that share a near-duplicate cluster: for each cluster (in the
+        order of :meth:`clusters`), its first document (in sorted order) with each other one."""
+        for cluster in self._cluster_numbers():
+            docs = sorted({self._doc_names[self._doc[n]] for n in cluster})
             for other in docs[1:]:
                 yield docs[0], other

@@ -1,9 +1,11 @@
 """Sentence records -> the forms event-extraction code reads. Pure conversions, no I/O.
 
 Every form is on spaCy's blank English tokens of the sentence (:func:`builder.bio.tokenizer_nlp`,
-the tokens of the ``bio`` config), and a span (trigger or argument) is put on tokens with
-``Doc.char_span(..., alignment_mode="strict")`` only: a span that does not fall on token
-boundaries is never shifted; it is left out and reported through a ``left_out`` list as
+the tokens of the ``bio`` config; found by :func:`builder.bio.sentence_tokens`, the same
+boundaries without a ``Doc``, except where a form needs a ``Doc``: :func:`maven_document` and
+:func:`spacy_doc`), and a span (trigger or argument) is put on tokens with spaCy's strict
+alignment only (``Doc.char_span(..., alignment_mode="strict")``): a span that does not fall on
+token boundaries is never shifted; it is left out and reported through a ``left_out`` list as
 :class:`LeftOut` entries.
 
 - :func:`ee_row`: TextEE's unified format (``doc_id``, ``wnd_id``, ``text``, ``tokens``,
@@ -35,7 +37,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
-from .bio import tokenizer_nlp
+from .bio import SentenceTokens, sentence_tokens, tokenizer_nlp
 from .labelset import argument_roles, event_types
 
 #: TextEE's ``entity_type`` for an argument span: the records carry no entity types.
@@ -72,8 +74,13 @@ def _doc(text: str):
     return tokenizer_nlp().make_doc(text)
 
 
-def _tokens(doc) -> tuple[list[str], list[bool]]:
-    return [t.text for t in doc], [bool(t.whitespace_) for t in doc]
+def _char_span(doc, start: int, end: int) -> Optional[tuple[int, int]]:
+    """``(first token, last token + 1)`` of ``[start, end)`` in a :class:`SentenceTokens` or a
+    spaCy ``Doc`` (strict alignment), else ``None``."""
+    if isinstance(doc, SentenceTokens):
+        return doc.char_span(start, end)
+    span = doc.char_span(start, end, alignment_mode="strict")
+    return None if span is None else (span.start, span.end)
 
 
 def _note(left_out: Optional[list], where: str, record: dict, kind: str, label: str, start: int, end: int, reason: str = "misaligned") -> None:
@@ -86,18 +93,18 @@ def _aligned_events(record: dict, doc, where: str, left_out: Optional[list]) -> 
     tok_start, tok_end)])``, misaligned triggers and arguments left out (and noted)."""
     out = []
     for event in sorted(record["events"], key=lambda e: (e["start"], e["end"])):
-        span = doc.char_span(event["start"], event["end"], alignment_mode="strict")
+        span = _char_span(doc, event["start"], event["end"])
         if span is None:
             _note(left_out, where, record, "trigger", event["type"], event["start"], event["end"])
             continue
         arguments = []
         for arg in event.get("arguments") or ():
-            a = doc.char_span(arg["start"], arg["end"], alignment_mode="strict")
+            a = _char_span(doc, arg["start"], arg["end"])
             if a is None:
                 _note(left_out, where, record, "argument", arg["role"], arg["start"], arg["end"])
                 continue
-            arguments.append((arg, a.start, a.end))
-        out.append((event, span.start, span.end, arguments))
+            arguments.append((arg, *a))
+        out.append((event, *span, arguments))
     return out
 
 
@@ -111,8 +118,8 @@ def _count(event: dict) -> Optional[dict]:
 
 def ee_row(record: dict, where: str = "", left_out: Optional[list] = None) -> dict[str, Any]:
     """The TextEE row (one window = one sentence) of a sentence record."""
-    doc = _doc(record["text"])
-    tokens, spaces = _tokens(doc)
+    doc = sentence_tokens(record["text"])
+    tokens, spaces = list(doc.texts), list(doc.spaces)
     wnd = record["id"]
     events = _aligned_events(record, doc, where, left_out)
     spans = sorted({(a[1], a[2]) for _, _, _, args in events for a in args})
@@ -120,7 +127,7 @@ def ee_row(record: dict, where: str = "", left_out: Optional[list] = None) -> di
     entities = []
     for n, (s, e) in enumerate(spans):
         entity_of[s, e] = f"{wnd}-E{n}"
-        entities.append({"id": f"{wnd}-E{n}", "entity_type": ENTITY_TYPE, "text": doc[s:e].text, "start": s, "end": e})
+        entities.append({"id": f"{wnd}-E{n}", "entity_type": ENTITY_TYPE, "text": doc.span_text(s, e), "start": s, "end": e})
     mentions = []
     for n, (event, s, e, args) in enumerate(events):
         mentions.append(
@@ -239,7 +246,7 @@ def arg_bio(record: dict, where: str = "", left_out: Optional[list] = None) -> t
     """``(tokens, trigger_tags, arg_tags, events)``: trigger BIO tags, and one argument BIO
     sequence per tagged event (trigger order), each aligned 1:1 with the tokens. A trigger that
     overlaps an earlier one, and an argument that overlaps another of its event, are left out."""
-    doc = _doc(record["text"])
+    doc = sentence_tokens(record["text"])
     trigger_tags = ["O"] * len(doc)
     arg_tags, kept = [], []
     for event, s, e, args in _aligned_events(record, doc, where, left_out):
@@ -255,7 +262,7 @@ def arg_bio(record: dict, where: str = "", left_out: Optional[list] = None) -> t
             tags[a:b] = [f"B-{arg['role']}"] + [f"I-{arg['role']}"] * (b - a - 1)
         arg_tags.append(tags)
         kept.append(event)
-    return [t.text for t in doc], trigger_tags, arg_tags, kept
+    return list(doc.texts), trigger_tags, arg_tags, kept
 
 
 def conll_lines(record: dict, where: str = "", left_out: Optional[list] = None) -> list[str]:

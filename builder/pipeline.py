@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional, TypeVar
 
 from . import swap
 from .errors import EventdsError, InputError, ValidationFailed
@@ -30,9 +31,9 @@ from .publish import PublishStats, write_dataset
 from .records import Event, Sentence
 from .report import quality, write_no_human_report, write_report
 from .runners import LocalRunner, Runner
-from .split import SPLITS, DocumentIndex, assign_splits, load_manifest, write_manifest
+from .split import DocumentIndex, assign_splits, load_manifest, write_manifest
 from .stages import Work, build_stages, documents_failed
-from .validate import require_valid
+from .validate import StreamValidator
 from .warc import WarcCounts
 from .weak import VOTES_DIR, WeakLabeller
 
@@ -55,6 +56,9 @@ class BuildSummary:
     published: Optional[PublishStats] = None
     stages: dict[str, Counter] = field(default_factory=dict)  # stage name -> its counters, merged over the corpus
     runner: Optional[str] = None  # where the per-document stages ran, when not in this process
+    # seconds per step: each per-document stage's (added up over the processes that ran it),
+    # then the gather steps' (write, validate, index, split, report, publish)
+    timings: dict[str, float] = field(default_factory=dict)
 
     def table(self) -> list[tuple[str, str]]:
         """Rows of the end-of-build summary table."""
@@ -75,6 +79,11 @@ class BuildSummary:
         if self.published:
             rows += [(f"sentences in {s}", str(n)) for s, n in self.published.sentences.items()]
         return rows
+
+    def timings_table(self) -> list[tuple[str, str, str]]:
+        """Rows (step, seconds, share of the steps' total) of :attr:`timings`."""
+        total = sum(self.timings.values()) or 1.0
+        return [(step, f"{s:.2f}", f"{s / total:.1%}") for step, s in self.timings.items()]
 
 
 @dataclass(frozen=True)
@@ -194,15 +203,35 @@ def load_figures(annotations: AnnotationFiles, published_ids: set[str]) -> dict:
 
 def write_clusters(index: DocumentIndex, records_path: Path, path: Path) -> int:
     """Write the near-duplicate clusters (``{"cluster", "documents", "members": [{id, doc_id, text}]}``
-    lines) found while indexing; return how many."""
-    clusters = index.duplicates.clusters()
-    wanted = {sid for c in clusters for sid in c}
-    texts = {obj["id"]: obj["text"] for _, obj in read_jsonl(records_path) if obj["id"] in wanted}
+    lines) found while indexing; return how many.
+
+    The records file is read once, as a stream, keeping only the texts of clustered sentences.
+
+    Args:
+        index: the index fed with every sentence of ``records_path``.
+        records_path: the records written by the build (``records.jsonl``).
+        path: where to write the clusters.
+
+    Returns:
+        The number of clusters written.
+
+    Raises:
+        InputError: when ``records_path`` cannot be read, or lacks a clustered sentence.
+    """
+    clusters = index.duplicates.cluster_members()  # [[(sentence id, doc id)]], in output order
+    wanted = {sid for members in clusters for sid, _ in members}
+    texts: dict[str, str] = {}
+    for _, obj in read_jsonl(records_path):
+        if obj["id"] in wanted:
+            texts[obj["id"]] = obj["text"]
+    missing = sorted(wanted - texts.keys())
+    if missing:
+        raise InputError(f"{records_path}: {len(missing)} clustered sentences are not in the records, e.g. {missing[:3]}")
     rows = (
         {
             "cluster": i,
-            "documents": sorted({index.duplicates.doc_of[sid] for sid in members}),
-            "members": [{"id": sid, "doc_id": index.duplicates.doc_of[sid], "text": texts[sid]} for sid in members],
+            "documents": sorted({doc for _, doc in members}),
+            "members": [{"id": sid, "doc_id": doc, "text": texts[sid]} for sid, doc in members],
         }
         for i, members in enumerate(clusters)
     )
@@ -302,6 +331,31 @@ def build(
     return summary
 
 
+T = TypeVar("T")
+
+
+def _timed_loop(items: Iterable[T], timings: dict[str, float], name: str) -> Iterator[T]:
+    """``items``, adding to ``timings[name]`` the seconds the loop's body spends on each
+    (not the seconds taken to make them)."""
+    timings.setdefault(name, 0.0)
+    for item in items:
+        start = time.perf_counter()
+        yield item
+        timings[name] += time.perf_counter() - start
+
+
+class _Laps:
+    """A clock: :meth:`lap` adds to ``timings[name]`` the seconds since the last lap (or since it was made)."""
+
+    def __init__(self, timings: dict[str, float]):
+        self.timings, self.last = timings, time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = self.timings.get(name, 0.0) + now - self.last
+        self.last = now
+
+
 def _build_staged(
     corpus: Optional[Path],
     out_dir: Path,
@@ -328,6 +382,7 @@ def _build_staged(
         staged.append(stage)
         remove_leftovers(out_dir)
         records_path = stage / "records.jsonl"
+        checker = StreamValidator(records_path)  # validates each record as it is written
         progress("ingest, clean, segment, label")
         human_ids: set[str] = set()
         votes_path = stage / VOTES_DIR
@@ -338,7 +393,7 @@ def _build_staged(
             labeller.votes_writer(votes_path) as votes,
         ):
             works = (Work.of(i, source) for i, source in enumerate(read_sources(corpus, summary.archives)))
-            for work in runner.run(stages, works):
+            for work in _timed_loop(runner.run(stages, works), summary.timings, "write"):
                 if work.failure is not None:
                     failures.append(work.failure)
                 if failures:  # the build fails: go on only to find every failure
@@ -356,10 +411,14 @@ def _build_staged(
                     if s.status in HUMAN_STATUSES:
                         human_ids.add(s.id)
                     summary.events.update(e.type for e in s.events)
-                    records.write(json.dumps(s.to_dict(), ensure_ascii=False) + "\n")
+                    record = s.to_dict()
+                    records.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    checker.check(record, line=summary.sentences)
             if failures:
                 raise documents_failed(failures)
         summary.stages = {s.name: s.counters for s in stages}
+        summary.timings = {**{s.name: s.seconds for s in stages}, **summary.timings}
+        laps = _Laps(summary.timings)
         summary.documents = summary.stages["clean"]["documents"]
         summary.removed_blocks = Counter({k.split(":", 1)[1]: n for k, n in summary.stages["clean"].items() if k.startswith("removed:")})
         summary.human = len(human_ids)
@@ -367,10 +426,12 @@ def _build_staged(
             raise InputError(f"{corpus or 'the embedded corpus'}: no sentence left after cleaning; nothing to publish")
 
         progress("validate")
-        require_valid(records_path)
+        checker.require_valid()  # every record was checked as it was written
+        laps.lap("validate")
 
         progress("split")
         write_clusters(index, records_path, stage / "duplicates.jsonl")
+        laps.lap("index")
         result = assign_splits(index, previous)
         write_manifest(stage / MANIFEST_FILE, result.manifest)
         summary.new_documents, summary.conflicts = result.new_documents, list(result.conflicts)
@@ -381,6 +442,7 @@ def _build_staged(
                 f"{out_dir / MANIFEST_FILE}: build with -m {previous_path} to record it"
             )
 
+        laps.lap("split")
         figures = load_figures(annotations, human_ids)
         if summary.human:
             progress("weak-label quality report")
@@ -406,18 +468,14 @@ def _build_staged(
                 f"{out_dir / 'report' / 'unplaceable.jsonl'})"
             )
 
+        laps.lap("report")
         progress("publish")
         extra = {"manifest": result.manifest, "corpus": corpus_card(corpus), **figures}
-        summary.published = write_dataset(records_path, result.manifest, stage / "dataset", card_extra=extra, pseudonyms=pseudonyms)
+        summary.published = write_dataset(records_path, result.manifest, stage / "dataset", card_extra=extra, pseudonyms=pseudonyms, contiguous_documents=True)
+        laps.lap("publish")
         for where, sid, etype, start, end, text in summary.published.bio_left_out[:5]:
             summary.warnings.append(f"{where.replace(str(stage), str(out_dir))}: {etype} event {text!r} [{start}, {end}) of sentence {sid} is not on token boundaries: left out of the bio config")
-        for split in SPLITS:
-            if not summary.published.sentences[split]:
-                groups = len({e["group"] for e in result.manifest["documents"].values()})
-                summary.warnings.append(
-                    f"split {split!r} is empty: {summary.documents} documents ({groups} once near-duplicates are "
-                    "grouped) are too few to fill every split"
-                )
+        summary.warnings.extend(result.notes)  # an empty split, shares far from the ratios, a type missing from a split
     return summary
 
 

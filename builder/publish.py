@@ -19,7 +19,6 @@ are ``ClassLabel``s in ``ee``, ``documents`` and ``arg_tags``, their names read 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -196,9 +195,153 @@ def publish(
         return stats
 
 
-def write_dataset(records_path: Path, manifest: dict, out_dir: Path, card_extra: Optional[dict] = None, pseudonyms: Optional[Mapping[str, str]] = None) -> PublishStats:
+#: Rows per Arrow record batch (and parquet row group) of a data file: datasets' own writer_batch_size.
+BATCH_ROWS = 1_000
+#: Rows per data file: a split with more is written as several shards.
+SHARD_ROWS = 100_000
+
+
+def _encoder(feature: Any) -> Optional[Callable[[Any], Any]]:
+    """A function encoding a value of ``feature`` as ``Features.encode_example`` does, for the
+    parts that are not stored as they are (``ClassLabel`` names become ids); ``None`` when the
+    value is stored as it is (pyarrow converts it against the schema)."""
+    from datasets import ClassLabel, LargeList, List
+
+    if isinstance(feature, ClassLabel):
+        ids = {name: i for i, name in enumerate(feature.names)}
+
+        def label(value: Any) -> Any:
+            if value is None:
+                return None
+            found = ids.get(value) if isinstance(value, str) else None
+            return found if found is not None else feature.encode_example(value)  # ints checked, names stripped, errors
+
+        return label
+    if isinstance(feature, dict):
+        fields = {k: e for k, e in ((k, _encoder(f)) for k, f in feature.items()) if e is not None}
+        if not fields:
+            return None
+
+        def struct(value: Any) -> Any:
+            if value is None:
+                return None
+            out = dict(value)
+            for k, encode in fields.items():
+                out[k] = encode(value.get(k))
+            return out
+
+        return struct
+    if isinstance(feature, (List, LargeList)):  # a list of structs is stored as such (datasets >= 4)
+        inner = _encoder(feature.feature)
+        if inner is None:
+            return None
+        if isinstance(feature.feature, ClassLabel):  # tags: one name per token
+            ids = {name: i for i, name in enumerate(feature.feature.names)}
+
+            def labels(value: Any) -> Any:
+                if value is None:
+                    return None
+                try:
+                    return [ids[v] for v in value]
+                except (KeyError, TypeError):  # not all names: each one as ClassLabel takes it
+                    return [inner(v) for v in value]
+
+            return labels
+        return lambda value: None if value is None else [inner(v) for v in value]
+    return None
+
+
+class ShardWriter:
+    """The parquet files of one config and split: rows are gathered into Arrow record batches
+    of :data:`BATCH_ROWS` (``ClassLabel`` names encoded by :func:`_encoder`), and a new file
+    is started every :data:`SHARD_ROWS` rows. Files are written under temporary names and
+    named ``<split>-0000K-of-0000N.parquet`` by :meth:`close`, once N is known.
+
+    The Arrow schema is ``Features.arrow_schema``, whose metadata carries the features, so
+    ``datasets`` reads back the features written; the parquet options are those of datasets'
+    own ``ParquetWriter`` (content-defined chunking, page index, per-column options), so the
+    Hub stores a re-published file's unchanged pages once.
+    """
+
+    def __init__(self, folder: Path, split: str, features: Any) -> None:
+        from datasets import config
+        from datasets.arrow_writer import get_parquet_column_options
+
+        self.folder = Path(folder)
+        self.split = split
+        self.schema = features.arrow_schema
+        self._options = {
+            "use_content_defined_chunking": config.DEFAULT_CDC_OPTIONS,
+            "write_page_index": True,
+            **get_parquet_column_options(features, self.schema),
+        }
+        self._encode = _encoder(features) or (lambda row: row)
+        self._rows: list[dict] = []
+        self._writer: Any = None
+        self._in_shard = 0
+        self._shards: list[Path] = []
+        self.rows = 0
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Add one row (not yet encoded)."""
+        self._rows.append(self._encode(row))
+        if len(self._rows) >= BATCH_ROWS or self._in_shard + len(self._rows) >= SHARD_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self._rows:
+            return
+        if self._writer is None:
+            path = self.folder / f".{self.split}-{len(self._shards):05d}.parquet.partial"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(str(path), self.schema, **self._options)
+            self._writer.add_key_value_metadata({"content_defined_chunking": json.dumps(self._options["use_content_defined_chunking"])})
+            self._shards.append(path)
+        table = pa.Table.from_pylist(self._rows, schema=self.schema)
+        self._writer.write_table(table, row_group_size=len(self._rows))
+        self.rows += len(self._rows)
+        self._in_shard += len(self._rows)
+        self._rows = []
+        if self._in_shard >= SHARD_ROWS:
+            self._writer.close()
+            self._writer, self._in_shard = None, 0
+
+    def close(self) -> list[Path]:
+        """Write what is left and name the files; return them, in order (none for no row)."""
+        self._flush()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        named = []
+        for k, path in enumerate(self._shards):
+            final = path.with_name(f"{self.split}-{k:05d}-of-{len(self._shards):05d}.parquet")
+            os.replace(path, final)
+            named.append(final)
+        self._shards = []
+        return named
+
+    def abort(self) -> None:
+        """Close the file being written, after a failure (the folder is removed by the caller)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def write_dataset(
+    records_path: Path, manifest: dict, out_dir: Path, card_extra: Optional[dict] = None, pseudonyms: Optional[Mapping[str, str]] = None,
+    contiguous_documents: bool = False,
+) -> PublishStats:
     """Write a new dataset folder ``out_dir`` (which must not exist) from a records JSONL
-    file in one streaming pass.
+    file in one streaming pass: per config and split, Arrow record batches in parquet files
+    ``data/<config>/<split>-0000K-of-0000N.parquet`` (:class:`ShardWriter`).
+
+    ``datasets`` caches a local folder by its name and card (the data files' patterns, the
+    features, the sizes): the card names each config's content digest
+    (:func:`builder.card.content_digests`) so that a rebuilt folder with other rows is not
+    served from that cache.
 
     Args:
         records_path: validated sentence records.
@@ -208,35 +351,35 @@ def write_dataset(records_path: Path, manifest: dict, out_dir: Path, card_extra:
             ``manifest`` parameters, ``removals`` counts.
         pseudonyms: annotator name -> pseudonym (:mod:`builder.pseudonyms`), written in
             place of every annotator name; ``None`` publishes the names as they are.
+        contiguous_documents: each document's records are together in ``records_path`` (as
+            ``build`` writes them): the ``documents`` config holds one document at a time
+            instead of every record (:class:`DocumentBuffer`).
+
+    Returns:
+        What was published, per split.
 
     Raises:
         InputError: a record's document is not in the manifest, or an annotator has no
             pseudonym; nothing is left at ``out_dir``.
     """
-    from datasets.arrow_writer import ParquetWriter
-
     features = {c: config_features(c) for c in CONFIGS}
     stats = PublishStats()
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     os.chmod(tmp, 0o777 & ~umask())  # mkdtemp gives 0700; the dataset is for others to read
-    writers: dict[tuple[str, str], Any] = {}
+    writers = {(c, s): ShardWriter(tmp / "data" / c, s, features[c]) for c in CONFIGS for s in SPLITS}
     try:
-        for config in CONFIGS:
-            for split in SPLITS:
-                path = tmp / "data" / config / f"{split}-00000-of-00001.parquet"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                writers[config, split] = ParquetWriter(features=features[config], path=str(path))
-        documents = DocumentBuffer()
+        documents = DocumentBuffer(contiguous_documents)
         for lineno, record in read_jsonl(records_path):
             where = f"{records_path}:{lineno}"
             split = _split_of(record, manifest, where)
             if pseudonyms is not None:
                 record = pseudonymise(record, pseudonyms, where)
             for config in SENTENCE_CONFIGS:
-                writers[config, split].write(features[config].encode_example(config_row(config, record, where, stats.bio_left_out, stats.spans_left_out)))
-            documents.add(split, record)
+                writers[config, split].write(config_row(config, record, where, stats.bio_left_out, stats.spans_left_out))
+            for done_split, row in documents.add(split, record, where):
+                writers["documents", done_split].write(row)
             stats.sentences[split] += 1
             stats.documents[split].add(record["doc_id"])
             stats.status[record["status"]] += 1
@@ -249,30 +392,20 @@ def write_dataset(records_path: Path, manifest: dict, out_dir: Path, card_extra:
             if stats.example is None and split == "train" and record["events"]:
                 stats.example = record
         for split, row in documents.rows():
-            writers["documents", split].write(features["documents"].encode_example(row))
-        files: dict[tuple[str, str], str] = {}
+            writers["documents", split].write(row)
+        files: dict[tuple[str, str], list[str]] = {}
         for (config, split), writer in writers.items():
-            writer.finalize()
-            writer.close()
-            path = tmp / "data" / config / f"{split}-00000-of-00001.parquet"
-            if not stats.sentences[split]:  # datasets cannot load a declared split with no data
-                path.unlink(missing_ok=True)
-                continue
-            # Content-addressed names: datasets caches a local folder under its name and card
-            # metadata, so a rebuilt folder must look different to it or it serves stale rows.
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-            named = path.with_name(f"{split}-{digest}.parquet")
-            os.replace(path, named)
-            files[config, split] = named.relative_to(tmp).as_posix()
+            shards = writer.close()
+            if shards and stats.sentences[split]:  # datasets cannot load a declared split with no data
+                files[config, split] = [path.relative_to(tmp).as_posix() for path in shards]
         (tmp / STATS_NAME).write_text(json.dumps(stats.to_dict(), indent=2) + "\n", encoding="utf-8")
         write_card(tmp, features, stats, files, card_extra or {}, DEFAULT_CONFIG)
         os.rename(tmp, out_dir)
     except BaseException:
+        for writer in writers.values():
+            writer.abort()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    finally:
-        for writer in writers.values():
-            writer.close()
     return stats
 
 
@@ -423,18 +556,42 @@ EXTRA_CONFIG_FEATURES: dict[str, Callable[[], Any]] = {"ee": ee_features, "docum
 
 
 class DocumentBuffer:
-    """The records of each document, per split, until every record is read (a document's
-    sentences may come in any order); then one ``documents`` row per document."""
+    """The records of each document, per split, until its ``documents`` row can be made.
 
-    def __init__(self) -> None:
+    Args:
+        contiguous: the records of a document come one after the other (as ``build`` writes
+            them): a document's row is made as soon as the next document starts, so only one
+            document is held. Otherwise (any records file) every record is held until
+            :meth:`rows` is called at the end.
+    """
+
+    def __init__(self, contiguous: bool = False) -> None:
+        self.contiguous = contiguous
         self._docs: dict[tuple[str, str], list[dict]] = {}
+        self._done: set[str] = set()
 
-    def add(self, split: str, record: dict[str, Any]) -> None:
+    def add(self, split: str, record: dict[str, Any], where: str = "") -> list[tuple[str, dict[str, Any]]]:
+        """Hold ``record``; return the ``(split, row)`` of documents now complete (contiguous only).
+
+        Raises:
+            InputError: contiguous, and a document's records are not together.
+        """
         slim = {k: record[k] for k in ("id", "doc_id", "index", "text", "start", "end", "status", "events", "document")}
-        self._docs.setdefault((split, record["doc_id"]), []).append(slim)
+        key = (split, record["doc_id"])
+        done: list[tuple[str, dict[str, Any]]] = []
+        if self.contiguous and key not in self._docs:
+            if record["doc_id"] in self._done:
+                raise InputError(f"{where} -> doc_id: the records of document {record['doc_id']!r} are not together")
+            done = list(self.rows())
+        self._docs.setdefault(key, []).append(slim)
+        return done
 
     def rows(self):
+        """The ``(split, row)`` of every document held, in the order they came; then none is held."""
         from .formats import document_row
 
-        for (split, _), records in self._docs.items():
+        docs, self._docs = self._docs, {}
+        for (split, doc_id), records in docs.items():
+            if self.contiguous:
+                self._done.add(doc_id)
             yield split, document_row(records)

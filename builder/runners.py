@@ -99,7 +99,7 @@ class Runner:
 
     def run(self, stages: Sequence[Stage], works: Iterable[Work]) -> Iterator[Work]:
         """Every document of ``works`` through ``stages``, in order (failed ones carry their
-        :class:`~builder.stages.Failure`); the stages' counters are merged into ``stages``."""
+        :class:`~builder.stages.Failure`); the stages' counters and seconds are merged into ``stages``."""
         parts = enumerate(partitions(works, self.documents, self.chars))
         pending: deque[Any] = deque()
         window: list[Any] = []
@@ -131,6 +131,7 @@ class Runner:
         for stage in stages:
             if stage.name in result.reports:
                 stage.merge(result.reports[stage.name])
+            stage.seconds += result.seconds.get(stage.name, 0.0)
         yield from result.works
 
 

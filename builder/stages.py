@@ -11,7 +11,9 @@ over the documents of a corpus, then gathered in document order by
   process and thread (:func:`resource`), on first use;
 - has a :meth:`Stage.run` over an iterator of :class:`Work` items (one per document, in
   document order) that yields them in the same order, and its own :attr:`Stage.counters`,
-  which the runner merges over every partition of the corpus (:meth:`Stage.merge`).
+  which the runner merges over every partition of the corpus (:meth:`Stage.merge`), and the
+  :attr:`Stage.seconds` spent in its own work (not in the stages before it), added up
+  over every partition apart from the counters (which are the same whatever runs them).
 
 A document that raises in a stage is not lost: its :class:`Work` carries a
 :class:`Failure` (document, file, stage, error) through the later stages, the stage counts
@@ -30,8 +32,10 @@ import copy
 import hashlib
 import pickle
 import threading
+import time
 import traceback
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Hashable, Iterable, Iterator, Optional, Sequence
@@ -164,6 +168,8 @@ class Stage:
 
     def __post_init__(self) -> None:
         self.counters: Counter = Counter()
+        #: Seconds spent in the stage's own work (:meth:`timed`), not in the stages before it.
+        self.seconds = 0.0
 
     def settings(self) -> dict[str, Any]:
         """The stage's settings (its dataclass fields)."""
@@ -173,10 +179,20 @@ class Stage:
         """A copy with the same settings and nothing counted yet (one per partition)."""
         other = copy.copy(self)
         other.counters = Counter()
+        other.seconds = 0.0
         return other
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "counters": Counter()}
+        return {**self.__dict__, "counters": Counter(), "seconds": 0.0}
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        """Add the seconds the block takes to :attr:`seconds`."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds += time.perf_counter() - start
 
     def run(self, records: Iterable[Work], rank: int = 0, world_size: int = 1) -> Iterator[Work]:
         """Process every document of ``records`` not failed yet, in order.
@@ -186,12 +202,13 @@ class Stage:
         """
         for work in records:
             if work.failure is None:
-                try:
-                    self.process(work)
-                except ConfigError:
-                    raise
-                except Exception as e:
-                    self.fail(work, e)
+                with self.timed():
+                    try:
+                        self.process(work)
+                    except ConfigError:
+                        raise
+                    except Exception as e:
+                        self.fail(work, e)
             yield work
 
     def process(self, work: Work) -> None:
@@ -348,7 +365,8 @@ class Label(Stage):
         from .weak.events import LabelStats
         from .weak.labeller import BATCH_SIZE
 
-        labeller = self.weak_labeller()
+        with self.timed():
+            labeller = self.weak_labeller()
         labeller.stats = self.stats = LabelStats()
         buffer: list[Work] = []
         sentences = 0
@@ -356,9 +374,13 @@ class Label(Stage):
             buffer.append(work)
             sentences += len(work.sentences) if work.failure is None else 0
             if sentences >= BATCH_SIZE:
-                yield from self._flush(labeller, buffer)
+                with self.timed():
+                    self._flush(labeller, buffer)
+                yield from buffer
                 buffer, sentences = [], 0
-        yield from self._flush(labeller, buffer)
+        with self.timed():
+            self._flush(labeller, buffer)
+        yield from buffer
         self.counters["sentences"] += self.stats.records
         self.counters.update({f"events:{t}": n for t, n in self.stats.events.items()})
         self.counters.update({f"lf failures:{f}": n for f, n in self.stats.failures.items()})
@@ -440,11 +462,12 @@ def build_stages(labeller: Any, model: Optional[str] = None, dedup: DedupParams 
 @dataclass
 class PartitionResult:
     """What :func:`run_stages` gives for a partition: its documents, each stage's
-    :meth:`Stage.report`, and what a stage with a window observed of them."""
+    :meth:`Stage.report` and :attr:`Stage.seconds`, and what a stage with a window observed of them."""
 
     works: list[Work]
     reports: dict[str, Any]
     observations: list[Any] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def run_stages(
@@ -464,9 +487,9 @@ def run_stages(
         last: the stages end the build: only what the gather needs is returned (:meth:`Work.done`).
     """
     if isinstance(part, PartitionResult):
-        works, reports = part.works, dict(part.reports)
+        works, reports, seconds = part.works, dict(part.reports), dict(part.seconds)
     else:
-        works, reports = part, {}
+        works, reports, seconds = part, {}, {}
     running = [stage.fresh() for stage in stages]
     stream: Iterable[Work] = iter(works)
     for stage in running:
@@ -474,7 +497,8 @@ def run_stages(
     out = list(stream)
     for stage in running:
         reports[stage.name] = stage.report()
+        seconds[stage.name] = stage.seconds
     observations = []
     if observer is not None:
         observations = [observer.observe(w) for w in out if w.failure is None and w.index < observer.window]
-    return PartitionResult([w.done() for w in out] if last else out, reports, observations)
+    return PartitionResult([w.done() for w in out] if last else out, reports, observations, seconds)

@@ -7,15 +7,19 @@ Every problem is reported, sorted by location, as
 from __future__ import annotations
 
 import json
+from array import array
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
+import numpy as np
 from jsonschema import Draft202012Validator
+from jsonschema.validators import extend
 
 from .errors import InputError, ValidationFailed
 from .io import check_path, forbidden_characters, read_jsonl
-from .labelset import event_types, validator
+from .labelset import event_types, load_schema, validator
 
 
 @dataclass(frozen=True, order=True)
@@ -71,8 +75,119 @@ class Report:
         return not self.problems
 
 
+#: Keywords that only annotate a schema: dropped from the compiled schema (nothing to check).
+_ANNOTATIONS = frozenset({"title", "description", "version", "$comment", "examples"})
+#: Keywords whose value maps names (of properties, definitions) to schemas.
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "dependentSchemas"})
+#: Keywords whose value is data, not a schema: kept as it is.
+_DATA = frozenset({"enum", "const", "default", "required"})
+
+#: Draft 2020-12 with a JSON array being a list or a tuple: a record is checked as the dict
+#: that is written (``json.dumps`` writes a tuple as an array), not as the line read back.
+_RecordValidator = extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("array", lambda _, instance: isinstance(instance, (list, tuple))),
+)
+
+
+def _inline(node: Any, defs: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
+    """``node`` with its local ``{"$ref": "#/$defs/NAME"}`` replaced by the definition and
+    annotation keywords left out; a recursive definition keeps its ``$ref``."""
+    if isinstance(node, list):
+        return [_inline(x, defs, seen) for x in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
+        name = ref[len("#/$defs/"):]
+        if name in defs and name not in seen:
+            return _inline(defs[name], defs, (*seen, name))
+    out = {}
+    for k, v in node.items():
+        if k in _SCHEMA_MAPS and isinstance(v, dict):  # names -> schemas: every name stays
+            out[k] = {name: _inline(sub, defs, seen) for name, sub in v.items()}
+        elif k in _DATA:
+            out[k] = v
+        elif k not in _ANNOTATIONS:
+            out[k] = _inline(v, defs, seen)
+    return out
+
+
+@lru_cache(maxsize=None)
+def compiled_validator(name: str = "sentence") -> Draft202012Validator:
+    """The validator of ``schema/<name>.schema.json``, made once per process: its local
+    ``$ref``s inlined (resolving a reference through the registry costs as much as checking a
+    field) and the schema checked once, here, rather than on every call. What it reports,
+    message and path, is what :func:`builder.labelset.validator` reports.
+    """
+    schema = load_schema(name)
+    if any(isinstance(v, str) and not v.startswith("#") for v in _refs(schema)):
+        return validator(name)  # a reference to another schema: keep the registry
+    compiled = _inline(schema, schema.get("$defs", {}))  # keeps ``$defs``, for a recursive one
+    _RecordValidator.check_schema(compiled)
+    return _RecordValidator(compiled)
+
+
+#: The JSON Schema keywords :func:`fast_validator` may compile: what Draft 2020-12 and
+#: Draft 7 (the newest fastjsonschema compiles) read alike.
+_FAST_KEYWORDS = frozenset(
+    "$defs $id $ref $schema additionalProperties description enum items maximum minLength minimum "
+    "oneOf pattern properties required title type uniqueItems version".split()
+)
+
+
+@lru_cache(maxsize=None)
+def fast_validator(name: str = "sentence") -> Optional[Any]:
+    """A generated-code validator of ``schema/<name>.schema.json`` (fastjsonschema), about ten
+    times faster than :func:`compiled_validator`, that raises on the first problem; ``None``
+    when the schema uses a keyword outside :data:`_FAST_KEYWORDS`, or a ``$ref`` beside other
+    keywords (which Draft 7 reads otherwise). It only says whether a record is valid: the
+    messages of an invalid one come from :func:`compiled_validator`.
+    """
+    try:
+        import fastjsonschema
+    except ImportError:
+        return None
+    schema = load_schema(name)
+    if not _fast_compatible(schema):
+        return None
+    draft7 = {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}
+    draft7.pop("$id", None)  # references stay local: nothing is fetched
+    return fastjsonschema.compile(draft7)
+
+
+def _fast_compatible(node: Any, schema_map: bool = False) -> bool:
+    if isinstance(node, list):
+        return all(_fast_compatible(v) for v in node)
+    if not isinstance(node, dict):
+        return True
+    if schema_map:  # names -> schemas: the names are not keywords
+        return all(_fast_compatible(v) for v in node.values())
+    if "$ref" in node and set(node) - {"$ref", "description", "title"}:
+        return False
+    for k, v in node.items():
+        if k not in _FAST_KEYWORDS:
+            return False
+        if k in ("enum", "required", "pattern", "type", "description", "title", "version", "$id", "$schema", "$ref"):
+            continue
+        if not _fast_compatible(v, schema_map=k in ("properties", "$defs")):
+            return False
+    return True
+
+
+def _refs(node: Any) -> Iterator[Any]:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            yield node["$ref"]
+        for v in node.values():
+            yield from _refs(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _refs(v)
+
+
 def _validator() -> Draft202012Validator:
-    return validator("sentence")
+    return compiled_validator("sentence")
 
 
 def _span_problems(text: str, span: dict, path: list[str], what: str) -> Iterator[tuple[list[str], str]]:
@@ -117,27 +232,152 @@ def validate_records(records: Iterable[tuple[str, int, str, Any]]) -> Report:
     """Validate ``(file, line, record_label, object)`` tuples; collect every problem.
 
     Checks the JSON Schema, span offsets and texts, labels against events, and that ids
-    are unique across all records given.
+    are unique across all records given (see :class:`StreamValidator`).
     """
-    validator = _validator()
-    problems: list[Problem] = []
-    first_seen: dict[str, str] = {}
-    n = 0
+    checker = StreamValidator()
     for file, line, label, obj in records:
-        n += 1
-        errors = sorted(validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path])
-        for err in errors:
-            problems.append(Problem(file, line, tuple(str(p) for p in err.absolute_path), _message(err), label))
+        checker.check(obj, line, label, file)
+    return checker.report()
+
+
+class IdTable:
+    """The ids of the records seen, to find those seen twice, in about 8 bytes of hash and
+    8 of line per record beside the id's UTF-8 bytes (a dict of id strings to their
+    ``FILE:LINE`` took about 240 bytes a record).
+
+    Duplicates are found at the end (:meth:`duplicates`): records with equal 64-bit hashes
+    are grouped, and within a group the ids themselves are compared, so a hash collision
+    never makes a duplicate.
+    """
+
+    def __init__(self) -> None:
+        self._hashes = array("q")
+        self._lines = array("q")
+        self._files = array("I")
+        self._offsets = array("Q", [0])
+        self._ids = bytearray()
+        self._file_names: dict[str, int] = {}
+        self._labels: dict[int, str] = {}  # only for records without a line (a dataset row)
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def add(self, sid: str, file: str, line: int, label: str) -> None:
+        """Note a record's id and where it is (``label`` is kept only when it is not ``record LINE``)."""
+        self._hashes.append(hash(sid))
+        self._lines.append(line)
+        self._files.append(self._file_names.setdefault(file, len(self._file_names)))
+        if not line or label != f"record {line}":
+            self._labels[len(self._hashes) - 1] = label
+        self._ids += sid.encode("utf-8", "surrogatepass")
+        self._offsets.append(len(self._ids))
+
+    def _id(self, n: int) -> str:
+        return self._ids[self._offsets[n] : self._offsets[n + 1]].decode("utf-8", "surrogatepass")
+
+    def _where(self, n: int, names: list[str]) -> str:
+        file, line = names[self._files[n]], self._lines[n]
+        return f"{file}:{line}" if line else f"{file} {self._labels[n]}"
+
+    def duplicates(self) -> Iterator[tuple[str, str, int, str, str]]:
+        """``(file, id, line, label, where of the first)`` of every record whose id an earlier record has."""
+        if len(self._hashes) < 2:
+            return
+        hashes = np.frombuffer(self._hashes, dtype=np.int64)
+        order = np.argsort(hashes, kind="stable")  # equal hashes stay in the order seen
+        sorted_hashes = hashes[order]
+        same = np.flatnonzero(sorted_hashes[1:] == sorted_hashes[:-1])
+        if not len(same):
+            return
+        names = list(self._file_names)
+        starts = same[np.concatenate(([True], same[1:] != same[:-1] + 1))]
+        for start in starts.tolist():
+            end = start + 1
+            while end < len(order) and sorted_hashes[end] == sorted_hashes[start]:
+                end += 1
+            first: dict[str, int] = {}
+            for n in order[start:end].tolist():
+                sid = self._id(n)
+                if sid in first:
+                    line = self._lines[n]
+                    yield names[self._files[n]], sid, line, self._labels.get(n, f"record {line}"), self._where(first[sid], names)
+                else:
+                    first[sid] = n
+
+
+class StreamValidator:
+    """Validates sentence records one at a time, as they are written or read: the JSON Schema
+    (:func:`fast_validator` decides, :func:`compiled_validator` words the problems of a record
+    it refuses; both made once), the semantic checks (:func:`semantic_problems`)
+    and, at the end, that no id is used twice (:class:`IdTable`).
+
+    A record is checked as a dict; nothing is read back. Problems name the file, line, record
+    and field, as :func:`validate_path` names them.
+
+    Args:
+        file: the file the records are written to or read from (each :meth:`check` may name another).
+    """
+
+    def __init__(self, file: str | Path = "") -> None:
+        self.file = str(file)
+        self.problems: list[Problem] = []
+        self.records = 0
+        self._validator = _validator()
+        self._fast = fast_validator("sentence")
+        self._ids = IdTable()
+
+    def check(self, record: Any, line: int, label: Optional[str] = None, file: Optional[str] = None) -> None:
+        """Check one record, found at ``line`` (1-based; 0 when it has none) of ``file``.
+
+        Args:
+            record: the record as it is (or will be) written.
+            line: its line in the file.
+            label: how messages name it; ``record LINE`` by default.
+            file: where it is; :attr:`file` by default.
+        """
+        file = self.file if file is None else file
+        label = f"record {line}" if label is None else label
+        self.records += 1
+        errors = self._schema_errors(record)
         if errors:
-            continue
-        for path, message in semantic_problems(obj):
-            problems.append(Problem(file, line, tuple(path), message, label))
-        where = f"{file}:{line}" if line else f"{file} {label}"
-        if obj["id"] in first_seen:
-            problems.append(Problem(file, line, ("id",), f"duplicate id {obj['id']!r} (first at {first_seen[obj['id']]})", label))
-        else:
-            first_seen[obj["id"]] = where
-    return Report(sorted(problems), n)
+            errors.sort(key=lambda e: [str(p) for p in e.absolute_path])
+            for err in errors:
+                self.problems.append(Problem(file, line, tuple(str(p) for p in err.absolute_path), _message(err), label))
+            return
+        for path, message in semantic_problems(record):
+            self.problems.append(Problem(file, line, tuple(path), message, label))
+        self._ids.add(record["id"], file, line, label)
+
+    def _schema_errors(self, record: Any) -> list:
+        """The schema's errors on ``record``: none when the fast validator passes it, else
+        every error with its message and path (the fast one stops at the first)."""
+        if self._fast is not None:
+            import fastjsonschema
+
+            try:
+                self._fast(record)
+                return []
+            except fastjsonschema.JsonSchemaException:
+                pass
+        return list(self._validator.iter_errors(record))
+
+    def report(self) -> Report:
+        """Every problem found, duplicate ids included, sorted by place."""
+        duplicates = [
+            Problem(file, line, ("id",), f"duplicate id {sid!r} (first at {first})", label)
+            for file, sid, line, label, first in self._ids.duplicates()
+        ]
+        return Report(sorted(self.problems + duplicates), self.records)
+
+    def require_valid(self) -> None:
+        """Return when no record had a problem.
+
+        Raises:
+            ValidationFailed: every problem, as ``eventds validate`` prints them.
+        """
+        report = self.report()
+        if not report.ok:
+            raise ValidationFailed(format_report(report).splitlines())
 
 
 def _message(err: Any) -> str:

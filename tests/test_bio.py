@@ -2,7 +2,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builder.bio import AlignmentError, MisalignedSpan, OverlappingSpans, bio_labels, from_bio, misaligned_spans, tokenizer_nlp, to_bio
+from builder.bio import (
+    AlignmentError,
+    MisalignedSpan,
+    OverlappingSpans,
+    SentenceTokens,
+    bio_labels,
+    from_bio,
+    misaligned_spans,
+    to_bio,
+    tokenizer_nlp,
+)
 from builder.tokens import tokenize
 
 
@@ -88,3 +98,19 @@ def test_to_bio_can_leave_misaligned_spans_out_and_name_them():
     tokens, spaces, tags = to_bio(text, [("STRIKE", 3, 9), ("STRIKE", 27, 39)], "r", bad)
     assert bad == [("STRIKE", 3, 9)]
     assert [t for t, tag in zip(tokens, tags) if tag != "O"] == ["drone", "strike"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(text_st, st.integers(0, 60), st.integers(1, 10))
+def test_sentence_tokens_are_spacys_tokens_texts_spaces_and_strict_spans(text, start, length):
+    """bio, ee and arg_tags are made from builder.tokens' boundaries: the same rows as make_doc gives."""
+    doc = tokenizer_nlp().make_doc(text)
+    tokens = SentenceTokens(text)
+    assert tokens.texts == [t.text for t in doc]
+    assert tokens.spaces == [bool(t.whitespace_) for t in doc]
+    end = min(start + length, len(text))
+    if start < end:
+        span = doc.char_span(start, end, alignment_mode="strict")
+        assert tokens.char_span(start, end) == (None if span is None else (span.start, span.end))
+        if span is not None:
+            assert tokens.span_text(span.start, span.end) == span.text

@@ -104,13 +104,13 @@ def test_num_bytes_are_the_data_files_sizes(published):
 
     out, _ = published
     meta, _ = front_matter(out)
-    files = {(c["config_name"], f["split"]): out / f["path"] for c in meta["configs"] for f in c["data_files"]}
+    files = {(c["config_name"], f["split"]): sorted(out.glob(f["path"])) for c in meta["configs"] for f in c["data_files"]}
     for info in meta["dataset_info"]:
         config = info["config_name"]
         for split in info["splits"]:
-            path = files[config, split["name"]]
-            assert split["num_bytes"] > 0 and split["num_bytes"] == pq.read_table(path).nbytes, (config, split)
-        assert info["download_size"] == sum(p.stat().st_size for (c, _), p in files.items() if c == config) > 0
+            paths = files[config, split["name"]]
+            assert paths and split["num_bytes"] > 0 and split["num_bytes"] == sum(pq.read_table(p).nbytes for p in paths), (config, split)
+        assert info["download_size"] == sum(p.stat().st_size for (c, _), ps in files.items() if c == config for p in ps) > 0
         assert info["dataset_size"] == sum(s["num_bytes"] for s in info["splits"])
 
 

@@ -461,3 +461,25 @@ def test_partitions_do_not_change_the_build(tmp_path, monkeypatch):
     finally:
         os.chdir(ROOT)
     assert_same_build(tmp_path / "big", tmp_path / "small")
+
+
+# ---------------------------------------------------------------------------------------
+# Every step of the build is timed, in either runner
+
+STEPS = ["read", "clean", "segment", "label", "signatures", "write", "validate", "index", "split", "report", "publish"]
+
+
+@pytest.mark.parametrize("workers", [None, pytest.param(2, marks=pytest.mark.slow)], ids=["one process", "local cluster"])
+def test_every_stage_and_gather_step_is_timed(workers, tmp_path):
+    """``BuildSummary.timings`` holds each per-document stage's seconds (merged over the
+    partitions, and over the worker processes) and each gather step's, all spent."""
+    from builder.pipeline import build as run
+    from builder.runners import make_runner
+
+    if workers:
+        pytest.importorskip("distributed")
+    with make_runner(workers) as runner:
+        summary = run(out_dir=tmp_path / "out", runner=runner)
+    assert list(summary.timings) == STEPS
+    assert [step for step, seconds in summary.timings.items() if not seconds > 0] == []
+    assert summary.stages["label"]["sentences"] == summary.sentences  # the counters are kept apart from the seconds

@@ -1,4 +1,17 @@
-from builder.dedup import DedupParams, NearDuplicateIndex
+import gc
+import random
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator, Optional
+
+import numpy as np
+import pytest
+from datasketch import MinHash, MinHashLSH
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import builder.dedup
+from builder.dedup import DedupParams, NearDuplicateIndex, Signature, signature
 
 
 def clusters_of(sentences, params=DedupParams()):
@@ -33,3 +46,203 @@ def test_document_links_come_from_clusters():
     for sid, doc, text in [("a1", "a", "One long shared sentence about the rocket attack on the base."), ("b1", "b", "One long shared sentence about the rocket attack on the base."), ("c1", "c", "Something else happened in another city entirely today.")]:
         index.add(sid, doc, text)
     assert list(index.document_links()) == [("a", "b")]
+
+
+# The index as it was before it moved to disk (datasketch's MinHashLSH queried sentence by
+# sentence, union-find over id strings): the reference the compact index must agree with.
+
+
+@lru_cache(maxsize=None)
+def _permutations(num_perm: int, seed: int):
+    return MinHash(num_perm=num_perm, seed=seed).permutations
+
+
+def reference_similar(a: np.ndarray, b: np.ndarray, params: DedupParams) -> bool:
+    if min(len(a), len(b)) < params.min_shingles:
+        return False
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    union = len(a) + len(b) - inter
+    return inter / union >= params.jaccard or inter / min(len(a), len(b)) >= params.containment
+
+
+class ReferenceIndex:
+    def __init__(self, params: DedupParams = DedupParams()):
+        self.params = params
+        self.lsh = MinHashLSH(threshold=params.lsh_threshold, num_perm=params.num_perm)
+        self.exact: dict[str, str] = {}
+        self.hashes: dict[str, np.ndarray] = {}
+        self.doc_of: dict[str, str] = {}
+        self.parent: dict[str, str] = {}
+
+    def _find(self, x: str) -> str:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def _union(self, a: str, b: str) -> None:
+        ra, rb = self._find(a), self._find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def add_signature(self, sentence_id: str, doc_id: str, sig: Optional[Signature]) -> None:
+        self.doc_of[sentence_id] = doc_id
+        self.parent[sentence_id] = sentence_id
+        if sig is None:
+            return
+        if sig.key in self.exact:
+            self._union(sentence_id, self.exact[sig.key])
+            return
+        self.exact[sig.key] = sentence_id
+        perms = _permutations(self.params.num_perm, self.params.seed)
+        mh = MinHash(num_perm=self.params.num_perm, seed=self.params.seed, hashvalues=sig.minhash.astype(np.uint64), permutations=perms)
+        for other in self.lsh.query(mh):
+            if reference_similar(sig.hashes, self.hashes[other], self.params):
+                self._union(sentence_id, other)
+        self.lsh.insert(sentence_id, mh)
+        self.hashes[sentence_id] = sig.hashes
+
+    def clusters(self) -> list[list[str]]:
+        groups: dict[str, list[str]] = {}
+        for sid in self.parent:
+            groups.setdefault(self._find(sid), []).append(sid)
+        return sorted(sorted(g) for g in groups.values() if len(g) > 1)
+
+    def document_links(self) -> Iterator[tuple[str, str]]:
+        for cluster in self.clusters():
+            docs = sorted({self.doc_of[s] for s in cluster})
+            for other in docs[1:]:
+                yield docs[0], other
+
+
+def assert_same_as_reference(sentences, params: DedupParams = DedupParams()) -> NearDuplicateIndex:
+    reference, index = ReferenceIndex(params), NearDuplicateIndex(params)
+    for sid, doc, text in sentences:
+        sig = signature(text, params)
+        reference.add_signature(sid, doc, sig)
+        index.add_signature(sid, doc, sig)
+    assert index.clusters() == reference.clusters()
+    assert list(index.document_links()) == list(reference.document_links())
+    return index
+
+
+WORDS = ["rockets", "struck", "the", "base", "on", "Friday", "night"]
+sentence_texts = st.lists(st.sampled_from(WORDS), max_size=11).map(" ".join) | st.sampled_from(["ROCKETS struck the base, on Friday night!", "rockets struck the base on friday night", ""])
+
+
+@st.composite
+def corpora(draw) -> list[tuple[str, str, str]]:
+    ids = draw(st.lists(st.text(alphabet="ab1-é", min_size=1, max_size=4), unique=True, max_size=40))
+    return [(sid, draw(st.sampled_from(["d1", "d2", "d3", "x"])), draw(sentence_texts)) for sid in ids]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(corpora(), st.sampled_from([1, 3, 8192]))
+def test_clusters_and_links_equal_the_reference_index(sentences, chunk_rows):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(builder.dedup, "_CHUNK_ROWS", chunk_rows)
+        assert_same_as_reference(sentences)
+
+
+@pytest.fixture
+def monkeypatch_chunk(monkeypatch):
+    """Set how many signatures the index holds before writing their band values out."""
+    return lambda rows: monkeypatch.setattr(builder.dedup, "_CHUNK_ROWS", rows)
+
+
+NAMES = ["Ali Rabiei", "John Kirby", "Mark Esper", "Adel Abdul Mahdi", "Qais al-Khazali", "Hassan Rouhani"]
+PLACES = ["Baghdad", "Basra", "Erbil", "Kirkuk", "the Green Zone", "Ain al-Asad", "Tehran"]
+VERBS = ["struck", "hit", "targeted", "shelled", "attacked"]
+DAYS = ["Monday", "Tuesday", "Friday", "Saturday night", "December 29", "January 3"]
+
+
+def news_corpus(seed: int, n: int) -> list[tuple[str, str, str]]:
+    """Sentences from a few templates, a third of them re-runs with a word or two changed,
+    some exact copies; ids unrelated to the order of arrival."""
+    rng = random.Random(seed)
+    made: list[str] = []
+    for _ in range(n):
+        if made and rng.random() < 0.35:
+            words = rng.choice(made).split()
+            for _ in range(min(rng.randint(0, 3), len(words) - 1)):
+                i = rng.randrange(len(words))
+                if rng.random() < 0.5:
+                    words[i] = rng.choice(NAMES + PLACES + VERBS).split()[0]
+                else:
+                    del words[i]
+            made.append(" ".join(words) if rng.random() < 0.8 else " ".join(words).upper())
+        else:
+            made.append(
+                rng.choice(
+                    [
+                        f"{rng.randint(2, 40)} rockets {rng.choice(VERBS)} {rng.choice(PLACES)} on {rng.choice(DAYS)}, {rng.choice(NAMES)} said.",
+                        f"{rng.choice(NAMES)} told reporters in {rng.choice(PLACES)} that the strike on {rng.choice(DAYS)} killed {rng.randint(1, 30)} people.",
+                        f"Protests also took place in {rng.choice(PLACES)} and {rng.choice(PLACES)} on {rng.choice(DAYS)}.",
+                        "He said.",
+                    ]
+                )
+            )
+    return [(f"{rng.randrange(16**6):06x}-{i}", f"doc{rng.randrange(n // 5 + 1)}", text) for i, text in enumerate(made)]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [DedupParams(), DedupParams(jaccard=0.3, containment=0.5, shingle_words=2), DedupParams(jaccard=2.0, containment=2.0), DedupParams(lsh_threshold=0.6, num_perm=64)],
+    ids=["default", "looser", "exact-only", "other-lsh"],
+)
+@pytest.mark.parametrize("seed", [1, 7])
+def test_a_seeded_news_corpus_clusters_as_the_reference(monkeypatch_chunk, params, seed):
+    monkeypatch_chunk(97)
+    index = assert_same_as_reference(news_corpus(seed, 1500), params)
+    assert index.clusters()
+
+
+def test_adding_after_clusters_were_asked_for_updates_them(monkeypatch_chunk):
+    monkeypatch_chunk(10)
+    corpus = news_corpus(3, 300)
+    reference, index = ReferenceIndex(), NearDuplicateIndex()
+    for i, (sid, doc, text) in enumerate(corpus):
+        sig = signature(text)
+        reference.add_signature(sid, doc, sig)
+        index.add_signature(sid, doc, sig)
+        if i % 97 == 0:
+            assert index.clusters() == reference.clusters()
+    assert index.clusters() == reference.clusters()
+    assert list(index.document_links()) == list(reference.document_links())
+
+
+def test_cluster_members_carry_their_documents():
+    index = NearDuplicateIndex()
+    index.add("b1", "b", "One long shared sentence about the rocket attack on the base.")
+    index.add("a1", "a", "One long shared sentence about the rocket attack on the base!")
+    assert index.cluster_members() == [[("a1", "a"), ("b1", "b")]]
+
+
+def test_a_signature_of_other_parameters_is_refused():
+    index = NearDuplicateIndex(DedupParams(num_perm=64))
+    with pytest.raises(ValueError, match="64"):
+        index.add_signature("a1", "a", signature("One long shared sentence about the rocket attack on the base."))
+
+
+def test_the_spill_folder_is_removed_on_close_and_when_collected(tmp_path: Path):
+    index = NearDuplicateIndex(spill_dir=tmp_path)
+    index.add("a1", "a", "One long shared sentence about the rocket attack on the base.")
+    assert len(list(tmp_path.iterdir())) == 1
+    index.close()
+    assert not list(tmp_path.iterdir())
+    index = NearDuplicateIndex(spill_dir=tmp_path)
+    del index
+    gc.collect()
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_new_index_removes_the_spill_folders_of_dead_processes(tmp_path: Path):
+    dead = tmp_path / "eventds-dedup-999999999-abcd"  # no such process
+    dead.mkdir()
+    (dead / "bands").write_bytes(b"x")
+    unrelated = tmp_path / "eventds-data"
+    unrelated.mkdir()
+    index = NearDuplicateIndex(spill_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["eventds-data", index.spill_folder.name])
+    other = NearDuplicateIndex(spill_dir=tmp_path)  # this process is alive: its folders stay
+    assert index.spill_folder.exists() and other.spill_folder.exists()

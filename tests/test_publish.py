@@ -51,7 +51,11 @@ def test_card_yaml_carries_configs_features_and_splits(tmp_path):
     card = (out / "README.md").read_text(encoding="utf-8")
     yaml_part = card.split("---")[1]
     assert "config_name: spans" in yaml_part and "default: true" in yaml_part
-    assert "class_label" in yaml_part and re.search(r"path: data/spans/train-[0-9a-f]{16}.parquet", yaml_part)
+    assert "class_label" in yaml_part and "path: data/spans/train-*" in yaml_part
+    assert re.search(r"description: eventds spans, data sha256:[0-9a-f]{64}", yaml_part)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.parquet")) == [
+        f"data/{c}/train-00000-of-00001.parquet" for c in ("bio", "documents", "ee", "labels", "spans")
+    ]
 
 
 def test_document_missing_from_manifest_fails_and_leaves_no_folder(tmp_path):
@@ -74,6 +78,44 @@ def test_a_rebuilt_folder_never_loads_stale_rows(tmp_path):
         write_records(src, [record(id="a-1", doc_id="a", events=events, labels=sorted({e["type"] for e in events}))])
         publish(src, manifest, folder)
         assert len(load_published(folder)["train"][0]["events"]) == len(events)
+
+
+def test_a_folder_rebuilt_in_place_with_rows_of_the_same_size_loads_the_new_rows(tmp_path):
+    """Same folder, same file names, same sizes (a class id changed): only the card's content
+    digest tells datasets' cache that the rows are not the ones it holds."""
+    manifest = manifest_for({"a": "train"})
+    src, out = tmp_path / "records.jsonl", tmp_path / "dataset"
+    sizes = set()
+    for etype in ("STRIKE", "ATTACK"):
+        r = record(id="a-1", doc_id="a")
+        r["events"][0]["type"] = etype
+        r["labels"] = sorted({e["type"] for e in r["events"]})
+        write_records(src, [r])
+        publish(src, manifest, out)
+        sizes.add((out / "data" / "spans" / "train-00000-of-00001.parquet").stat().st_size)
+        train = load_published(out)["train"]
+        assert train.features["events"].feature["type"].names[train[0]["events"][0]["type"]] == etype
+    assert len(sizes) == 1  # nothing but the content tells the two folders apart
+
+
+def test_a_split_larger_than_a_shard_is_written_in_numbered_shards(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from builder import publish as publishing
+
+    monkeypatch.setattr(publishing, "SHARD_ROWS", 3)
+    monkeypatch.setattr(publishing, "BATCH_ROWS", 2)
+    src, out = tmp_path / "records.jsonl", tmp_path / "dataset"
+    records = [record(id=f"a-{i}", doc_id="a", index=i) for i in range(7)] + [record(id="b-1", doc_id="b")]
+    write_records(src, records)
+    publish(src, manifest_for({"a": "train", "b": "test"}), out)
+    shards = sorted(p.name for p in (out / "data" / "spans").iterdir())
+    assert shards == ["test-00000-of-00001.parquet", "train-00000-of-00003.parquet", "train-00001-of-00003.parquet", "train-00002-of-00003.parquet"]
+    assert [pq.read_metadata(out / "data" / "spans" / name).num_rows for name in shards] == [1, 3, 3, 1]
+    ds = load_published(out)
+    assert ds["train"]["id"] == [f"a-{i}" for i in range(7)] and ds["test"]["id"] == ["b-1"]
+    assert load_published(out, "bio")["train"]["id"] == [f"a-{i}" for i in range(7)]
+    assert validate_path(out).ok
 
 
 def human(id, doc_id, annotators, **kw):
@@ -117,3 +159,19 @@ def test_an_annotator_without_a_pseudonym_stops_publishing_and_keeps_the_old_dat
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
     assert [r["provenance"]["annotators"] for r in load_published(out)["train"]] == [["annotator-1"]]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_the_documents_buffer_holds_one_document_when_they_come_together():
+    from builder.errors import InputError
+    from builder.publish import DocumentBuffer
+
+    def rec(doc, i):
+        return {"id": f"{doc}-{i}", "doc_id": doc, "index": i, "text": "Hi.", "start": 4 * i, "end": 4 * i + 3, "status": "weak", "events": [], "document": {}}
+
+    buffer = DocumentBuffer(contiguous=True)
+    assert buffer.add("train", rec("a", 0)) == [] and buffer.add("train", rec("a", 1)) == []
+    done = buffer.add("test", rec("b", 0))
+    assert [(split, row["doc_id"], len(row["sentences"])) for split, row in done] == [("train", "a", 2)]
+    assert [(split, row["doc_id"]) for split, row in buffer.rows()] == [("test", "b")]
+    with pytest.raises(InputError, match="f.jsonl:9 -> doc_id: the records of document 'a' are not together"):
+        buffer.add("train", rec("a", 2), "f.jsonl:9")
