@@ -192,6 +192,12 @@ def _make_spill_folder(spill_dir: Optional[Union[str, Path]]) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{_SPILL_PREFIX}{os.getpid()}-", dir=parent))
 
 
+#: A run of equal band values longer than this is verified as a sparse product (:meth:`NearDuplicateIndex._verify_run`).
+_SMALL_RUN = 24
+#: How many members' rows of that product are made at a time (memory: this times the run's length).
+_RUN_BLOCK = 512
+
+
 class NearDuplicateIndex:
     """Streams sentences in, links near-duplicates, and reports clusters.
 
@@ -381,6 +387,9 @@ class NearDuplicateIndex:
         """
         if len({find(x) for x in members}) == 1:
             return
+        if len(members) > _SMALL_RUN:
+            self._verify_run(members, find, parent)
+            return
         hashes: dict[int, set[int]] = {}  # as Python sets: intersecting small ones is quicker
         for i, a in enumerate(members):
             for b in members[:i]:
@@ -394,6 +403,33 @@ class NearDuplicateIndex:
                 if hb is None:
                     hb = hashes[b] = set(self._shingle_hashes(b).tolist())
                 if _similar_sizes(len(ha & hb), len(ha), len(hb), self.params):
+                    parent[max(ra, rb)] = min(ra, rb)
+
+    def _verify_run(self, members: list[int], find: Callable[[int], int], parent: array) -> None:
+        """:meth:`_verify` for a long run (a band value that many sentences share, such as the
+        MinHash of a common phrase): the shingles every pair shares are counted at once, as a
+        sparse product of the members' shingle matrix with itself, :data:`_RUN_BLOCK` rows
+        at a time; pairs are linked in the same components as one by one."""
+        from scipy.sparse import csr_matrix
+
+        hashes = [self._shingle_hashes(a) for a in members]
+        sizes = np.fromiter((len(h) for h in hashes), dtype=np.int64, count=len(hashes))
+        _, columns = np.unique(np.concatenate(hashes), return_inverse=True)
+        rows = np.repeat(np.arange(len(members)), sizes)
+        matrix = csr_matrix((np.ones(len(columns), dtype=np.int32), (rows, columns.ravel())), shape=(len(members), int(columns.max()) + 1))
+        transposed = matrix.T.tocsc()
+        p = self.params
+        for first in range(0, len(members), _RUN_BLOCK):
+            shared = (matrix[first : first + _RUN_BLOCK] @ transposed).tocoo()
+            i, j, inter = shared.row + first, shared.col, shared.data.astype(np.float64)
+            keep = j < i
+            i, j, inter = i[keep], j[keep], inter[keep]
+            small = np.minimum(sizes[i], sizes[j])
+            union = sizes[i] + sizes[j] - inter
+            near = (small >= p.min_shingles) & ((inter / union >= p.jaccard) | (inter / np.maximum(small, 1) >= p.containment))
+            for a, b in zip(i[near].tolist(), j[near].tolist()):
+                ra, rb = find(members[a]), find(members[b])
+                if ra != rb:
                     parent[max(ra, rb)] = min(ra, rb)
 
     def _cluster_numbers(self) -> list[list[int]]:

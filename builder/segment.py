@@ -27,14 +27,17 @@ def sentence_id(doc_id: str, text: str, occurrence: int = 1) -> str:
 OPENING_QUOTES = frozenset("“‘«„‚\"'")
 
 
-def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
+def sentence_bounds(doc: Doc, text: Optional[str] = None) -> list[tuple[int, int]]:
     """Character bounds of the sentences of ``doc``, an opening quote moved to the sentence it opens.
 
     The sentencizer splits after the token that follows a full stop, so in
     ``said. “This claim`` the quote would end the first sentence.
+
+    Args:
+        text: ``doc.text``, when the caller has it (``Doc.text`` joins every token again).
     """
     bounds = [[s.start_char, s.end_char] for s in doc.sents]
-    text = doc.text
+    text = doc.text if text is None else text
     for i in range(len(bounds) - 1):
         end = bounds[i][1]
         stripped_end = len(text[:end].rstrip())
@@ -59,10 +62,10 @@ def segment_article(article: CleanArticle, model: Optional[str] = None, nlp: Opt
     paragraphs = article.paragraphs()
     seen: Counter[str] = Counter()
     index = 0
-    docs = nlp.pipe(article.text[s:e] for s, e in paragraphs)
-    for (p_start, _), seg, doc in zip(paragraphs, article.segments, docs):
-        for s_start, s_end in sentence_bounds(doc):
-            raw = doc.text[s_start:s_end]
+    texts = [article.text[s:e] for s, e in paragraphs]  # each doc's text (Doc.text would join its tokens again)
+    for (p_start, _), seg, text, doc in zip(paragraphs, article.segments, texts, nlp.pipe(texts)):
+        for s_start, s_end in sentence_bounds(doc, text):
+            raw = text[s_start:s_end]
             stripped = raw.strip()
             if not stripped:
                 continue

@@ -191,8 +191,13 @@ def news_corpus(seed: int, n: int) -> list[tuple[str, str, str]]:
     ids=["default", "looser", "exact-only", "other-lsh"],
 )
 @pytest.mark.parametrize("seed", [1, 7])
-def test_a_seeded_news_corpus_clusters_as_the_reference(monkeypatch_chunk, params, seed):
+@pytest.mark.parametrize("small_run, block", [(24, 512), (0, 7)], ids=["runs-as-shipped", "every-run-as-a-product"])
+def test_a_seeded_news_corpus_clusters_as_the_reference(monkeypatch_chunk, monkeypatch, params, seed, small_run, block):
+    """Long runs of equal band values are verified as a sparse product (in blocks of rows),
+    short ones pair by pair: both link what the reference links."""
     monkeypatch_chunk(97)
+    monkeypatch.setattr(builder.dedup, "_SMALL_RUN", small_run)
+    monkeypatch.setattr(builder.dedup, "_RUN_BLOCK", block)
     index = assert_same_as_reference(news_corpus(seed, 1500), params)
     assert index.clusters()
 
