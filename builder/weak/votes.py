@@ -111,7 +111,13 @@ class VotesWriter:
         """One line per function for the sentence ``sentence_id``, annotated in ``doc``."""
         if sentence_id is None:
             raise InputError("votes need a sentence id for every text")
+        silent = None  # the line of a function with no vote, made once: json.dumps would write the same bytes
         for name, fh in self._files:
+            if not doc.spans.get(name) and not doc.generic.get(name) and name not in doc.failed:
+                if silent is None:
+                    silent = '{"id": ' + json.dumps(sentence_id, ensure_ascii=False) + ', "spans": []}\n'
+                fh.write(silent)
+                continue
             # sorted: a function's spans come in no fixed order (word sets), and aggregation does not depend on it
             line: dict[str, Any] = {"id": sentence_id, "spans": [list(s) for s in sorted(doc.spans.get(name, ()))]}
             generic = doc.generic.get(name)
