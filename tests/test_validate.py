@@ -165,28 +165,22 @@ def test_a_build_with_an_invalid_record_names_it_in_the_build_folder_and_publish
     assert not (out / "dataset").exists()
 
 
-def test_the_compiled_validator_reports_what_the_schema_validator_reports():
-    """Inlined references change no message or path: 400 records, each with one field replaced,
-    removed or added, against builder.labelset.validator."""
+def _paths(obj, path=()):
+    """The path of every value in ``obj``, itself first."""
+    yield path
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for k, v in items:
+        yield from _paths(v, (*path, k))
+
+
+def mutated(base: dict, rng, values: list, changes: int) -> dict:
+    """A copy of ``base`` with ``changes`` random values replaced by one of ``values``,
+    removed, or joined by an unknown field."""
     import copy
-    import random
 
-    from builder.labelset import validator
-    from builder.validate import _message, compiled_validator
-
-    def paths(obj, path=()):
-        yield path
-        items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
-        for k, v in items:
-            yield from paths(v, (*path, k))
-
-    reference, compiled = validator("sentence"), compiled_validator("sentence")
-    rng = random.Random(0)
-    values = ["x", "", 1, -1, 1.5, None, True, [], {}, [1], {"a": 1}, "ATACK"]
-    base = record()
-    for _ in range(400):
-        bad = copy.deepcopy(base)
-        *parents, key = rng.choice(list(paths(base))[1:])
+    bad = copy.deepcopy(base)
+    for _ in range(changes):
+        *parents, key = rng.choice(list(_paths(bad))[1:])
         target = bad
         for k in parents:
             target = target[k]
@@ -197,6 +191,23 @@ def test_the_compiled_validator_reports_what_the_schema_validator_reports():
             target["bogus"] = 1
         else:
             target[key] = rng.choice(values)
+    return bad
+
+
+def test_the_compiled_validator_reports_what_the_schema_validator_reports():
+    """Inlined references change no message or path: 400 records, each with one field replaced,
+    removed or added, against builder.labelset.validator."""
+    import random
+
+    from builder.labelset import validator
+    from builder.validate import _message, compiled_validator
+
+    reference, compiled = validator("sentence"), compiled_validator("sentence")
+    rng = random.Random(0)
+    values = ["x", "", 1, -1, 1.5, None, True, [], {}, [1], {"a": 1}, "ATACK"]
+    base = record()
+    for _ in range(400):
+        bad = mutated(base, rng, values, 1)
         found = [sorted((tuple(map(str, e.absolute_path)), _message(e)) for e in v.iter_errors(bad)) for v in (reference, compiled)]
         assert found[0] == found[1], bad
 
@@ -205,18 +216,11 @@ def test_the_fast_validator_passes_exactly_the_records_the_schema_passes():
     """fastjsonschema (Draft 7 code) decides validity as the stream's Draft 2020-12 validator
     does (a tuple counts as an array in both): 1,000 records with one or two fields replaced,
     removed or added, valid ones included."""
-    import copy
     import random
 
     import fastjsonschema
 
     from builder.validate import compiled_validator, fast_validator
-
-    def paths(obj, path=()):
-        yield path
-        items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
-        for k, v in items:
-            yield from paths(v, (*path, k))
 
     reference, fast = compiled_validator("sentence"), fast_validator("sentence")
     assert fast is not None
@@ -225,19 +229,7 @@ def test_the_fast_validator_passes_exactly_the_records_the_schema_passes():
     base = record()
     verdicts = []
     for _ in range(1000):
-        bad = copy.deepcopy(base)
-        for _ in range(rng.choice((1, 2))):
-            *parents, key = rng.choice(list(paths(bad))[1:])
-            target = bad
-            for k in parents:
-                target = target[k]
-            roll = rng.random()
-            if roll < 0.15 and isinstance(target, dict):
-                del target[key]
-            elif roll < 0.25 and isinstance(target, dict):
-                target["bogus"] = 1
-            else:
-                target[key] = rng.choice(values)
+        bad = mutated(base, rng, values, rng.choice((1, 2)))
         valid = not any(True for _ in reference.iter_errors(bad))
         try:
             fast(bad)
