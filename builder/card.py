@@ -140,10 +140,14 @@ def split_sizes(folder: Path, files: dict[tuple[str, str], list[str]]) -> dict[t
     """``(config, split) -> (Arrow bytes, parquet file bytes)`` of the written data files (every shard)."""
     import pyarrow.parquet as pq
 
+    def arrow_bytes(path: Path) -> int:  # one row group at a time: a whole shard would sit in memory
+        parquet = pq.ParquetFile(path)
+        return sum(parquet.read_row_group(i).nbytes for i in range(parquet.num_row_groups))
+
     sizes = {}
     for key, shards in files.items():
         paths = [Path(folder) / rel for rel in shards]
-        sizes[key] = (sum(pq.read_table(p).nbytes for p in paths), sum(p.stat().st_size for p in paths))
+        sizes[key] = (sum(arrow_bytes(p) for p in paths), sum(p.stat().st_size for p in paths))
     return sizes
 
 
