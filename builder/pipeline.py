@@ -401,10 +401,7 @@ def _build_staged(
                 for r in work.removals:
                     removals.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
                 progress(f"document {work.id}")
-                # the votes files, one line per sentence each, as VotesWriter.write makes them (builder.stages.Label)
-                for (_, fh), lines in zip(votes._files, work.votes):
-                    fh.write(lines)
-                votes.sentences += len(work.sentences)
+                votes.write_recorded(work.votes, len(work.sentences))  # recorded by the label stage
                 for s, signature in zip(apply_human_layer(work.sentences, human), work.signatures):
                     index.add(s, signature)
                     summary.sentences += 1

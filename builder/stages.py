@@ -304,19 +304,6 @@ class Segment(Stage):
         self.counters["sentences"] += len(work.sentences)
 
 
-def _votes_recorder(functions: Sequence[str]):
-    """A :class:`~builder.weak.votes.VotesWriter` that keeps its lines in memory: one list
-    of lines per function, one line per sentence (what the votes files will hold)."""
-    from .weak.votes import VotesWriter
-
-    class Lines(list):
-        write = list.append
-
-    recorder = VotesWriter(Path("."), functions, "")  # never entered: no folder is made
-    recorder._files = [(name, Lines()) for name in functions]
-    return recorder
-
-
 @dataclass
 class Label(Stage):
     """The sentences -> their weak events and every labelling function's votes
@@ -408,16 +395,16 @@ class Label(Stage):
     @staticmethod
     def _label(labeller: Any, works: list[Work]) -> None:
         from .weak.events import with_weak_events
+        from .weak.votes import VotesRecorder
 
         sentences = [s for w in works for s in w.sentences]
-        recorder = _votes_recorder(list(labeller.functions))
+        recorder = VotesRecorder(labeller.functions)
         events = list(labeller.label_texts((s.text for s in sentences), (s.id for s in sentences), recorder))
-        lines = [fh for _, fh in recorder._files]
         i = 0
         for work in works:
             n = len(work.sentences)
             work.sentences = [with_weak_events(s, e, labeller.version) for s, e in zip(work.sentences, events[i : i + n])]
-            work.votes = tuple("".join(fn[i : i + n]) for fn in lines)
+            work.votes = recorder.lines(i, i + n)
             i += n
 
     def report(self) -> Any:

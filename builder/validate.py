@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
+import fastjsonschema
 import numpy as np
 from jsonschema import Draft202012Validator
 from jsonschema.validators import extend
@@ -144,10 +145,6 @@ def fast_validator(name: str = "sentence") -> Optional[Any]:
     keywords (which Draft 7 reads otherwise). It only says whether a record is valid: the
     messages of an invalid one come from :func:`compiled_validator`.
     """
-    try:
-        import fastjsonschema
-    except ImportError:
-        return None
     schema = load_schema(name)
     if not _fast_compatible(schema):
         return None
@@ -352,8 +349,6 @@ class StreamValidator:
         """The schema's errors on ``record``: none when the fast validator passes it, else
         every error with its message and path (the fast one stops at the first)."""
         if self._fast is not None:
-            import fastjsonschema
-
             try:
                 self._fast(record)
                 return []

@@ -12,7 +12,7 @@ import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 from ..errors import InputError
 from ..records import Event, Sentence
@@ -23,7 +23,7 @@ from .config import WeakConfig
 from .events import Aggregator, LabelStats, is_editor, with_weak_events
 from .learned import SPAN_MODEL
 from .lexicon import WeakRules
-from .votes import VotesWriter, doc_from_votes, load_votes, read_index
+from .votes import VotesRecorder, VotesWriter, doc_from_votes, load_votes, read_index
 
 BATCH_SIZE = 256
 
@@ -140,7 +140,7 @@ class WeakLabeller:
         and counts (:meth:`builder.weak.events.Aggregator.events`), counted in ``stats``."""
         return self.aggregator.events(doc, self.functions, sentence_id, self.stats, own_tokens=self.tokenize is tokenize)
 
-    def label_texts(self, texts: Iterable[str], ids: Optional[Iterable[Any]] = None, votes: Optional[VotesWriter] = None) -> Iterator[list[Event]]:
+    def label_texts(self, texts: Iterable[str], ids: Optional[Iterable[Any]] = None, votes: Optional[Union[VotesWriter, VotesRecorder]] = None) -> Iterator[list[Event]]:
         """Yield the events of each text, in order, streaming (labelled :data:`BATCH_SIZE` at a time).
 
         Args:

@@ -109,24 +109,61 @@ class VotesWriter:
 
     def write(self, sentence_id: Any, doc: Doc) -> None:
         """One line per function for the sentence ``sentence_id``, annotated in ``doc``."""
-        if sentence_id is None:
-            raise InputError("votes need a sentence id for every text")
-        silent = None  # the line of a function with no vote, made once: json.dumps would write the same bytes
-        for name, fh in self._files:
-            if not doc.spans.get(name) and not doc.generic.get(name) and name not in doc.failed:
-                if silent is None:
-                    silent = '{"id": ' + json.dumps(sentence_id, ensure_ascii=False) + ', "spans": []}\n'
-                fh.write(silent)
-                continue
-            # sorted: a function's spans come in no fixed order (word sets), and aggregation does not depend on it
-            line: dict[str, Any] = {"id": sentence_id, "spans": [list(s) for s in sorted(doc.spans.get(name, ()))]}
-            generic = doc.generic.get(name)
-            if generic:
-                line["generic"] = sorted(list(g) for g in generic)
-            if name in doc.failed:
-                line["failed"] = True
-            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+        for (_, fh), line in zip(self._files, vote_lines(self.index.functions, sentence_id, doc)):
+            fh.write(line)
         self.sentences += 1
+
+    def write_recorded(self, lines: Sequence[str], sentences: int) -> None:
+        """Write the lines a :class:`VotesRecorder` kept (one string per function, in this
+        writer's order) for ``sentences`` sentences."""
+        for (_, fh), text in zip(self._files, lines):
+            fh.write(text)
+        self.sentences += sentences
+
+
+def vote_lines(functions: Sequence[str], sentence_id: Any, doc: Doc) -> list[str]:
+    """The votes-file line of each of ``functions`` for the sentence ``sentence_id``, annotated in ``doc``.
+
+    Raises:
+        InputError: ``sentence_id`` is ``None``.
+    """
+    if sentence_id is None:
+        raise InputError("votes need a sentence id for every text")
+    lines = []
+    silent = None  # the line of a function with no vote, made once: json.dumps would write the same bytes
+    for name in functions:
+        if not doc.spans.get(name) and not doc.generic.get(name) and name not in doc.failed:
+            if silent is None:
+                silent = '{"id": ' + json.dumps(sentence_id, ensure_ascii=False) + ', "spans": []}\n'
+            lines.append(silent)
+            continue
+        # sorted: a function's spans come in no fixed order (word sets), and aggregation does not depend on it
+        line: dict[str, Any] = {"id": sentence_id, "spans": [list(s) for s in sorted(doc.spans.get(name, ()))]}
+        generic = doc.generic.get(name)
+        if generic:
+            line["generic"] = sorted(list(g) for g in generic)
+        if name in doc.failed:
+            line["failed"] = True
+        lines.append(json.dumps(line, ensure_ascii=False) + "\n")
+    return lines
+
+
+class VotesRecorder:
+    """Keeps votes in memory, as a :class:`VotesWriter` would write them (``write(id, doc)``),
+    for a process that does not write the votes files (a build's worker): :meth:`lines` gives
+    them to :meth:`VotesWriter.write_recorded` where the files are."""
+
+    def __init__(self, functions: Sequence[str]):
+        self.functions = tuple(functions)
+        self._lines: list[list[str]] = [[] for _ in self.functions]
+
+    def write(self, sentence_id: Any, doc: Doc) -> None:
+        for kept, line in zip(self._lines, vote_lines(self.functions, sentence_id, doc)):
+            kept.append(line)
+
+    def lines(self, start: int, stop: int) -> tuple[str, ...]:
+        """Per function, the lines of the sentences ``[start, stop)`` (in the order written), joined."""
+        return tuple("".join(kept[start:stop]) for kept in self._lines)
 
 
 def read_index(folder: Path) -> VotesIndex:
