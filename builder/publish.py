@@ -195,8 +195,14 @@ def publish(
         return stats
 
 
-#: Rows per Arrow record batch (and parquet row group) of a data file: datasets' own writer_batch_size.
+#: Rows per parquet row group of a data file: datasets' own writer_batch_size.
 BATCH_ROWS = 1_000
+#: Bytes of Arrow data at which a row group is written before it has :data:`BATCH_ROWS` rows
+#: (a ``documents`` row holds a whole article).
+BATCH_BYTES = 4 * 2**20
+#: Rows held as Python objects before they become an Arrow record batch: the rows of a row
+#: group wait as Arrow data, about a tenth of their size as dicts and lists.
+CHUNK_ROWS = 64
 #: Rows per data file: a split with more is written as several shards.
 SHARD_ROWS = 100_000
 
@@ -252,9 +258,10 @@ def _encoder(feature: Any) -> Optional[Callable[[Any], Any]]:
 
 
 class ShardWriter:
-    """The parquet files of one config and split: rows are gathered into Arrow record batches
-    of :data:`BATCH_ROWS` (``ClassLabel`` names encoded by :func:`_encoder`), and a new file
-    is started every :data:`SHARD_ROWS` rows. Files are written under temporary names and
+    """The parquet files of one config and split: rows (``ClassLabel`` names encoded by
+    :func:`_encoder`) become Arrow record batches every :data:`CHUNK_ROWS` rows, written as a
+    row group of :data:`BATCH_ROWS` rows (fewer when they reach :data:`BATCH_BYTES`), and a
+    new file is started every :data:`SHARD_ROWS` rows. Files are written under temporary names and
     named ``<split>-0000K-of-0000N.parquet`` by :meth:`close`, once N is known.
 
     The Arrow schema is ``Features.arrow_schema``, whose metadata carries the features, so
@@ -276,7 +283,10 @@ class ShardWriter:
             **get_parquet_column_options(features, self.schema),
         }
         self._encode = _encoder(features) or (lambda row: row)
-        self._rows: list[dict] = []
+        self._rows: list[dict] = []  # encoded rows, not yet Arrow data
+        self._batches: list[Any] = []  # Arrow record batches of the row group being gathered
+        self._pending = 0  # rows in self._batches
+        self._pending_bytes = 0
         self._writer: Any = None
         self._in_shard = 0
         self._shards: list[Path] = []
@@ -285,14 +295,33 @@ class ShardWriter:
     def write(self, row: dict[str, Any]) -> None:
         """Add one row (not yet encoded)."""
         self._rows.append(self._encode(row))
-        if len(self._rows) >= BATCH_ROWS or self._in_shard + len(self._rows) >= SHARD_ROWS:
+        held = self._pending + len(self._rows)
+        if len(self._rows) >= CHUNK_ROWS or held >= BATCH_ROWS or self._in_shard + held >= SHARD_ROWS:
+            self._to_arrow()
+
+    def _to_arrow(self) -> None:
+        """Turn the rows held as Python objects into a record batch; write the row group once
+        it is full (:data:`BATCH_ROWS`, :data:`BATCH_BYTES` or the end of a shard)."""
+        import pyarrow as pa
+
+        if self._rows:
+            batch = pa.RecordBatch.from_pylist(self._rows, schema=self.schema)
+            self._rows = []
+            self._batches.append(batch)
+            self._pending += batch.num_rows
+            self._pending_bytes += batch.nbytes
+        if self._pending >= BATCH_ROWS or self._pending_bytes >= BATCH_BYTES or self._in_shard + self._pending >= SHARD_ROWS:
             self._flush()
 
     def _flush(self) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        if not self._rows:
+        if self._rows:
+            self._batches.append(pa.RecordBatch.from_pylist(self._rows, schema=self.schema))
+            self._pending += len(self._rows)
+            self._rows = []
+        if not self._pending:
             return
         if self._writer is None:
             path = self.folder / f".{self.split}-{len(self._shards):05d}.parquet.partial"
@@ -300,11 +329,11 @@ class ShardWriter:
             self._writer = pq.ParquetWriter(str(path), self.schema, **self._options)
             self._writer.add_key_value_metadata({"content_defined_chunking": json.dumps(self._options["use_content_defined_chunking"])})
             self._shards.append(path)
-        table = pa.Table.from_pylist(self._rows, schema=self.schema)
-        self._writer.write_table(table, row_group_size=len(self._rows))
-        self.rows += len(self._rows)
-        self._in_shard += len(self._rows)
-        self._rows = []
+        table = pa.Table.from_batches(self._batches, schema=self.schema)
+        self._writer.write_table(table, row_group_size=self._pending)
+        self.rows += self._pending
+        self._in_shard += self._pending
+        self._batches, self._pending, self._pending_bytes = [], 0, 0
         if self._in_shard >= SHARD_ROWS:
             self._writer.close()
             self._writer, self._in_shard = None, 0

@@ -118,6 +118,31 @@ def test_a_split_larger_than_a_shard_is_written_in_numbered_shards(tmp_path, mon
     assert validate_path(out).ok
 
 
+def test_rows_wait_as_arrow_batches_and_a_row_group_is_cut_by_rows_or_bytes(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from builder import publish as publishing
+
+    monkeypatch.setattr(publishing, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(publishing, "BATCH_ROWS", 5)
+    src = tmp_path / "records.jsonl"
+    write_records(src, [record(id=f"a-{i}", doc_id="a", index=i) for i in range(12)])
+
+    def row_groups(out, config):
+        meta = pq.read_metadata(out / "data" / config / "train-00000-of-00001.parquet")
+        return [meta.row_group(k).num_rows for k in range(meta.num_row_groups)]
+
+    publish(src, manifest_for({"a": "train"}), tmp_path / "by-rows")
+    assert row_groups(tmp_path / "by-rows", "spans") == [5, 5, 2]  # chunks of 2 never push a group past 5
+    monkeypatch.setattr(publishing, "BATCH_BYTES", 1)  # every chunk is over the byte limit
+    publish(src, manifest_for({"a": "train"}), tmp_path / "by-bytes")
+    assert row_groups(tmp_path / "by-bytes", "spans") == [2] * 6
+    for config in ("spans", "bio", "documents"):
+        a, b = load_published(tmp_path / "by-rows", config)["train"], load_published(tmp_path / "by-bytes", config)["train"]
+        assert a.to_list() == b.to_list()
+    assert load_published(tmp_path / "by-bytes")["train"]["id"] == [f"a-{i}" for i in range(12)]
+
+
 def human(id, doc_id, annotators, **kw):
     """A corrected record whose provenance names ``annotators``."""
     base = record(id=id, doc_id=doc_id, **kw)
