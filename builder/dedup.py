@@ -194,8 +194,19 @@ def _make_spill_folder(spill_dir: Optional[Union[str, Path]]) -> Path:
 
 #: A run of equal band values longer than this is verified as a sparse product (:meth:`NearDuplicateIndex._verify_run`).
 _SMALL_RUN = 24
-#: How many members' rows of that product are made at a time (memory: this times the run's length).
+#: How many members' rows of that product are made at a time.
+#: A run longer than this is verified through a prefix filter (its product holds only the
+#: pairs that may be near-duplicates); a shorter one as the product of all its pairs.
+_PREFIX_RUN = 1_000
 _RUN_BLOCK = 512
+
+
+def _least_overlap(sizes: np.ndarray, params: DedupParams) -> np.ndarray:
+    """For sets of ``sizes`` shingles, a lower bound on the shingles a near-duplicate of at
+    least the same size shares with each: Jaccard >= j needs ``inter >= j (a + b) / (1 + j)``,
+    at least ``2j / (1 + j)`` of the smaller set ``a``; containment >= c needs ``c a``."""
+    share = min(2 * params.jaccard / (1 + params.jaccard), params.containment)
+    return np.floor(sizes * share - 1e-9).astype(np.int64)
 
 
 class NearDuplicateIndex:
@@ -407,26 +418,52 @@ class NearDuplicateIndex:
 
     def _verify_run(self, members: list[int], find: Callable[[int], int], parent: array) -> None:
         """:meth:`_verify` for a long run (a band value that many sentences share, such as the
-        MinHash of a common phrase): the shingles every pair shares are counted at once, as a
-        sparse product of the members' shingle matrix with itself, :data:`_RUN_BLOCK` rows
-        at a time; pairs are linked in the same components as one by one."""
+        MinHash of a common phrase), without visiting its pairs one by one: the shingles pairs
+        share are counted as a sparse product of the members' shingle matrix, :data:`_RUN_BLOCK`
+        rows at a time, and pairs are linked in the same components as one by one.
+
+        Beyond :data:`_PREFIX_RUN` members, a prefix filter keeps the product small: a
+        near-duplicate pair shares at least :func:`_least_overlap` of the smaller set's
+        shingles, so it shares one of any ``size - least + 1`` of them. Each member's prefix is
+        that many of its shingles, rarest in the run first; only the pairs whose larger member
+        holds a shingle of the smaller one's prefix are counted exactly. A run of sentences
+        that share a common phrase and little else gives few such pairs, where the product of
+        all pairs took time quadratic in the run, and memory a block's rows times its length."""
         from scipy.sparse import csr_matrix
 
         hashes = [self._shingle_hashes(a) for a in members]
         sizes = np.fromiter((len(h) for h in hashes), dtype=np.int64, count=len(hashes))
-        _, columns = np.unique(np.concatenate(hashes), return_inverse=True)
+        _, columns, counts = np.unique(np.concatenate(hashes), return_inverse=True, return_counts=True)
+        columns = columns.ravel()
         rows = np.repeat(np.arange(len(members)), sizes)
-        matrix = csr_matrix((np.ones(len(columns), dtype=np.int32), (rows, columns.ravel())), shape=(len(members), int(columns.max()) + 1))
-        transposed = matrix.T.tocsc()
+        shape = (len(members), len(counts))
+        matrix = csr_matrix((np.ones(len(columns), dtype=np.int32), (rows, columns)), shape=shape)
         p = self.params
+        least = _least_overlap(sizes, p)
+        transposed = matrix.T.tocsc()
+        filtered = len(members) > _PREFIX_RUN and not (least[sizes >= p.min_shingles] < 1).any()  # else a pair sharing nothing could count
+        if filtered:
+            order = np.lexsort((columns, counts[columns], rows))  # each member's shingles, rarest first
+            position = np.arange(len(order)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+            keep = position < np.repeat(np.where(sizes >= p.min_shingles, sizes - least + 1, 0), sizes)
+            kept = order[keep]
+            prefix = csr_matrix((np.ones(len(kept), dtype=np.int32), (rows[kept], columns[kept])), shape=shape)
         for first in range(0, len(members), _RUN_BLOCK):
-            shared = (matrix[first : first + _RUN_BLOCK] @ transposed).tocoo()
-            i, j, inter = shared.row + first, shared.col, shared.data.astype(np.float64)
-            keep = j < i
-            i, j, inter = i[keep], j[keep], inter[keep]
+            if filtered:
+                hits = (prefix[first : first + _RUN_BLOCK] @ transposed).tocoo()
+                i, j = hits.row + first, hits.col
+                keep = (i != j) & (sizes[i] <= sizes[j])  # the prefix is the smaller member's
+                pairs = np.unique(np.stack([np.maximum(i[keep], j[keep]), np.minimum(i[keep], j[keep])], axis=1), axis=0)
+                i, j = pairs[:, 0], pairs[:, 1]
+                inter = np.asarray(matrix[i].multiply(matrix[j]).sum(axis=1), dtype=np.float64).ravel() if len(i) else np.empty(0)
+            else:  # the product counts every pair's shared shingles
+                shared = (matrix[first : first + _RUN_BLOCK] @ transposed).tocoo()
+                i, j, inter = shared.row + first, shared.col, shared.data.astype(np.float64)
+                keep = j < i
+                i, j, inter = i[keep], j[keep], inter[keep]
             small = np.minimum(sizes[i], sizes[j])
             union = sizes[i] + sizes[j] - inter
-            near = (small >= p.min_shingles) & ((inter / union >= p.jaccard) | (inter / np.maximum(small, 1) >= p.containment))
+            near = (small >= p.min_shingles) & ((inter / np.maximum(union, 1) >= p.jaccard) | (inter / np.maximum(small, 1) >= p.containment))
             for a, b in zip(i[near].tolist(), j[near].tolist()):
                 ra, rb = find(members[a]), find(members[b])
                 if ra != rb:

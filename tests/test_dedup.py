@@ -191,15 +191,38 @@ def news_corpus(seed: int, n: int) -> list[tuple[str, str, str]]:
     ids=["default", "looser", "exact-only", "other-lsh"],
 )
 @pytest.mark.parametrize("seed", [1, 7])
-@pytest.mark.parametrize("small_run, block", [(24, 512), (0, 7)], ids=["runs-as-shipped", "every-run-as-a-product"])
-def test_a_seeded_news_corpus_clusters_as_the_reference(monkeypatch_chunk, monkeypatch, params, seed, small_run, block):
+@pytest.mark.parametrize(
+    "small_run, block, prefix_run",
+    [(24, 512, 1000), (0, 7, 10**9), (0, 7, 0)],
+    ids=["runs-as-shipped", "every-run-as-a-product", "every-run-through-the-prefix-filter"],
+)
+def test_a_seeded_news_corpus_clusters_as_the_reference(monkeypatch_chunk, monkeypatch, params, seed, small_run, block, prefix_run):
     """Long runs of equal band values are verified as a sparse product (in blocks of rows),
-    short ones pair by pair: both link what the reference links."""
+    the longest through a prefix filter, short ones pair by pair: each links what the
+    reference links."""
     monkeypatch_chunk(97)
     monkeypatch.setattr(builder.dedup, "_SMALL_RUN", small_run)
     monkeypatch.setattr(builder.dedup, "_RUN_BLOCK", block)
+    monkeypatch.setattr(builder.dedup, "_PREFIX_RUN", prefix_run)
     index = assert_same_as_reference(news_corpus(seed, 1500), params)
     assert index.clusters()
+
+
+@pytest.mark.parametrize("params", [DedupParams(), DedupParams(jaccard=0.3, containment=0.5), DedupParams(jaccard=0.9, containment=0.6), DedupParams(jaccard=2.0, containment=2.0)])
+def test_a_near_duplicate_pair_shares_at_least_the_prefix_filters_overlap(params):
+    """The bound the long runs' prefix filter rests on: every pair the definition calls
+    near-duplicates shares at least ``_least_overlap`` of the smaller set's shingles."""
+    from builder.dedup import _least_overlap, _similar_sizes
+
+    checked = 0
+    for small in range(1, 60):
+        least = int(_least_overlap(np.array([small]), params)[0])
+        for large in range(small, 120):
+            for inter in range(0, small + 1):
+                if _similar_sizes(inter, small, large, params):
+                    assert inter >= least, (small, large, inter, least)
+                    checked += 1
+    assert checked > 0 or params.jaccard > 1
 
 
 def test_adding_after_clusters_were_asked_for_updates_them(monkeypatch_chunk):
