@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from itertools import accumulate
 from typing import Optional
 
 from spacy.symbols import ORTH
@@ -51,9 +50,15 @@ class Tokens:
         self._chunks = chunks  # the tokens of each space-delimited chunk: the offsets follow from them
 
     def _offsets(self, which: int) -> list[int]:
-        chunks = self._chunks or []
-        offsets = accumulate((chunk[3] + 1 for chunk in chunks), initial=0)
-        return [offset + s for offset, chunk in zip(offsets, chunks) for s in chunk[which]]
+        out: list[int] = []
+        offset = 0
+        for chunk in self._chunks or ():
+            if offset:
+                out += [offset + s for s in chunk[which]]
+            else:
+                out += chunk[which]
+            offset += chunk[3] + 1
+        return out
 
     @property
     def starts(self) -> list[int]:
