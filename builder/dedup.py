@@ -194,10 +194,10 @@ def _make_spill_folder(spill_dir: Optional[Union[str, Path]]) -> Path:
 
 #: A run of equal band values longer than this is verified as a sparse product (:meth:`NearDuplicateIndex._verify_run`).
 _SMALL_RUN = 24
-#: How many members' rows of that product are made at a time.
 #: A run longer than this is verified through a prefix filter (its product holds only the
 #: pairs that may be near-duplicates); a shorter one as the product of all its pairs.
 _PREFIX_RUN = 1_000
+#: How many members' rows of that product are made at a time.
 _RUN_BLOCK = 512
 
 
