@@ -197,8 +197,25 @@ _SMALL_RUN = 24
 #: A run longer than this is verified through a prefix filter (its product holds only the
 #: pairs that may be near-duplicates); a shorter one as the product of all its pairs.
 _PREFIX_RUN = 1_000
-#: How many members' rows of that product are made at a time.
+#: How many members' rows of that product are made at a time...
 _RUN_BLOCK = 512
+#: ...and at most about how many of its entries (fewer rows when each reaches many members).
+_PRODUCT_ENTRIES = 2_000_000
+#: How many candidate pairs of a prefix-filtered run are counted exactly at a time.
+_PAIRS_AT_ONCE = 65_536
+
+
+def _blocks(reach: np.ndarray, rows: int, entries: int) -> Iterator[tuple[int, int]]:
+    """Consecutive ``[first, last)`` blocks of at most ``rows`` rows whose ``reach`` (an
+    upper bound on each row's entries) adds up to at most ``entries``, or of one row."""
+    first, total = 0, 0
+    for k, n in enumerate(reach.tolist()):
+        if k > first and (k - first >= rows or total + n > entries):
+            yield first, k
+            first, total = k, 0
+        total += n
+    if first < len(reach):
+        yield first, len(reach)
 
 
 def _least_overlap(sizes: np.ndarray, params: DedupParams) -> np.ndarray:
@@ -448,16 +465,23 @@ class NearDuplicateIndex:
             keep = position < np.repeat(np.where(sizes >= p.min_shingles, sizes - least + 1, 0), sizes)
             kept = order[keep]
             prefix = csr_matrix((np.ones(len(kept), dtype=np.int32), (rows[kept], columns[kept])), shape=shape)
-        for first in range(0, len(members), _RUN_BLOCK):
+        else:
+            prefix = matrix
+        # a row of the product has at most as many entries as its shingles' counts add up to
+        reach = np.minimum(np.asarray(prefix @ counts.astype(np.int64)).ravel(), len(members))
+        for first, last in _blocks(reach, _RUN_BLOCK, _PRODUCT_ENTRIES):
             if filtered:
-                hits = (prefix[first : first + _RUN_BLOCK] @ transposed).tocoo()
+                hits = (prefix[first:last] @ transposed).tocoo()
                 i, j = hits.row + first, hits.col
                 keep = (i != j) & (sizes[i] <= sizes[j])  # the prefix is the smaller member's
                 pairs = np.unique(np.stack([np.maximum(i[keep], j[keep]), np.minimum(i[keep], j[keep])], axis=1), axis=0)
                 i, j = pairs[:, 0], pairs[:, 1]
-                inter = np.asarray(matrix[i].multiply(matrix[j]).sum(axis=1), dtype=np.float64).ravel() if len(i) else np.empty(0)
+                inter = np.empty(len(i), dtype=np.float64)
+                for k in range(0, len(i), _PAIRS_AT_ONCE):  # each pair's rows are copied to be multiplied
+                    a, b = i[k : k + _PAIRS_AT_ONCE], j[k : k + _PAIRS_AT_ONCE]
+                    inter[k : k + len(a)] = np.asarray(matrix[a].multiply(matrix[b]).sum(axis=1)).ravel()
             else:  # the product counts every pair's shared shingles
-                shared = (matrix[first : first + _RUN_BLOCK] @ transposed).tocoo()
+                shared = (matrix[first:last] @ transposed).tocoo()
                 i, j, inter = shared.row + first, shared.col, shared.data.astype(np.float64)
                 keep = j < i
                 i, j, inter = i[keep], j[keep], inter[keep]

@@ -192,18 +192,21 @@ def news_corpus(seed: int, n: int) -> list[tuple[str, str, str]]:
 )
 @pytest.mark.parametrize("seed", [1, 7])
 @pytest.mark.parametrize(
-    "small_run, block, prefix_run",
-    [(24, 512, 1000), (0, 7, 10**9), (0, 7, 0)],
+    "small_run, block, prefix_run, entries, pairs",
+    [(24, 512, 1000, 2_000_000, 65_536), (0, 7, 10**9, 50, 3), (0, 7, 0, 50, 3)],
     ids=["runs-as-shipped", "every-run-as-a-product", "every-run-through-the-prefix-filter"],
 )
-def test_a_seeded_news_corpus_clusters_as_the_reference(monkeypatch_chunk, monkeypatch, params, seed, small_run, block, prefix_run):
-    """Long runs of equal band values are verified as a sparse product (in blocks of rows),
-    the longest through a prefix filter, short ones pair by pair: each links what the
-    reference links."""
+def test_a_seeded_news_corpus_clusters_as_the_reference(monkeypatch_chunk, monkeypatch, params, seed, small_run, block, prefix_run, entries, pairs):
+    """Long runs of equal band values are verified as a sparse product (in blocks of rows,
+    fewer when they reach ``entries``, one when a row reaches more), the longest through a
+    prefix filter (its candidate pairs counted ``pairs`` at a time), short ones pair by
+    pair: each links what the reference links."""
     monkeypatch_chunk(97)
     monkeypatch.setattr(builder.dedup, "_SMALL_RUN", small_run)
     monkeypatch.setattr(builder.dedup, "_RUN_BLOCK", block)
     monkeypatch.setattr(builder.dedup, "_PREFIX_RUN", prefix_run)
+    monkeypatch.setattr(builder.dedup, "_PRODUCT_ENTRIES", entries)
+    monkeypatch.setattr(builder.dedup, "_PAIRS_AT_ONCE", pairs)
     index = assert_same_as_reference(news_corpus(seed, 1500), params)
     assert index.clusters()
 
@@ -223,6 +226,15 @@ def test_a_near_duplicate_pair_shares_at_least_the_prefix_filters_overlap(params
                     assert inter >= least, (small, large, inter, least)
                     checked += 1
     assert checked > 0 or params.jaccard > 1
+
+
+def test_product_blocks_cover_every_row_once_within_their_limits():
+    from builder.dedup import _blocks
+
+    reach = np.array([5, 5, 30, 1, 1, 1, 1, 60, 2, 2])
+    blocks = list(_blocks(reach, rows=3, entries=10))
+    assert blocks == [(0, 2), (2, 3), (3, 6), (6, 7), (7, 8), (8, 10)]
+    assert list(_blocks(np.array([], dtype=np.int64), rows=3, entries=10)) == []
 
 
 def test_adding_after_clusters_were_asked_for_updates_them(monkeypatch_chunk):
