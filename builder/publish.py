@@ -302,6 +302,11 @@ class ShardWriter:
     def _to_arrow(self) -> None:
         """Turn the rows held as Python objects into a record batch; write the row group once
         it is full (:data:`BATCH_ROWS`, :data:`BATCH_BYTES` or the end of a shard)."""
+        self._batch()
+        if self._pending >= BATCH_ROWS or self._pending_bytes >= BATCH_BYTES or self._in_shard + self._pending >= SHARD_ROWS:
+            self._flush()
+
+    def _batch(self) -> None:
         import pyarrow as pa
 
         if self._rows:
@@ -310,17 +315,13 @@ class ShardWriter:
             self._batches.append(batch)
             self._pending += batch.num_rows
             self._pending_bytes += batch.nbytes
-        if self._pending >= BATCH_ROWS or self._pending_bytes >= BATCH_BYTES or self._in_shard + self._pending >= SHARD_ROWS:
-            self._flush()
 
     def _flush(self) -> None:
+        """Write every row held as one row group."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        if self._rows:
-            self._batches.append(pa.RecordBatch.from_pylist(self._rows, schema=self.schema))
-            self._pending += len(self._rows)
-            self._rows = []
+        self._batch()
         if not self._pending:
             return
         if self._writer is None:

@@ -53,10 +53,7 @@ class Tokens:
         out: list[int] = []
         offset = 0
         for chunk in self._chunks or ():
-            if offset:
-                out += [offset + s for s in chunk[which]]
-            else:
-                out += chunk[which]
+            out += [offset + s for s in chunk[which]]
             offset += chunk[3] + 1
         return out
 
