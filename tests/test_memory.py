@@ -63,7 +63,7 @@ def test_the_memory_is_a_json_file_and_a_config_entry_loads_it(rules, tmp_path):
     t = "Militias razed three hamlets on Tuesday."
     learn(rules, [(t, [span(t, "razed", "ATTACK")])]).save(tmp_path / "model")
     config = tmp_path / "weak.json"
-    config.write_text('{"functions": [{"name": "attack_lexicon.v6"}, {"name": "corrections.v1", "model": "%s"}]}' % (tmp_path / "model"))
+    config.write_text('{"functions": [{"name": "attack_lexicon.v7"}, {"name": "corrections.v1", "model": "%s"}]}' % (tmp_path / "model"))
     labeller = WeakLabeller(config=config)
     assert [e.text for e in next(labeller.label_texts(["They razed it."]))] == ["razed"]
     (tmp_path / "model" / "corrections.json").write_text("{}")

@@ -104,7 +104,7 @@ def test_report_shows_counts_definitions_and_wrong_spans(tmp_path):
     path = two_records(tmp_path)
     wrong_text = json.loads(path.read_text(encoding="utf-8").splitlines()[0])["text"]
     q = quality(path)
-    attack = q["labelling_functions"]["attack_lexicon.v6"]
+    attack = q["labelling_functions"]["attack_lexicon.v7"]
     assert (attack["sentences"], attack["spans"], attack["covered"], attack["correct"]) == (2, 1, 1, 0)
     assert attack["wrong"]["ATTACK"] == [{"id": "doc-1", "text": wrong_text, "span": "attacked", "start": 7, "end": 15, "gold": []}]
     strike = q["labelling_functions"]["strike_lexicon.v5"]

@@ -128,19 +128,19 @@ def test_a_failed_function_is_marked_in_its_votes(tmp_path):
 
 def test_misaligned_or_malformed_votes_are_named(tmp_path, labeller):
     folder = write_votes(labeller, tmp_path / "votes", [{"id": "a", "text": "A drone strike hit."}, {"id": "b", "text": "Gunmen attacked."}])
-    path = folder / "attack_lexicon.v6.jsonl"
+    path = folder / "attack_lexicon.v7.jsonl"
     lines = path.read_text(encoding="utf-8").splitlines()
     path.write_text(lines[1] + "\n" + lines[0] + "\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"attack_lexicon.v6.jsonl:1 -> id: 'b', where .*strike_lexicon.v5.jsonl:1 has 'a'; the votes files are not aligned"):
+    with pytest.raises(InputError, match=r"attack_lexicon.v7.jsonl:1 -> id: 'b', where .*strike_lexicon.v5.jsonl:1 has 'a'; the votes files are not aligned"):
         list(read_votes(folder))
     path.write_text(lines[0] + "\n", encoding="utf-8")
-    with pytest.raises(InputError, match="attack_lexicon.v6.jsonl: ends before"):
+    with pytest.raises(InputError, match="attack_lexicon.v7.jsonl: ends before"):
         list(read_votes(folder))
     path.write_text(json.dumps({"id": "a", "spans": [[0, 4, "ATTACK"]]}) + "\n" + lines[1] + "\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"attack_lexicon.v6.jsonl:1 -> spans -> 0: expected \[start, end, label, confidence\]"):
+    with pytest.raises(InputError, match=r"attack_lexicon.v7.jsonl:1 -> spans -> 0: expected \[start, end, label, confidence\]"):
         list(read_votes(folder))
-    (folder / "sense_veto.v6.jsonl").unlink()
-    with pytest.raises(InputError, match="sense_veto.v6.jsonl: missing"):
+    (folder / "sense_veto.v7.jsonl").unlink()
+    with pytest.raises(InputError, match="sense_veto.v7.jsonl: missing"):
         list(read_votes(folder))
 
 
@@ -175,11 +175,11 @@ def test_label_keeps_votes_and_aggregate_makes_the_same_events_without_running_a
 
 def test_aggregate_follows_the_votes_not_the_rules(tmp_path):
     out, votes = labelled_file(tmp_path, [{"id": "c", "text": "Stocks rose on Monday."}])
-    (votes / "attack_lexicon.v6.jsonl").write_text(json.dumps({"id": "c", "spans": [[0, 6, "ATTACK", 0.9]]}) + "\n", encoding="utf-8")
+    (votes / "attack_lexicon.v7.jsonl").write_text(json.dumps({"id": "c", "spans": [[0, 6, "ATTACK", 0.9]]}) + "\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["aggregate", str(out), "--votes", str(votes), "-o", str(tmp_path / "again.jsonl")])
     assert result.exit_code == 0, result.output
     [row] = [json.loads(l) for l in (tmp_path / "again.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert [(e["type"], e["text"], e["sources"]) for e in row["events"]] == [("ATTACK", "Stocks", ["attack_lexicon.v6"])]
+    assert [(e["type"], e["text"], e["sources"]) for e in row["events"]] == [("ATTACK", "Stocks", ["attack_lexicon.v7"])]
 
 
 def test_aggregate_refuses_records_without_votes(tmp_path):
@@ -248,14 +248,14 @@ def test_report_reads_the_votes_and_follows_them_not_the_rules(tmp_path, labelle
     path = two_records(tmp_path)
     rows = [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines()]
     folder = write_votes(labeller, tmp_path / "votes", rows)
-    # attack_lexicon.v6 votes THREAT on "Gunmen" of doc-1 instead of ATTACK on "attacked"
-    lines = [json.loads(l) for l in (folder / "attack_lexicon.v6.jsonl").read_text(encoding="utf-8").splitlines()]
+    # attack_lexicon.v7 votes THREAT on "Gunmen" of doc-1 instead of ATTACK on "attacked"
+    lines = [json.loads(l) for l in (folder / "attack_lexicon.v7.jsonl").read_text(encoding="utf-8").splitlines()]
     assert lines[0]["spans"] and lines[0]["spans"][0][2] == "ATTACK"
     lines[0]["spans"] = [[0, 6, "THREAT", 0.7]]
-    (folder / "attack_lexicon.v6.jsonl").write_text("".join(json.dumps(l) + "\n" for l in lines), encoding="utf-8")
+    (folder / "attack_lexicon.v7.jsonl").write_text("".join(json.dumps(l) + "\n" for l in lines), encoding="utf-8")
     forbid_functions(monkeypatch)
     q = quality(path, votes=folder)
-    attack = q["labelling_functions"]["attack_lexicon.v6"]
+    attack = q["labelling_functions"]["attack_lexicon.v7"]
     assert attack["wrong"] == {"THREAT": [{"id": "doc-1", "text": rows[0]["text"], "span": "Gunmen", "start": 0, "end": 6, "gold": []}]}
     assert list(q["labelling_functions"]) == list(labeller.functions)
 

@@ -33,8 +33,8 @@ def write_config(tmp_path, functions, **top):
 def test_the_shipped_configuration_runs_todays_functions_in_todays_order():
     config = WeakConfig.load()
     assert [e.name for e in config.enabled()] == [
-        "strike_lexicon.v5", "attack_lexicon.v6", "casualty_lexicon.v6", "threat_lexicon.v2", "sense_veto.v6",
-        "strike_means.v4", "threat_speech.v4", "context_veto.v4", "attack_context.v2",
+        "strike_lexicon.v5", "attack_lexicon.v7", "casualty_lexicon.v7", "threat_lexicon.v3", "sense_veto.v7",
+        "strike_means.v4", "threat_speech.v5", "context_veto.v5", "attack_context.v3", "casualty_context.v1",
     ]
     learned = {e.name: e for e in config.entries if not e.enabled}
     assert set(learned) == {"span_model.v1", "tagger.v1", "corrections.v1"}
@@ -54,15 +54,15 @@ def test_every_function_follows_the_protocol_and_keeps_its_registered_name():
 @pytest.mark.parametrize(
     "functions, where",
     [
-        ([{"name": "attack_lexicon.v6"}, {"name": "atack_lexicon.v6"}], r"functions -> 1 -> name: 'atack_lexicon.v6' is not a registered labelling function"),
-        ([{"nam": "attack_lexicon.v6"}], r"functions -> 0 -> name: expected the name of a registered labelling function, got nothing"),
-        (["attack_lexicon.v6"], r"functions -> 0: expected an object with a 'name'"),
-        ([{"name": "attack_lexicon.v6"}, {"name": "attack_lexicon.v6"}], r"functions -> 1 -> name: 'attack_lexicon.v6' is listed twice \(first as entry 0\)"),
-        ([{"name": "attack_lexicon.v6", "threshold": 0.5}], r"functions -> 0 -> threshold: not an option of attack_lexicon.v6 \(it takes none\)"),
-        ([{"name": "attack_lexicon.v6", "enabled": "no"}], r"functions -> 0 -> enabled: expected true or false, got 'no'"),
+        ([{"name": "attack_lexicon.v7"}, {"name": "atack_lexicon.v6"}], r"functions -> 1 -> name: 'atack_lexicon.v6' is not a registered labelling function"),
+        ([{"nam": "attack_lexicon.v7"}], r"functions -> 0 -> name: expected the name of a registered labelling function, got nothing"),
+        (["attack_lexicon.v7"], r"functions -> 0: expected an object with a 'name'"),
+        ([{"name": "attack_lexicon.v7"}, {"name": "attack_lexicon.v7"}], r"functions -> 1 -> name: 'attack_lexicon.v7' is listed twice \(first as entry 0\)"),
+        ([{"name": "attack_lexicon.v7", "threshold": 0.5}], r"functions -> 0 -> threshold: not an option of attack_lexicon.v7 \(it takes none\)"),
+        ([{"name": "attack_lexicon.v7", "enabled": "no"}], r"functions -> 0 -> enabled: expected true or false, got 'no'"),
         ([{"name": "tagger.v1", "types": ["ATTACK"]}], r"functions -> 0 -> model: required by tagger.v1"),
         ([{"name": "tagger.v1", "model": "x", "treshold": 0.5, "enabled": False}], r"functions -> 0 -> treshold: not an option of tagger.v1 \(its options: \['model', 'types', 'threshold'\]\)"),
-        ({"name": "attack_lexicon.v6"}, r"functions: expected a list"),
+        ({"name": "attack_lexicon.v7"}, r"functions: expected a list"),
     ],
 )
 def test_a_bad_entry_is_a_config_error_naming_the_file_the_entry_and_the_field(tmp_path, functions, where):
@@ -82,14 +82,14 @@ def test_a_bad_entry_is_a_config_error_naming_the_file_the_entry_and_the_field(t
 )
 def test_an_option_a_function_refuses_is_named_when_the_labeller_is_made(tmp_path, entry, where):
     entry = {k: str(tmp_path) if v == "MODEL" else v for k, v in entry.items()}
-    path = write_config(tmp_path, [{"name": "attack_lexicon.v6"}, entry])
+    path = write_config(tmp_path, [{"name": "attack_lexicon.v7"}, entry])
     where = where.replace("functions -> 0", "functions -> 1")
     with pytest.raises(ConfigError, match=f"^{re.escape(str(path))} -> {where}"):
         WeakLabeller(config=path)
 
 
 def test_every_problem_of_a_file_is_named_at_once(tmp_path):
-    path = write_config(tmp_path, [{"name": "nope.v1"}, {"name": "attack_lexicon.v6", "x": 1}], extra=True)
+    path = write_config(tmp_path, [{"name": "nope.v1"}, {"name": "attack_lexicon.v7", "x": 1}], extra=True)
     with pytest.raises(ConfigError) as raised:
         WeakConfig.load(path)
     lines = str(raised.value).splitlines()
@@ -107,9 +107,9 @@ def test_unreadable_and_invalid_files_are_config_errors(tmp_path):
 
 
 def test_the_configuration_chooses_the_functions_that_run_in_its_order(tmp_path):
-    path = write_config(tmp_path, [{"name": "sense_veto.v6"}, {"name": "strike_lexicon.v5"}, {"name": "attack_lexicon.v6", "enabled": False}])
+    path = write_config(tmp_path, [{"name": "sense_veto.v7"}, {"name": "strike_lexicon.v5"}, {"name": "attack_lexicon.v7", "enabled": False}])
     labeller = WeakLabeller(config=path)
-    assert list(labeller.functions) == ["sense_veto.v6", "strike_lexicon.v5"]
+    assert list(labeller.functions) == ["sense_veto.v7", "strike_lexicon.v5"]
     (events,) = labeller.label_texts(["A drone strike and a rocket attack hit the base."])
     assert [(e.type, e.text) for e in events] == [("STRIKE", "drone strike")]
 
@@ -132,7 +132,7 @@ def test_label_and_build_take_a_configuration(tmp_path):
 
 def test_a_name_is_registered_once_and_must_be_versioned():
     with pytest.raises(ConfigError, match="registered twice"):
-        register("attack_lexicon.v6")(lambda name, rules: None)
+        register("attack_lexicon.v7")(lambda name, rules: None)
     with pytest.raises(ConfigError, match="family.vN"):
         register("Attack-Lexicon")
 

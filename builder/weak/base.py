@@ -172,7 +172,7 @@ def register(name: str) -> Callable[[Factory], Factory]:
         ConfigError: the name is not ``family.vN`` or is registered already.
     """
     if not NAME_PATTERN.fullmatch(name):
-        raise ConfigError(f"labelling function name {name!r} is not of the form family.vN (lower case, e.g. attack_lexicon.v6)")
+        raise ConfigError(f"labelling function name {name!r} is not of the form family.vN (lower case, e.g. attack_lexicon.v7)")
 
     def decorator(factory: Factory) -> Factory:
         if name in REGISTRY:

@@ -61,7 +61,9 @@ DROPS, SPECULATION = _W["drops"], _W["speculation"]
 RESTATING_NOUNS, RESTATED_ACTS = _W["restating_nouns"], _W["restated_acts"]
 SHELLS_VERB_BEFORE = _W["shells_verb_before"]
 ARMED_ACTORS, ARREST, RAIDS, CLASHES, NOT_OFFENSIVE = _W["armed_actors"], _W["arrest"], _W["raids"], _W["clashes"], _W["not_offensive"]
-RAID_MODIFIERS = _W["raid_modifiers"]
+RAID_MODIFIERS, POLICE_RAIDERS, RAID_TARGETS = _W["raid_modifiers"], _W["police_raiders"], _W["raid_targets"]
+CLASH_CUES, FIGHTING_CUES, OPEN_ENDED, SIEGE_ENDED = _W["clash_cues"], _W["fighting_cues"], _W["open_ended"], _W["siege_ended"]
+NON_FORCE, DEATH_NOT = _W["non_force"], _W["death_not"]
 ARMED_FORCES = ARMED_ACTORS | _W["regular_forces"]
 ALL_PROJECTILES = STRIKE_PROJECTILES | PROJECTILES
 FALLING = PROJECTILES | {"bomb", "bombs"}  # what lands or falls in an ATTACK (A-3)
@@ -215,7 +217,7 @@ def _threat_speech(words: list[str], at: list[int], threat_words: frozenset[str]
     return spans
 
 
-@register("threat_speech.v4")
+@register("threat_speech.v5")
 def threat_speech(name: str, rules: WeakRules) -> ContextFunction:
     """THREAT from speech that commits to force (T-1: warned of / promised / ready to + force,
     unless the warning only speculates that someone could strike, Th-6; T-2: the future force
@@ -223,7 +225,7 @@ def threat_speech(name: str, rules: WeakRules) -> ContextFunction:
     no threat word is there and the sentence reports speech). A participle after a comma that
     follows a threat word restates that threat (G5: "vowed revenge, promising a response").
     A warning among illness or disaster words, with no violence, is no threat (5.1)."""
-    threat_words = frozenset(rules.words(["threat_lexicon.v2"]))
+    threat_words = frozenset(rules.words(["threat_lexicon.v3"]))
     return ContextFunction(name, WARN | PROMISE | READY | T2_NOUNS | T2_VERBS | {"fighting", "force"}, partial(_threat_speech, threat_words=threat_words))
 
 
@@ -255,19 +257,35 @@ def _context_veto(words: list[str], at: list[int]) -> list[tuple[int, str, float
             spans.append((i, VETO, 1.0))
         elif low in ("fired", "launched") and any(words[j] in BARRAGE for j in _window(words, i, 6, 0)):
             spans.append((i, VETO, 1.0))  # "a barrage of missiles fired from Iran"
+        elif low in THREATENING and _threatens_no_force(words, i):
+            spans.append((i, VETO, 1.0))  # T-1: "threatened several times to withdraw" names no force
     return spans
 
 
-@register("context_veto.v4")
+THREATENING = frozenset({"threaten", "threatens", "threatened", "threatening"})
+
+
+def _threatens_no_force(words: list[str], i: int) -> bool:
+    """Whether threatening word ``i`` is followed, within four words of its clause, by "to"
+    and a verb of something other than force (T-1: a threat is a threat to use force)."""
+    for j in range(i + 1, min(len(words) - 1, i + 5)):
+        if words[j] in CLAUSE_PUNCT:
+            return False
+        if words[j] == "to":
+            return words[j + 1] in NON_FORCE
+    return False
+
+
+@register("context_veto.v5")
 def context_veto(name: str, rules: WeakRules) -> ContextFunction:
     """Veto attack and strike words in sports sentences, strikes in a labour context, strike
     and kill words with a figurative object ("struck a long-awaited deal", "killed the reform
     bill"), deaths, injuries, explosions and "threats" among natural causes or accidents
     (5.1), "casualties" without a number (5.1), and restatements of one event (G5): a barrage
     fired by the verb before it, "in a blast" after an explosion, "in a firefight" after an
-    ambush."""
+    ambush; a threat to do something other than use force ("threatened to withdraw", T-1)."""
     attack_words = GENERIC_ATTACK | {"strike", "strikes", "struck", "striking", "shot", "fired", "killed", "killing", "kill", "kills"}
-    anchors = attack_words | CASUALTY_WORDS | BARRAGE | ACCIDENT_EXPLOSIONS | RESTATING_NOUNS | {"launched", "casualties", "casualty", "threat", "threats"}
+    anchors = attack_words | CASUALTY_WORDS | BARRAGE | ACCIDENT_EXPLOSIONS | RESTATING_NOUNS | THREATENING | {"launched", "casualties", "casualty", "threat", "threats"}
     return ContextFunction(name, anchors, _context_veto)
 
 
@@ -299,22 +317,56 @@ def _attack_context(words: list[str], at: list[int]) -> list[tuple[int, str, flo
     for i in at:
         low = words[i]
         if low in RAIDS:
-            # the armed group raids (before the word, in its clause) or the raid is "by" it
-            # or an armed group is named just after it ("a raid blamed on militiamen"), or a
-            # modifier makes it a military operation ("ground raids")
+            # A-4: an arrest operation is not an attack. The armed group raids (before the
+            # word, in its clause), or the raid is "by" it, or one is named just after it ("a
+            # raid blamed on militiamen"), or a modifier makes it a military operation
+            # ("ground raids"): ATTACK. So is a raid on a place of armed conflict ("a raid on a
+            # village", "raids on army positions") or one with violence in its sentence,
+            # unless security forces, who raid to arrest, are named around it.
             armed = (i > 0 and words[i - 1] in RAID_MODIFIERS) or any(words[j] in ARMED_ACTORS for j in _window(words, i, 10, 6))
-            if armed and ARREST.isdisjoint(wordset):
-                spans.append((i, "ATTACK", 0.75))
+            police = any(words[j] in POLICE_RAIDERS for j in _window(words, i, 10, 6))
+            on_place = any(words[j] in RAID_TARGETS for j in _window(words, i, 0, 6))
+            violence = not (VIOLENCE - RAIDS).isdisjoint(wordset) or not CASUALTY_WORDS.isdisjoint(wordset)
+            if ARREST.isdisjoint(wordset) and (armed or (not police and (on_place or violence))):
+                spans.append((i, "ATTACK", 0.75 if armed else 0.65))
         elif low in CLASHES:
-            if any(words[j] in ARMED_FORCES for j in _window(words, i, 8, 8)):
+            # A-5: a clash of armed forces, or one the sentence bounds as an engagement
+            # ("fresh clashes", "clashes erupted") or where people were killed or wounded
+            around = {words[j] for j in _window(words, i, 8, 8)}
+            if not ARMED_FORCES.isdisjoint(around):
                 spans.append((i, "ATTACK", 0.7))
+            elif not CLASH_CUES.isdisjoint(around) or not CASUALTY_WORDS.isdisjoint(wordset):
+                spans.append((i, "ATTACK", 0.6))
+        elif low in ("fighting", "fought"):
+            # A-5: a specific engagement ("heavy fighting", "fighting broke out", "soldiers
+            # and rebels fought for two days"), not the open-ended struggle or its continuation
+            before = [words[j] for j in _window(words, i, 3, 0)]
+            if OPEN_ENDED.isdisjoint(before):
+                if low == "fighting" and not FIGHTING_CUES.isdisjoint(words[j] for j in _window(words, i, 2, 2)):
+                    spans.append((i, "ATTACK", 0.65))
+                elif low == "fought" and not ARMED_FORCES.isdisjoint(words[j] for j in _window(words, i, 6, 0)) and i + 1 < len(words) and words[i + 1] in ("for", "near", "in", "on", "overnight", "through", "with", "around"):
+                    spans.append((i, "ATTACK", 0.65))
+        elif low in ("siege", "sieges"):
+            # A-5: the siege of a given town, camp or building, not its end or lifting
+            if SIEGE_ENDED.isdisjoint(words[j] for j in _window(words, i, 3, 1)):
+                spans.append((i, "ATTACK", 0.65))
+        elif low in ("invaded", "invading"):
+            # A-12: an armed group that invaded a place ("gunmen invaded the village")
+            if any(words[j] in ARMED_ACTORS for j in _window(words, i, 8, 0)):
+                spans.append((i, "ATTACK", 0.7))
+        elif low in ("rained", "raining"):
+            # A-3, S-5: projectiles or bombs that rained down; STRIKE when aircraft, drones
+            # or missiles deliver them
+            window = list(_window(words, i, 8, 6))
+            if i + 1 < len(words) and words[i + 1] == "down" and any(words[j] in FALLING or words[j] in EXPLOSIVES for j in window):
+                spans.append((i, "STRIKE", 0.7) if any(_is_means(words, j) for j in window) else (i, "ATTACK", 0.7))
         elif low == "fire":
             if i > 0 and words[i - 1] == "under" and any(words[j] in UNDER_FIRE for j in _window(words, i, 8, 8)):
                 spans.append((i, "ATTACK", 0.75))
         elif low in ("offensive", "offensives"):
-            previous = words[i - 1] if i > 0 else ""
+            # A-12: an offensive is ATTACK when the sentence says what it hit or entered
             following = words[i + 1] if i + 1 < len(words) else ""
-            if (previous in ("a", "an", "the", "its", "their", "new", "ground", "military", "major", "fresh", "renewed", "counter", "spring", "summer", "winter", "land") or following in ("on", "against")) and following not in NOT_OFFENSIVE:
+            if following in ("on", "against", "into", "toward", "towards"):
                 spans.append((i, "ATTACK", 0.7))
         elif low == "shoot":  # T-3: the threatened attack is an event of its own ("threatened to shoot him")
             if i > 0 and words[i - 1] == "to" and any(words[j] in THREAT_VERBS for j in _window(words, i, 3, 0)):
@@ -334,10 +386,31 @@ def _attack_context(words: list[str], at: list[int]) -> list[tuple[int, str, flo
     return spans
 
 
-@register("attack_context.v2")
+@register("attack_context.v3")
 def attack_context(name: str, rules: WeakRules) -> ContextFunction:
-    """ATTACK words that need their context: raids by armed groups, with one named just after
-    them, or by ground or commando forces, not arrest operations (A-4); clashes of armed forces (A-5); a patrol or convoy that came under fire; a military
-    offensive; a threatened shooting (T-3); grenades hurled; a device that went off; "shells"
-    as a verb; people sprayed with bullets."""
-    return ContextFunction(name, RAIDS | CLASHES | {"fire", "offensive", "offensives", "shoot", "shells", "sprayed", "raked", "hurled", "hurling", "threw", "throwing", "tossed", "went"}, _attack_context)
+    """ATTACK words that need their context: raids that are not arrest operations (A-4);
+    clashes of armed forces or bounded as an engagement, specific fighting, a siege (A-5); a
+    patrol or convoy that came under fire; an offensive on a target and armed groups that
+    invaded a place (A-12); a threatened shooting (T-3); grenades hurled; a device that went
+    off; "shells" as a verb; people sprayed with bullets; bombs that rained down."""
+    return ContextFunction(name, RAIDS | CLASHES | {"fire", "offensive", "offensives", "shoot", "shells", "sprayed", "raked", "hurled", "hurling", "threw", "throwing", "tossed", "went", "fighting", "fought", "siege", "sieges", "invaded", "invading", "rained", "raining"}, _attack_context)
+
+
+def _casualty_context(words: list[str], at: list[int]) -> list[tuple[int, str, float]]:
+    """The rule of :func:`casualty_context`."""
+    spans = []
+    if VIOLENCE.isdisjoint(words) or not NATURAL_CAUSES.isdisjoint(words):
+        return spans  # 5.1: deaths are CASUALTY when violence is named, and not among accidents or illness
+    for i in at:
+        if i + 1 < len(words) and (words[i + 1] in DEATH_NOT or words[i + 1] == "toll"):
+            continue  # "death penalty", "death threats"; "death toll" is the lexicon's
+        spans.append((i, "CASUALTY", 0.7 if words[i] == "deaths" else 0.6))
+    return spans
+
+
+@register("casualty_context.v1")
+def casualty_context(name: str, rules: WeakRules) -> ContextFunction:
+    """``death`` and ``deaths`` (5.1: violent deaths) in a sentence that names violence and
+    no accident or illness, except a death that names none ("death penalty", "death threats",
+    C-5)."""
+    return ContextFunction(name, {"death", "deaths"}, _casualty_context)
