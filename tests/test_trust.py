@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from builder.errors import InputError
-from builder.weak.trust import Trust, combine, edits
+from builder.weak.trust import Trust, combine, edits, wilson_lower
 
 RULES = [{"type": "ATTACK", "start": 10, "end": 17}]
 
@@ -20,7 +20,7 @@ def test_edits_are_additions_removals_and_retypings_of_the_rules_events():
 
 
 def test_an_edit_is_trusted_once_it_is_right_half_the_time():
-    trust = Trust(kinds=("add",), min_seen=3)
+    trust = Trust(kinds=("add",), min_seen=3, z=0)  # z 0: judged on the share itself
     gold = [{"type": "CASUALTY", "start": 30, "end": 35}]
     trust.observe(RULES, [(30, 35, "CASUALTY", 0.9)], gold)
     trust.observe(RULES, [(30, 35, "CASUALTY", 0.9)], gold)
@@ -38,7 +38,7 @@ def test_an_edit_is_trusted_once_it_is_right_half_the_time():
 
 
 def test_a_removal_is_right_when_the_annotators_dropped_the_event():
-    trust = Trust(kinds=("remove", "retype"), min_seen=1)
+    trust = Trust(kinds=("remove", "retype"), min_seen=1, z=0)
     trust.observe(RULES, [], [])  # the rules' ATTACK was not in the human layer
     trust.observe(RULES, [(10, 17, "STRIKE", 0.9)], [{"type": "STRIKE", "start": 10, "end": 17}])
     assert {"remove:ATTACK", "retype:STRIKE"} <= trust.trusted()
@@ -46,6 +46,26 @@ def test_a_removal_is_right_when_the_annotators_dropped_the_event():
     assert trust.precision("remove", "ATTACK") == 0.5 and "remove:ATTACK" in trust.trusted()
     trust.observe(RULES, [], RULES)
     assert not any(k.startswith("remove:") for k in trust.trusted())
+
+
+def test_trust_needs_evidence_a_few_lucky_cases_do_not_give():
+    gold = [{"type": "ATTACK", "start": 30, "end": 35}]
+
+    def seen(right: int, wrong: int, **options) -> Trust:
+        trust = Trust(kinds=("add",), **options)
+        for _ in range(right):
+            trust.observe(RULES, [(30, 35, "ATTACK", 0.9)], gold)
+        for _ in range(wrong):
+            trust.observe(RULES, [(40, 45, "ATTACK", 0.9)], gold)
+        return trust
+
+    assert wilson_lower(5, 10, 0) == 0.5 and wilson_lower(0, 0, 1.0) == 0.0
+    assert wilson_lower(5, 10, 1.0) < 0.4 < wilson_lower(8, 10, 1.0) < 0.8
+    assert "add:ATTACK" not in seen(5, 5).trusted()  # half right over ten cases: the bound is below half
+    assert "add:ATTACK" in seen(5, 5, z=0).trusted()  # the share itself would trust it
+    assert "add:ATTACK" not in seen(10, 12).trusted()  # the tagger's additions at 200 corrections (learning curve)
+    assert "add:ATTACK" not in seen(6, 4).trusted() and "add:ATTACK" in seen(8, 2).trusted()
+    assert "add:ATTACK" in seen(60, 40).trusted()  # 60 of 100: enough cases for a share that pays
 
 
 def test_combine_applies_only_trusted_edits_and_keeps_the_rest_of_the_rules():

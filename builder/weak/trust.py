@@ -6,12 +6,14 @@ the pre-annotations. Compared with the rules' events of a sentence, its spans ma
 ``add`` a span where the rules are silent, ``remove`` a rule event none of its spans overlaps,
 ``retype`` a rule event it gives another type. Once annotators have corrected a sentence,
 each edit was either right (an added or retyped span is in the human layer with its type; a
-removed event is not) or wrong. An edit of one kind and type is trusted when it was right at
-least ``threshold`` of the time over at least ``min_seen`` cases (or, with fewer cases of
-its own and none against it, when its kind was, over every type): an edit right with
-probability ``p`` raises F1 when ``p`` is above about half the current F1, so 0.5 is where it
-stops paying. Until then those edits stay out of the pre-annotations, and the rules' events
-stand. A function that votes only where it finds a trigger (``kinds=("add",)``) is never
+removed event is not) or wrong. An edit of one kind and type is trusted when, over at least
+``min_seen`` cases (or, with fewer cases of its own and none against it, over its kind's cases
+of every type), the lower Wilson bound of how often it was right (``z`` standard errors
+below) reaches ``threshold``: an edit right with probability ``p`` raises F1 when ``p`` is
+above about half the current F1, so 0.5 is where it stops paying, and a bound rather than the
+share itself keeps a few lucky cases from trusting an edit that does not pay (5 of 10 right
+is not enough; 8 of 10 is). Until then those edits stay out of the pre-annotations, and the
+rules' events stand. A function that votes only where it finds a trigger (``kinds=("add",)``) is never
 asked about removals.
 """
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from math import sqrt
 from typing import Any, Iterable, Mapping, NamedTuple, Optional, Sequence
 
 from ..errors import InputError
@@ -73,6 +76,17 @@ def _key(kind: str, etype: str) -> str:
     return f"{kind}:{etype}"
 
 
+def wilson_lower(right: int, seen: int, z: float) -> float:
+    """The lower Wilson score bound of a share of ``right`` in ``seen`` cases, ``z`` standard
+    errors below it (``z`` 0: the share itself)."""
+    if not seen:
+        return 0.0
+    p, z2 = right / seen, z * z
+    centre = p + z2 / (2 * seen)
+    spread = z * sqrt(p * (1 - p) / seen + z2 / (4 * seen * seen))
+    return (centre - spread) / (1 + z2 / seen)
+
+
 @dataclass
 class Trust:
     """Right and wrong edits of a learned function, per kind and event type."""
@@ -80,6 +94,7 @@ class Trust:
     kinds: tuple[str, ...] = KINDS
     min_seen: int = 10
     threshold: float = 0.5
+    z: float = 1.0
     right: dict[str, int] = field(default_factory=dict)
     wrong: dict[str, int] = field(default_factory=dict)
 
@@ -106,21 +121,22 @@ class Trust:
     def trusted(self) -> frozenset[str]:
         """The ``kind:TYPE`` edits that go into the pre-annotations.
 
-        An edit with ``min_seen`` cases of its own is judged on them. One with fewer is judged
-        on its kind's cases over every type (edits are rare, and one type's few cases say
-        little), unless the few it has already fall below the threshold.
+        An edit with ``min_seen`` cases of its own is judged on them (the lower bound of its
+        share right). One with fewer is judged on its kind's cases over every type (edits are
+        rare, and one type's few cases say little), unless the few it has already fall below
+        the threshold.
         """
         out = set()
         for kind in self.kinds:
             keys = [_key(kind, t) for t in event_types()]
             right_k = sum(self.right[k] for k in keys)
             seen_k = right_k + sum(self.wrong[k] for k in keys)
-            pooled = seen_k >= self.min_seen and right_k / seen_k >= self.threshold
+            pooled = seen_k >= self.min_seen and wilson_lower(right_k, seen_k, self.z) >= self.threshold
             for k in keys:
                 seen = self.right[k] + self.wrong[k]
                 own = self.right[k] / seen if seen else None
                 if seen >= self.min_seen:
-                    if own >= self.threshold:
+                    if wilson_lower(self.right[k], seen, self.z) >= self.threshold:
                         out.add(k)
                 elif pooled and (own is None or own >= self.threshold):
                     out.add(k)
@@ -131,6 +147,7 @@ class Trust:
             "kinds": list(self.kinds),
             "min_seen": self.min_seen,
             "threshold": self.threshold,
+            "z": self.z,
             "right": dict(self.right),
             "wrong": dict(self.wrong),
             "trusted": sorted(self.trusted()),
@@ -139,7 +156,7 @@ class Trust:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "trust") -> "Trust":
         try:
-            trust = cls(tuple(data.get("kinds", KINDS)), int(data.get("min_seen", 10)), float(data.get("threshold", 0.5)))
+            trust = cls(tuple(data.get("kinds", KINDS)), int(data.get("min_seen", 10)), float(data.get("threshold", 0.5)), float(data.get("z", 1.0)))
             for key in trust.right:
                 trust.right[key] = int(data["right"].get(key, 0))
                 trust.wrong[key] = int(data["wrong"].get(key, 0))
