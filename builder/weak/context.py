@@ -64,6 +64,8 @@ ARMED_ACTORS, ARREST, RAIDS, CLASHES = _W["armed_actors"], _W["arrest"], _W["rai
 RAID_MODIFIERS, POLICE_RAIDERS, RAID_TARGETS = _W["raid_modifiers"], _W["police_raiders"], _W["raid_targets"]
 CLASH_CUES, FIGHTING_CUES, OPEN_ENDED, SIEGE_ENDED = _W["clash_cues"], _W["fighting_cues"], _W["open_ended"], _W["siege_ended"]
 NON_FORCE, DEATH_NOT = _W["non_force"], _W["death_not"]
+RAID_VIOLENCE = VIOLENCE - RAIDS  # words of violence beside a raid, other than the raid word itself
+THREATENING = frozenset({"threaten", "threatens", "threatened", "threatening"})
 ARMED_FORCES = ARMED_ACTORS | _W["regular_forces"]
 ALL_PROJECTILES = STRIKE_PROJECTILES | PROJECTILES
 FALLING = PROJECTILES | {"bomb", "bombs"}  # what lands or falls in an ATTACK (A-3)
@@ -262,8 +264,6 @@ def _context_veto(words: list[str], at: list[int]) -> list[tuple[int, str, float
     return spans
 
 
-THREATENING = frozenset({"threaten", "threatens", "threatened", "threatening"})
-
 
 def _threatens_no_force(words: list[str], i: int) -> bool:
     """Whether threatening word ``i`` is followed, within four words of its clause, by "to"
@@ -326,7 +326,7 @@ def _attack_context(words: list[str], at: list[int]) -> list[tuple[int, str, flo
             armed = (i > 0 and words[i - 1] in RAID_MODIFIERS) or any(words[j] in ARMED_ACTORS for j in _window(words, i, 10, 6))
             police = any(words[j] in POLICE_RAIDERS for j in _window(words, i, 10, 6))
             on_place = any(words[j] in RAID_TARGETS for j in _window(words, i, 0, 6))
-            violence = not (VIOLENCE - RAIDS).isdisjoint(wordset) or not CASUALTY_WORDS.isdisjoint(wordset)
+            violence = not RAID_VIOLENCE.isdisjoint(wordset) or not CASUALTY_WORDS.isdisjoint(wordset)
             if ARREST.isdisjoint(wordset) and (armed or (not police and (on_place or violence))):
                 spans.append((i, "ATTACK", 0.75 if armed else 0.65))
         elif low in CLASHES:

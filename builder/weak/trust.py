@@ -13,8 +13,8 @@ below) reaches ``threshold``: an edit right with probability ``p`` raises F1 whe
 above about half the current F1, so 0.5 is where it stops paying, and a bound rather than the
 share itself keeps a few lucky cases from trusting an edit that does not pay (5 of 10 right
 is not enough; 8 of 10 is). Until then those edits stay out of the pre-annotations, and the
-rules' events stand. A function that votes only where it finds a trigger (``kinds=("add",)``) is never
-asked about removals.
+rules' events stand. A function that votes only where it finds a trigger
+(``kinds=("add",)``) is never asked about removals.
 """
 
 from __future__ import annotations
