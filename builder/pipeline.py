@@ -1,12 +1,14 @@
 """The whole build: ingest -> clean -> segment -> label -> human layer -> split -> validate -> publish.
 
-The per-document stages (read, clean, segment, label, near-duplicate signatures:
+The per-document stages (read, clean, segment, label, near-duplicate signatures, records:
 :func:`builder.stages.build_stages`) are run by a runner (:mod:`builder.runners`: in this
-process, or on a Dask cluster) and gathered here in document order: the human layer is
-applied, the records, removals and votes written, and the near-duplicate index fed; then
-the gather steps (validate, split, report, publish) run on what was written. Only
-per-document counters and sentence signatures (for grouping duplicates) and the human
-layer are held in memory.
+process, or on a Dask cluster) and gathered here in document order: the records (the human
+layer applied where they were made), removals and votes written, each record's problems
+counted, the near-duplicate index fed, and the dataset rows made with the records kept
+aside (:class:`builder.rows.GatheredRows`); then the gather steps (validate, split,
+report, publish) run on what was written, publishing routing each document's rows to its
+split. Only per-document counters, sentence signatures (for grouping duplicates) and the
+human layer are held in memory.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from typing import Callable, Iterable, Iterator, Optional, TypeVar
 
 from . import swap
 from .errors import EventdsError, InputError, ValidationFailed
+from .human import HUMAN_LAYER, HumanAnnotation, apply_human_layer, load_human_layer  # noqa: F401  (re-exported)
 from .ingest import read_sources
 from .io import read_jsonl, remove_dead_temporaries, write_jsonl
-from .labelset import HUMAN_STATUSES, event_types, project_file
+from .labelset import event_types, project_file
 from .pseudonyms import PSEUDONYMS_FILE
 from .pseudonyms import load as load_pseudonyms
-from .publish import PublishStats, write_dataset
-from .records import Event, Sentence
+from .publish import PublishStats
+from .rows import GatheredRows
 from .report import quality, write_no_human_report, write_report
 from .runners import LocalRunner, Runner
 from .split import DocumentIndex, assign_splits, load_manifest, write_manifest
@@ -36,9 +39,6 @@ from .stages import Work, build_stages, documents_failed
 from .validate import StreamValidator
 from .warc import WarcCounts
 from .weak import VOTES_DIR, WeakLabeller
-
-HUMAN_LAYER = "human.jsonl"
-
 
 @dataclass
 class BuildSummary:
@@ -84,54 +84,6 @@ class BuildSummary:
         """Rows (step, seconds, share of the steps' total) of :attr:`timings`."""
         total = sum(self.timings.values()) or 1.0
         return [(step, f"{s:.2f}", f"{s / total:.1%}") for step, s in self.timings.items()]
-
-
-@dataclass(frozen=True)
-class HumanAnnotation:
-    id: str
-    text: str
-    events: tuple[Event, ...]
-    status: str
-    annotators: tuple[str, ...]
-    guidelines_version: Optional[str]
-
-
-def load_human_layer(path: Path) -> dict[str, HumanAnnotation]:
-    """Read the human layer (``annotations/human.jsonl``) keyed by sentence id."""
-    layer: dict[str, HumanAnnotation] = {}
-    if not path.exists():
-        return layer
-    for lineno, obj in read_jsonl(path):
-        where = f"{path}:{lineno}"
-        try:
-            ann = HumanAnnotation(
-                id=obj["id"],
-                text=obj["text"],
-                events=tuple(Event.from_dict(e) for e in obj["events"]),
-                status=obj["status"],
-                annotators=tuple(obj.get("annotators") or ()),
-                guidelines_version=obj.get("guidelines_version"),
-            )
-        except (KeyError, TypeError) as e:
-            raise InputError(f"{where}: not a human-layer record ({e!r} missing or malformed)") from e
-        if ann.status not in HUMAN_STATUSES:
-            raise InputError(f"{where} -> status: {ann.status!r} is not 'corrected' or 'adjudicated'")
-        if ann.id in layer:
-            raise InputError(f"{where} -> id: duplicate sentence id {ann.id!r}")
-        layer[ann.id] = ann
-    return layer
-
-
-def apply_human_layer(sentences: Iterable[Sentence], layer: dict[str, HumanAnnotation]) -> Iterator[Sentence]:
-    """Give sentences with a human annotation its events and status; weak events stay."""
-    for s in sentences:
-        ann = layer.get(s.id)
-        if ann is None:
-            yield s
-            continue
-        if ann.text != s.text:
-            raise InputError(f"human layer -> {s.id} -> text: annotation text differs from the sentence text")
-        yield s.with_(events=ann.events, status=ann.status, annotators=ann.annotators, guidelines_version=ann.guidelines_version)
 
 
 def corpus_card(corpus: Optional[Path]) -> dict:
@@ -375,14 +327,16 @@ def _build_staged(
     summary = BuildSummary(runner=None if isinstance(runner, LocalRunner) else runner.describe())
     index = DocumentIndex()
     labeller = WeakLabeller(model=model, config=weak_config)
-    stages = build_stages(labeller, model, index.duplicates.params)
+    stages = build_stages(labeller, model, index.duplicates.params, human, pseudonyms)
     label = next(s for s in stages if s.name == "label")
+    made = next(s for s in stages if s.name == "records")
 
     with swap.replace_together(out_dir) as stage:  # every output in BUILD_OUTPUTS is staged
         staged.append(stage)
         remove_leftovers(out_dir)
         records_path = stage / "records.jsonl"
-        checker = StreamValidator(records_path)  # validates each record as it is written
+        checker = StreamValidator(records_path)  # counts each record's problems (found where it was made) as it is written
+        made.sink = rows = GatheredRows(stage / ".rows")  # the dataset rows, made with the records, until the split is known
         progress("ingest, clean, segment, label")
         human_ids: set[str] = set()
         votes_path = stage / VOTES_DIR
@@ -401,16 +355,18 @@ def _build_staged(
                 for r in work.removals:
                     removals.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
                 progress(f"document {work.id}")
-                votes.write_recorded(work.votes, len(work.sentences))  # recorded by the label stage
-                for s, signature in zip(apply_human_layer(work.sentences, human), work.signatures):
-                    index.add(s, signature)
+                votes.write_recorded(work.votes, len(work.facts))  # recorded by the label stage
+                records.write(work.lines)
+                first_line = summary.sentences + 1
+                for (sid, doc_id, types, is_human), problems, signature in zip(work.facts, work.problems, work.signatures):
+                    index.add_sentence(sid, doc_id, types, signature)
                     summary.sentences += 1
-                    if s.status in HUMAN_STATUSES:
-                        human_ids.add(s.id)
-                    summary.events.update(e.type for e in s.events)
-                    record = s.to_dict()
-                    records.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    checker.check(record, line=summary.sentences)
+                    if is_human:
+                        human_ids.add(sid)
+                    summary.events.update(types)
+                    checker.add(sid, problems, line=summary.sentences)
+                if work.rows is not None:
+                    rows.add_document(work.rows, records_path, first_line)
             if failures:
                 raise documents_failed(failures)
         summary.stages = {s.name: s.counters for s in stages}
@@ -468,7 +424,8 @@ def _build_staged(
         laps.lap("report")
         progress("publish")
         extra = {"manifest": result.manifest, "corpus": corpus_card(corpus), **figures}
-        summary.published = write_dataset(records_path, result.manifest, stage / "dataset", card_extra=extra, pseudonyms=pseudonyms, contiguous_documents=True)
+        summary.published = rows.write_dataset(records_path, result.manifest, stage / "dataset", card_extra=extra, pseudonyms=pseudonyms)
+        shutil.rmtree(rows.folder)
         laps.lap("publish")
         for where, sid, etype, start, end, text in summary.published.bio_left_out[:5]:
             summary.warnings.append(f"{where.replace(str(stage), str(out_dir))}: {etype} event {text!r} [{start}, {end}) of sentence {sid} is not on token boundaries: left out of the bio config")

@@ -284,6 +284,8 @@ class ShardWriter:
         }
         self._encode = _encoder(features) or (lambda row: row)
         self._rows: list[dict] = []  # encoded rows, not yet Arrow data
+        self._loose: list[Any] = []  # or record batches (:meth:`write_batch`) of fewer rows than a chunk
+        self._loose_rows = 0
         self._batches: list[Any] = []  # Arrow record batches of the row group being gathered
         self._pending = 0  # rows in self._batches
         self._pending_bytes = 0
@@ -299,6 +301,23 @@ class ShardWriter:
         if len(self._rows) >= CHUNK_ROWS or held >= BATCH_ROWS or self._in_shard + held >= SHARD_ROWS:
             self._to_arrow()
 
+    def write_batch(self, batch: Any) -> None:
+        """Add rows already encoded, as an Arrow record batch of this writer's columns (its
+        schema's metadata aside). They are gathered in :data:`CHUNK_ROWS` rows as
+        :meth:`write` gathers rows, so the files are the same, byte for byte, whichever
+        way, and in whatever batches, the same rows come."""
+        if self._rows:
+            self._batch()
+        while batch.num_rows:
+            held = self._pending + self._loose_rows
+            room = min(CHUNK_ROWS - self._loose_rows, BATCH_ROWS - held, SHARD_ROWS - self._in_shard - held)
+            head, batch = batch.slice(0, room), batch.slice(room)
+            self._loose.append(head)
+            self._loose_rows += head.num_rows
+            held += head.num_rows
+            if self._loose_rows >= CHUNK_ROWS or held >= BATCH_ROWS or self._in_shard + held >= SHARD_ROWS:
+                self._to_arrow()
+
     def _to_arrow(self) -> None:
         """Turn the rows held as Python objects into a record batch; write the row group once
         it is full (:data:`BATCH_ROWS`, :data:`BATCH_BYTES` or the end of a shard)."""
@@ -312,9 +331,14 @@ class ShardWriter:
         if self._rows:
             batch = pa.RecordBatch.from_pylist(self._rows, schema=self.schema)
             self._rows = []
-            self._batches.append(batch)
-            self._pending += batch.num_rows
-            self._pending_bytes += batch.nbytes
+        elif self._loose:
+            batch = pa.concat_batches(self._loose)
+            self._loose, self._loose_rows = [], 0
+        else:
+            return
+        self._batches.append(batch)
+        self._pending += batch.num_rows
+        self._pending_bytes += batch.nbytes
 
     def _flush(self) -> None:
         """Write every row held as one row group."""
@@ -392,15 +416,10 @@ def write_dataset(
         InputError: a record's document is not in the manifest, or an annotator has no
             pseudonym; nothing is left at ``out_dir``.
     """
-    features = {c: config_features(c) for c in CONFIGS}
-    stats = PublishStats()
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    os.chmod(tmp, 0o777 & ~umask())  # mkdtemp gives 0700; the dataset is for others to read
-    writers = {(c, s): ShardWriter(tmp / "data" / c, s, features[c]) for c in CONFIGS for s in SPLITS}
-    try:
-        documents = DocumentBuffer(contiguous_documents)
+    documents = DocumentBuffer(contiguous_documents)
+    records_path = Path(records_path)
+
+    def fill(writers: dict[tuple[str, str], ShardWriter], stats: PublishStats) -> None:
         for lineno, record in read_jsonl(records_path):
             where = f"{records_path}:{lineno}"
             split = _split_of(record, manifest, where)
@@ -412,17 +431,41 @@ def write_dataset(
                 writers["documents", done_split].write(row)
             stats.sentences[split] += 1
             stats.documents[split].add(record["doc_id"])
-            stats.status[record["status"]] += 1
-            stats.guidelines[record.get("guidelines_version") or "none"] += 1
-            stats.status_guidelines[record["status"], record.get("guidelines_version") or "none"] += 1
-            stats.document_meta.setdefault(record["doc_id"], dict(record.get("document") or {}))
-            stats.licence_statements += count_licence_statements(record["text"])
+            _count_record(stats, record)
             stats.events[split].update(e["type"] for e in record["events"])
             stats.sentences_with[split].update(record["labels"])
             if stats.example is None and split == "train" and record["events"]:
                 stats.example = record
         for split, row in documents.rows():
             writers["documents", split].write(row)
+
+    return _write_folder(out_dir, PublishStats(), fill, card_extra)
+
+
+def _count_record(stats: PublishStats, record: dict[str, Any]) -> None:
+    """Count what :class:`PublishStats` says of a record whatever its split."""
+    stats.status[record["status"]] += 1
+    stats.guidelines[record.get("guidelines_version") or "none"] += 1
+    stats.status_guidelines[record["status"], record.get("guidelines_version") or "none"] += 1
+    stats.document_meta.setdefault(record["doc_id"], dict(record.get("document") or {}))
+    stats.licence_statements += count_licence_statements(record["text"])
+
+
+def _write_folder(
+    out_dir: Path, stats: PublishStats, fill: Callable[[dict[tuple[str, str], "ShardWriter"], PublishStats], None], card_extra: Optional[dict]
+) -> PublishStats:
+    """Make a dataset folder at ``out_dir`` (which must not exist): ``fill`` writes the rows of
+    every config and split with the writers given and counts them in ``stats``; then the
+    files are named, the statistics and the card written, and the folder renamed into place.
+    Nothing is left at ``out_dir`` when ``fill`` raises."""
+    features = {c: config_features(c) for c in CONFIGS}
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    os.chmod(tmp, 0o777 & ~umask())  # mkdtemp gives 0700; the dataset is for others to read
+    writers = {(c, s): ShardWriter(tmp / "data" / c, s, features[c]) for c in CONFIGS for s in SPLITS}
+    try:
+        fill(writers, stats)
         files: dict[tuple[str, str], list[str]] = {}
         for (config, split), writer in writers.items():
             shards = writer.close()

@@ -79,6 +79,14 @@ class DocumentIndex:
         return sentence
 
 
+    def add_sentence(self, sentence_id: str, doc_id: str, types: Iterable[str], signature: Optional[Signature]) -> None:
+        """Index a sentence known by its id, document, event types and signature (made elsewhere)."""
+        self.sentences[doc_id] += 1
+        if types:
+            self.events[doc_id].update(types)
+        self.duplicates.add_signature(sentence_id, doc_id, signature)
+
+
 def index_documents(sentences: Iterable[Sentence], params: DedupParams = DedupParams()) -> DocumentIndex:
     index = DocumentIndex(params)
     for s in sentences:

@@ -1,4 +1,4 @@
-"""The per-document stages of the build: read, clean, segment, label, near-duplicate signatures.
+"""The per-document stages of the build: read, clean, segment, label, near-duplicate signatures, records.
 
 A build is a list of stages (:func:`build_stages`) run by a runner (:mod:`builder.runners`)
 over the documents of a corpus, then gathered in document order by
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import pickle
 import threading
 import time
@@ -131,6 +132,12 @@ class Work:
         votes: every labelling function's votes on the sentences, one string of
             ``votes/<function>.jsonl`` lines per function, in the labeller's order.
         signatures: each sentence's near-duplicate :class:`~builder.dedup.Signature`.
+        lines: the document's lines of ``records.jsonl`` (records), the human layer applied.
+        facts: per record, what the gatherer indexes: ``(id, doc_id, event types, human)``
+            (records; the sentences are dropped then).
+        problems: per record, its problems (:meth:`~builder.validate.StreamValidator.inspect`).
+        rows: what the gatherer needs of its dataset rows (:class:`~builder.rows.DocumentRows`),
+            none when a record has a problem.
         failure: set when a stage raised on the document; later stages pass it by.
     """
 
@@ -144,6 +151,10 @@ class Work:
     sentences: list[Sentence] = field(default_factory=list)
     votes: tuple[str, ...] = ()
     signatures: list[Optional[Signature]] = field(default_factory=list)
+    lines: str = ""
+    facts: list[tuple[str, str, tuple[str, ...], bool]] = field(default_factory=list)
+    problems: list[list] = field(default_factory=list)
+    rows: Any = None
     failure: Optional[Failure] = None
 
     @classmethod
@@ -441,9 +452,79 @@ class Signatures(Stage):
         self.counters["too short"] += short
 
 
-def build_stages(labeller: Any, model: Optional[str] = None, dedup: DedupParams = DedupParams()) -> list[Stage]:
-    """The per-document stages of a build: read, clean, segment, label, signatures."""
-    return [Read(), Clean(), Segment(model), Label.of(labeller), Signatures(dedup)]
+@dataclass
+class Records(Stage):
+    """The sentences -> their records, the human layer applied
+    (:func:`builder.human.apply_human_layer`): the lines of ``records.jsonl``, each
+    record's problems (:meth:`builder.validate.StreamValidator.inspect`), and the rows of
+    every config of the dataset (:class:`builder.rows.PartitionRows`), one Arrow batch per
+    config for the partition (:meth:`report`). So the gatherer only writes the lines, counts
+    the problems and routes the rows by split.
+
+    ``human`` is the human layer (sentence id -> :class:`~builder.human.HumanAnnotation`),
+    ``pseudonyms`` the annotator table (``None``: names are published as they are).
+    On the gatherer's side, :attr:`sink` (a :class:`~builder.rows.GatheredRows`) takes each
+    partition's batches as they are merged.
+
+    Counters: ``records``, ``human`` (records with a human annotation), ``problems``
+    (records with one).
+    """
+
+    name: ClassVar[str] = "records"
+    human: dict = field(default_factory=dict)
+    pseudonyms: Optional[dict] = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.rows: Any = None
+        self.sink: Any = None
+
+    def fresh(self) -> "Records":
+        other = super().fresh()
+        other.rows = other.sink = None
+        return other  # type: ignore[return-value]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "rows": None, "sink": None}
+
+    def process(self, work: Work) -> None:
+        from . import human
+        from .labelset import HUMAN_STATUSES
+        from .rows import PartitionRows
+        from .validate import StreamValidator
+
+        if self.rows is None:
+            self.rows = PartitionRows(self.pseudonyms)
+        validator = resource(("validator",), StreamValidator)
+        sentences = list(human.apply_human_layer(work.sentences, self.human))
+        records = [s.to_dict() for s in sentences]
+        work.lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        work.problems = [validator.inspect(r) for r in records]
+        work.facts = [(s.id, s.doc_id, tuple(e.type for e in s.events), s.status in HUMAN_STATUSES) for s in sentences]
+        work.sentences = []
+        bad = sum(bool(p) for p in work.problems)
+        work.rows = None if bad else self.rows.add(work.id, records)
+        self.counters["records"] += len(records)
+        self.counters["human"] += sum(f[3] for f in work.facts)
+        if bad:
+            self.counters["problems"] += bad
+
+    def report(self) -> Any:
+        return self.counters, (self.rows.batches() if self.rows is not None else {}), (self.rows.stats if self.rows is not None else None)
+
+    def merge(self, report: Any) -> None:
+        counters, batches, stats = report
+        self.counters.update(counters)
+        if self.sink is not None:
+            self.sink.add_batches(batches, stats)
+
+
+def build_stages(
+    labeller: Any, model: Optional[str] = None, dedup: DedupParams = DedupParams(), human: Optional[dict] = None, pseudonyms: Optional[dict] = None
+) -> list[Stage]:
+    """The per-document stages of a build: read, clean, segment, label, signatures, records
+    (with the human layer ``human`` and the annotator table ``pseudonyms``)."""
+    return [Read(), Clean(), Segment(model), Label.of(labeller), Signatures(dedup), Records(dict(human or {}), pseudonyms)]
 
 
 @dataclass

@@ -302,6 +302,11 @@ class IdTable:
                     first[sid] = n
 
 
+#: The last of :meth:`StreamValidator.inspect`'s problems when a record breaks the schema (and
+#: its semantic checks, which assume a schema-valid record, were not run).
+SCHEMA_BROKEN = ((), "")
+
+
 class StreamValidator:
     """Validates sentence records one at a time, as they are written or read: the JSON Schema
     (:func:`fast_validator` decides, :func:`compiled_validator` words the problems of a record
@@ -332,18 +337,31 @@ class StreamValidator:
             label: how messages name it; ``record LINE`` by default.
             file: where it is; :attr:`file` by default.
         """
-        file = self.file if file is None else file
-        label = f"record {line}" if label is None else label
-        self.records += 1
+        self.add(record.get("id") if isinstance(record, dict) else None, self.inspect(record), line, label, file)
+
+    def inspect(self, record: Any) -> list[tuple[tuple[str, ...], str]]:
+        """The ``(path, message)`` problems of one record: ``[]`` when it has none; when it
+        breaks the schema, the schema's, sorted by path, then :data:`SCHEMA_BROKEN`.
+
+        It needs no other record: where the records are made (a build's workers), each is
+        inspected there and :meth:`add` ed where they are gathered."""
         errors = self._schema_errors(record)
         if errors:
             errors.sort(key=lambda e: [str(p) for p in e.absolute_path])
-            for err in errors:
-                self.problems.append(Problem(file, line, tuple(str(p) for p in err.absolute_path), _message(err), label))
-            return
-        for path, message in semantic_problems(record):
-            self.problems.append(Problem(file, line, tuple(path), message, label))
-        self._ids.add(record["id"], file, line, label)
+            return [(tuple(str(p) for p in err.absolute_path), _message(err)) for err in errors] + [SCHEMA_BROKEN]
+        return [(tuple(path), message) for path, message in semantic_problems(record)]
+
+    def add(self, record_id: Optional[str], problems: list, line: int, label: Optional[str] = None, file: Optional[str] = None) -> None:
+        """Count a record :meth:`inspect` ed (maybe elsewhere) with its problems: the id of a
+        record that keeps to the schema joins the id table."""
+        file = self.file if file is None else file
+        label = f"record {line}" if label is None else label
+        self.records += 1
+        broken = bool(problems) and tuple(problems[-1]) == SCHEMA_BROKEN  # made in another process, maybe
+        for path, message in problems[:-1] if broken else problems:
+            self.problems.append(Problem(file, line, path, message, label))
+        if not broken:
+            self._ids.add(record_id, file, line, label)
 
     def _schema_errors(self, record: Any) -> list:
         """The schema's errors on ``record``: none when the fast validator passes it, else

@@ -466,7 +466,7 @@ def test_partitions_do_not_change_the_build(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------------
 # Every step of the build is timed, in either runner
 
-STEPS = ["read", "clean", "segment", "label", "signatures", "write", "validate", "index", "split", "report", "publish"]
+STEPS = ["read", "clean", "segment", "label", "signatures", "records", "write", "validate", "index", "split", "report", "publish"]
 
 
 @pytest.mark.parametrize("workers", [None, pytest.param(2, marks=pytest.mark.slow)], ids=["one process", "local cluster"])

@@ -1,5 +1,6 @@
 import json
 import re
+from pathlib import Path
 
 from builder.errors import InputError
 from builder.publish import load_published, publish
@@ -141,6 +142,62 @@ def test_rows_wait_as_arrow_batches_and_a_row_group_is_cut_by_rows_or_bytes(tmp_
         a, b = load_published(tmp_path / "by-rows", config)["train"], load_published(tmp_path / "by-bytes", config)["train"]
         assert a.to_list() == b.to_list()
     assert load_published(tmp_path / "by-bytes")["train"]["id"] == [f"a-{i}" for i in range(12)]
+
+
+@pytest.mark.parametrize("limits", [(2, 5, 100, 4 * 2**20), (3, 7, 100, 1), (2, 5, 9, 4 * 2**20)], ids=["by rows", "by bytes", "shards"])
+def test_rows_given_as_arrow_batches_make_the_files_rows_given_one_by_one_make(limits, tmp_path, monkeypatch):
+    """What a build's workers send (one Arrow batch per partition, cut per document) is
+    written byte for byte as the same rows written one at a time: chunks, row groups and
+    shards are cut at the same rows whatever batches the rows came in."""
+    import random
+
+    import pyarrow as pa
+
+    from builder import publish as publishing
+    from builder.formats import document_rows
+
+    chunk, rows_per_group, shard, group_bytes = limits
+    monkeypatch.setattr(publishing, "CHUNK_ROWS", chunk)
+    monkeypatch.setattr(publishing, "BATCH_ROWS", rows_per_group)
+    monkeypatch.setattr(publishing, "SHARD_ROWS", shard)
+    monkeypatch.setattr(publishing, "BATCH_BYTES", group_bytes)
+    records = [record(id=f"{d}-{i}", doc_id=d, index=i) for d in "abcdefg" for i in range(1 + ord(d) % 4)]
+    rng = random.Random(7)
+    for config, rows in (("spans", records), ("documents", document_rows(records))):
+        features = publishing.config_features(config)
+        encode = publishing._encoder(features) or (lambda r: r)
+        one_by_one = publishing.ShardWriter(tmp_path / "rows" / config, "train", features)
+        for row in rows:
+            one_by_one.write(row)
+        batched = publishing.ShardWriter(tmp_path / "batches" / config, "train", features)
+        whole = pa.RecordBatch.from_pylist([encode(r) for r in rows], schema=features.arrow_schema.remove_metadata())
+        at = 0
+        while at < len(rows):
+            n = rng.randint(1, 4)
+            batched.write_batch(whole.slice(at, n))
+            at += n
+        a, b = one_by_one.close(), batched.close()
+        assert [p.name for p in a] == [p.name for p in b] and len(a) == -(-len(rows) // shard)  # 19 sentences, 7 documents
+        assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b], config
+
+
+def test_a_build_publishes_the_folder_its_records_publish(tmp_path):
+    """The rows a build makes with its records (in the partitions, on the workers) are the
+    rows :func:`write_dataset` makes from the records file: every data file is the same."""
+    from builder.pipeline import build, read_annotations
+    from builder.publish import write_dataset
+
+    build(out_dir=tmp_path / "build")
+    manifest = json.loads((tmp_path / "build" / "manifest.json").read_text(encoding="utf-8"))
+    annotations = read_annotations(Path(__file__).resolve().parents[1] / "annotations")
+    write_dataset(tmp_path / "build" / "records.jsonl", manifest, tmp_path / "again", pseudonyms=annotations.pseudonyms)
+    files = sorted(p.relative_to(tmp_path / "build" / "dataset") for p in (tmp_path / "build" / "dataset" / "data").rglob("*.parquet"))
+    assert len(files) == 15
+    for path in files:
+        assert (tmp_path / "build" / "dataset" / path).read_bytes() == (tmp_path / "again" / path).read_bytes(), path
+    built = json.loads((tmp_path / "build" / "dataset" / "stats.json").read_text(encoding="utf-8"))
+    again = json.loads((tmp_path / "again" / "stats.json").read_text(encoding="utf-8"))
+    assert built == again and built["splits"]["train"]["sentences"] > 0
 
 
 def human(id, doc_id, annotators, **kw):

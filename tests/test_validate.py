@@ -144,20 +144,20 @@ def test_ids_with_the_same_hash_are_told_apart_by_their_text(monkeypatch):
 
 
 def test_a_build_with_an_invalid_record_names_it_in_the_build_folder_and_publishes_nothing(tmp_path, monkeypatch):
-    from builder import pipeline
+    from builder import human, pipeline
     from builder.errors import ValidationFailed
     from builder.records import Event
 
     folder = tmp_path / "src"
     folder.mkdir()
     (folder / "a.txt").write_text("A drone strike hit the port on Monday.\n\nOfficials said nothing else.\n", encoding="utf-8")
-    real = pipeline.apply_human_layer
+    real = human.apply_human_layer
 
     def corrupt(sentences, layer):
         for n, s in enumerate(real(sentences, layer)):
             yield s.with_(events=(Event("ATACK", 2, 7, s.text[2:7]),)) if n == 1 else s
 
-    monkeypatch.setattr(pipeline, "apply_human_layer", corrupt)
+    monkeypatch.setattr(human, "apply_human_layer", corrupt)  # where the records are made
     out = tmp_path / "build"
     with pytest.raises(ValidationFailed) as e:
         pipeline.build(folder, out, annotations_dir=tmp_path / "none")

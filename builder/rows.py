@@ -1,0 +1,258 @@
+"""Dataset rows made where a build's documents are processed, published once the split is known.
+
+A build's per-document stages end with the records stage (:class:`builder.stages.Records`),
+which makes, for the documents of its partition, the rows of every config
+(:func:`builder.publish.config_row`, pseudonyms put in, ``ClassLabel`` names encoded) as
+one Arrow record batch per config (:class:`PartitionRows`): the costly part of publishing
+runs in the workers. The split of a document is known only once every document is indexed,
+so the gatherer keeps the batches in Arrow IPC files (:class:`GatheredRows`) and, once the
+split is assigned, reads them back one at a time and hands each document's rows to the
+writer of its split (:meth:`GatheredRows.write_dataset`). The folder is the one
+:func:`builder.publish.write_dataset` writes from the same records, row for row; the
+row groups of ``documents`` may be cut elsewhere.
+
+A record's place (``records.jsonl:LINE``) is known only where the records are gathered:
+what is made before names a record by :func:`here` and is put right by :func:`placed`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from functools import lru_cache
+from typing import Any, Callable, Mapping, Optional
+
+from .errors import InputError
+from .formats import document_row
+from .io import read_jsonl
+from .labelset import event_types
+from .pseudonyms import pseudonymise
+from .publish import CONFIGS, SENTENCE_CONFIGS, PublishStats, ShardWriter, _count_record, _encoder, _write_folder, config_features, config_row
+
+_MARK = "\x00record:"
+_PLACE = re.compile(re.escape(_MARK) + r"(\d+)\x00")
+
+
+def here(k: int) -> str:
+    """Stands for the place of a document's ``k``-th record until its line is known."""
+    return f"{_MARK}{k}\x00"
+
+
+def placed(text: str, records_path: Path, first_line: int) -> str:
+    """``text`` with each :func:`here` of a document whose first record is at ``first_line``
+    replaced by ``records_path:LINE``."""
+    return _PLACE.sub(lambda m: f"{records_path}:{first_line + int(m[1])}", text) if _MARK in text else text
+
+
+@dataclass
+class DocumentRows:
+    """What the gatherer needs of one document's rows (made by :meth:`PartitionRows.add`).
+
+    Attributes:
+        doc_id: the document; ``sentences``: its records (each config but ``documents`` has
+            one row per record, ``documents`` one per document).
+        events / labels: per event type (in :func:`~builder.labelset.event_types` order),
+            its events and its sentences with one.
+        example: the first record with an event (its position), or -1.
+        document: its ``document`` fields, for the card.
+        bio_left_out / spans_left_out: what :class:`~builder.publish.PublishStats` lists,
+            placed by :func:`here`.
+        error: the first error of a record (an annotator without a pseudonym), placed by
+            :func:`here`; the document has no row then.
+    """
+
+    doc_id: str
+    sentences: int
+    events: tuple[int, ...] = ()
+    labels: tuple[int, ...] = ()
+    example: int = -1
+    document: dict = field(default_factory=dict)
+    bio_left_out: list = field(default_factory=list)
+    spans_left_out: list = field(default_factory=list)
+    error: Optional[str] = None
+
+
+@lru_cache(maxsize=None)
+def _encoding(config: str) -> tuple[Optional[Callable[[Any], Any]], Any]:
+    """A config's row encoder (:func:`builder.publish._encoder`) and Arrow schema, without the metadata."""
+    features = config_features(config)
+    return _encoder(features), features.arrow_schema.remove_metadata()
+
+
+class PartitionRows:
+    """The rows of every config for the documents of one partition, made where they are."""
+
+    def __init__(self, pseudonyms: Optional[Mapping[str, str]] = None) -> None:
+        self.pseudonyms = pseudonyms
+        self._rows: dict[str, list[dict]] = {c: [] for c in CONFIGS}
+        self.stats = PublishStats()  # what does not depend on the split
+
+    def add(self, doc_id: str, records: list[dict[str, Any]]) -> DocumentRows:
+        """Make the rows of one document's records (valid ones: :class:`~builder.validate.StreamValidator`)."""
+        types = event_types()
+        events: Counter = Counter()
+        labels: Counter = Counter()
+        out = DocumentRows(doc_id, len(records), document=dict(records[0].get("document") or {}) if records else {})
+        rows: dict[str, list[dict]] = {c: [] for c in CONFIGS}
+        stats = PublishStats()
+        for k, record in enumerate(records):
+            where = here(k)
+            try:
+                if self.pseudonyms is not None:
+                    record = pseudonymise(record, self.pseudonyms, where)
+                for config in SENTENCE_CONFIGS:
+                    rows[config].append(config_row(config, record, where, out.bio_left_out, out.spans_left_out))
+            except InputError as e:
+                return DocumentRows(doc_id, len(records), error=str(e))
+            records[k] = record
+            _count_record(stats, record)
+            events.update(e["type"] for e in record["events"])
+            labels.update(record["labels"])
+            if out.example < 0 and record["events"]:
+                out.example = k
+        if records:
+            rows["documents"].append(document_row(records))
+        for config, made in rows.items():
+            self._rows[config] += made
+        for name in ("status", "guidelines", "status_guidelines"):
+            getattr(self.stats, name).update(getattr(stats, name))
+        self.stats.licence_statements += stats.licence_statements
+        out.events = tuple(events[t] for t in types)
+        out.labels = tuple(labels[t] for t in types)
+        return out
+
+    def batches(self) -> dict[str, Any]:
+        """One Arrow record batch per config (without the schema's metadata, which
+        the writers put back), in the order the documents were added; then none is held."""
+        import pyarrow as pa
+
+        out = {}
+        for config, rows in self._rows.items():
+            if rows:
+                encode, schema = _encoding(config)
+                out[config] = pa.RecordBatch.from_pylist([encode(r) for r in rows] if encode else rows, schema=schema)
+        self._rows = {c: [] for c in CONFIGS}
+        return out
+
+
+class GatheredRows:
+    """The rows of every partition, waiting in Arrow IPC files (one per config, lz4) of
+    ``folder`` until the split of each document is known.
+
+    Call :meth:`add_batches` with each partition's batches and :meth:`add_document` with
+    each of its documents, in corpus order, then :meth:`write_dataset`."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._files: dict[str, Any] = {}
+        self._writers: dict[str, Any] = {}
+        # per document with rows: (doc_id, first line, sentences, events, labels, example line or 0)
+        self.documents: list[tuple[str, int, int, tuple[int, ...], tuple[int, ...], int]] = []
+        self.stats = PublishStats()  # what does not depend on the split
+        self.errors: list[str] = []
+
+    def add_batches(self, batches: Mapping[str, Any], stats: Optional[PublishStats] = None) -> None:
+        """Keep one partition's batches (:meth:`PartitionRows.batches`) and count its
+        statistics that do not depend on the split."""
+        import pyarrow as pa
+
+        for config, batch in batches.items():
+            if config not in self._writers:
+                self._files[config] = pa.OSFile(str(self.folder / f"{config}.arrow"), "wb")
+                options = pa.ipc.IpcWriteOptions(compression="lz4")
+                self._writers[config] = pa.ipc.new_stream(self._files[config], batch.schema, options=options)
+            self._writers[config].write_batch(batch)
+        if stats is not None:
+            for name in ("status", "guidelines", "status_guidelines"):
+                getattr(self.stats, name).update(getattr(stats, name))
+            self.stats.licence_statements += stats.licence_statements
+
+    def add_document(self, rows: DocumentRows, records_path: Path, first_line: int) -> None:
+        """Keep what is needed of one document's rows, its records at ``first_line`` and after."""
+        if rows.error is not None:
+            self.errors.append(placed(rows.error, records_path, first_line))
+            return
+        if not rows.sentences:
+            return
+        self.stats.document_meta.setdefault(rows.doc_id, rows.document)
+        self.stats.bio_left_out += [(placed(w, records_path, first_line), *rest) for w, *rest in rows.bio_left_out]
+        self.stats.spans_left_out += [(c, replace(lo, where=placed(lo.where, records_path, first_line))) for c, lo in rows.spans_left_out]
+        example = first_line + rows.example if rows.example >= 0 else 0
+        self.documents.append((rows.doc_id, first_line, rows.sentences, rows.events, rows.labels, example))
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        for file in self._files.values():
+            file.close()
+        self._writers, self._files = {}, {}
+
+    def _batches(self, config: str):
+        import pyarrow as pa
+
+        path = self.folder / f"{config}.arrow"
+        if not path.exists():
+            return
+        with pa.OSFile(str(path), "rb") as file:  # read, not mapped: a mapped file's pages count as the process's memory
+            yield from pa.ipc.open_stream(file)
+
+    def write_dataset(
+        self, records_path: Path, manifest: dict, out_dir: Path, card_extra: Optional[dict] = None, pseudonyms: Optional[Mapping[str, str]] = None,
+    ) -> PublishStats:
+        """Write the dataset folder ``out_dir`` (which must not exist), each document's rows
+        to the files of its split in ``manifest`` (see :func:`builder.publish.write_dataset`).
+
+        Raises:
+            InputError: a record has an annotator without a pseudonym, or a document is not
+                in the manifest; nothing is left at ``out_dir``.
+        """
+        self.close()
+        if self.errors:
+            raise InputError(self.errors[0])
+        types = event_types()
+        splits = []
+        for doc_id, first_line, *_ in self.documents:
+            entry = manifest["documents"].get(doc_id)
+            if entry is None:
+                raise InputError(f"{records_path}:{first_line} -> doc_id: document {doc_id!r} is not in the split manifest; run `eventds split` first")
+            splits.append(entry["split"])
+        stats = self.stats
+        example = 0
+        for (doc_id, _, sentences, events, labels, first_event), split in zip(self.documents, splits):
+            stats.sentences[split] += sentences
+            stats.documents[split].add(doc_id)
+            stats.events[split].update({t: n for t, n in zip(types, events) if n})
+            stats.sentences_with[split].update({t: n for t, n in zip(types, labels) if n})
+            if not example and split == "train" and first_event:
+                example = first_event
+        if example:
+            stats.example = _record_at(records_path, example, pseudonyms)
+
+        def fill(writers: dict[tuple[str, str], ShardWriter], _: PublishStats) -> None:
+            for config in CONFIGS:
+                per_row = config in SENTENCE_CONFIGS
+                at = 0
+                for batch in self._batches(config):
+                    offset = 0
+                    while offset < batch.num_rows:
+                        doc_id, _, sentences, *_ = self.documents[at]
+                        n = sentences if per_row else 1
+                        writers[config, splits[at]].write_batch(batch.slice(offset, n))
+                        offset += n
+                        at += 1
+                if at != len(self.documents):
+                    raise RuntimeError(f"{config}: rows for {at} documents were gathered, expected {len(self.documents)}")
+
+        return _write_folder(out_dir, stats, fill, card_extra)
+
+
+def _record_at(records_path: Path, line: int, pseudonyms: Optional[Mapping[str, str]]) -> dict:
+    for lineno, record in read_jsonl(records_path):
+        if lineno == line:
+            where = f"{records_path}:{lineno}"
+            return pseudonymise(record, pseudonyms, where) if pseudonyms is not None else record
+    raise InputError(f"{records_path}: has no line {line}")
+
