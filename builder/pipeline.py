@@ -26,7 +26,7 @@ from . import swap
 from .errors import EventdsError, InputError, ValidationFailed
 from .human import HUMAN_LAYER, HumanAnnotation, apply_human_layer, load_human_layer  # noqa: F401  (re-exported)
 from .ingest import read_sources
-from .io import read_jsonl, remove_dead_temporaries, write_jsonl
+from .io import remove_dead_temporaries, write_jsonl
 from .labelset import event_types, project_file
 from .pseudonyms import PSEUDONYMS_FILE
 from .pseudonyms import load as load_pseudonyms
@@ -173,8 +173,8 @@ def write_clusters(index: DocumentIndex, records_path: Path, path: Path) -> int:
     clusters = index.duplicates.cluster_members()  # [[(sentence id, doc id)]], in output order
     wanted = {sid for members in clusters for sid, _ in members}
     texts: dict[str, str] = {}
-    for _, obj in read_jsonl(records_path):
-        if obj["id"] in wanted:
+    if wanted:
+        for obj in _records_with_ids(records_path, wanted):
             texts[obj["id"]] = obj["text"]
     missing = sorted(wanted - texts.keys())
     if missing:
@@ -188,6 +188,26 @@ def write_clusters(index: DocumentIndex, records_path: Path, path: Path) -> int:
         for i, members in enumerate(clusters)
     )
     return write_jsonl(path, rows)
+
+
+_ID_FIRST = b'{"id": "'
+
+
+def _records_with_ids(records_path: Path, wanted: set[str]) -> Iterator[dict]:
+    """The records of ``records_path`` whose id is in ``wanted``. The build writes each
+    record's id first: a line whose id is plainly another is passed by unparsed."""
+    if not records_path.is_file():
+        raise InputError(f"{records_path}: cannot be read: no such file")
+    with records_path.open("rb") as lines:
+        for line in lines:
+            if line.startswith(_ID_FIRST):
+                end = line.find(b'"', len(_ID_FIRST))
+                sid = line[len(_ID_FIRST) : end]
+                if end > 0 and b"\\" not in sid and sid.decode("utf-8", "replace") not in wanted:
+                    continue
+            obj = json.loads(line)
+            if obj["id"] in wanted:
+                yield obj
 
 
 MANIFEST_FILE = "manifest.json"

@@ -31,6 +31,10 @@ from .labelset import event_types
 from .pseudonyms import pseudonymise
 from .publish import CONFIGS, SENTENCE_CONFIGS, PublishStats, ShardWriter, _count_record, _encoder, _write_folder, config_features, config_row
 
+#: A partition's rows become Arrow data every this many sentences (as Python objects they
+#: take about ten times the room).
+ARROW_ROWS = 256
+
 _MARK = "\x00record:"
 _PLACE = re.compile(re.escape(_MARK) + r"(\d+)\x00")
 
@@ -86,7 +90,8 @@ class PartitionRows:
 
     def __init__(self, pseudonyms: Optional[Mapping[str, str]] = None) -> None:
         self.pseudonyms = pseudonyms
-        self._rows: dict[str, list[dict]] = {c: [] for c in CONFIGS}
+        self._rows: dict[str, list[dict]] = {c: [] for c in CONFIGS}  # not yet Arrow data
+        self._batches: dict[str, list[Any]] = {c: [] for c in CONFIGS}
         self.stats = PublishStats()  # what does not depend on the split
 
     def add(self, doc_id: str, records: list[dict[str, Any]]) -> DocumentRows:
@@ -116,6 +121,8 @@ class PartitionRows:
             rows["documents"].append(document_row(records))
         for config, made in rows.items():
             self._rows[config] += made
+        if len(self._rows["spans"]) >= ARROW_ROWS:
+            self._to_arrow()
         for name in ("status", "guidelines", "status_guidelines"):
             getattr(self.stats, name).update(getattr(stats, name))
         self.stats.licence_statements += stats.licence_statements
@@ -123,17 +130,23 @@ class PartitionRows:
         out.labels = tuple(labels[t] for t in types)
         return out
 
+    def _to_arrow(self) -> None:
+        import pyarrow as pa
+
+        for config, rows in self._rows.items():
+            if rows:
+                encode, schema = _encoding(config)
+                self._batches[config].append(pa.RecordBatch.from_pylist([encode(r) for r in rows] if encode else rows, schema=schema))
+        self._rows = {c: [] for c in CONFIGS}
+
     def batches(self) -> dict[str, Any]:
         """One Arrow record batch per config (without the schema's metadata, which
         the writers put back), in the order the documents were added; then none is held."""
         import pyarrow as pa
 
-        out = {}
-        for config, rows in self._rows.items():
-            if rows:
-                encode, schema = _encoding(config)
-                out[config] = pa.RecordBatch.from_pylist([encode(r) for r in rows] if encode else rows, schema=schema)
-        self._rows = {c: [] for c in CONFIGS}
+        self._to_arrow()
+        out = {config: pa.concat_batches(batches) if len(batches) > 1 else batches[0] for config, batches in self._batches.items() if batches}
+        self._batches = {c: [] for c in CONFIGS}
         return out
 
 
