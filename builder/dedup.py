@@ -192,8 +192,10 @@ def _make_spill_folder(spill_dir: Optional[Union[str, Path]]) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{_SPILL_PREFIX}{os.getpid()}-", dir=parent))
 
 
-#: A run of equal band values longer than this is verified as a sparse product (:meth:`NearDuplicateIndex._verify_run`).
-_SMALL_RUN = 24
+#: A run of equal band values longer than this is verified as a sparse product
+#: (:meth:`NearDuplicateIndex._verify_run`); the pairs of shorter ones are verified together,
+#: a band's at a time (:meth:`NearDuplicateIndex._verify_short_runs`).
+_SMALL_RUN = 64
 #: A run longer than this is verified through a prefix filter (its product holds only the
 #: pairs that may be near-duplicates); a shorter one as the product of all its pairs.
 _PREFIX_RUN = 1_000
@@ -201,8 +203,20 @@ _PREFIX_RUN = 1_000
 _RUN_BLOCK = 512
 #: ...and at most about how many of its entries (fewer rows when each reaches many members).
 _PRODUCT_ENTRIES = 2_000_000
-#: How many candidate pairs of a prefix-filtered run are counted exactly at a time.
+#: How many candidate pairs (of a prefix-filtered run, or of short runs) are counted exactly at a time.
 _PAIRS_AT_ONCE = 65_536
+#: The short runs of a band are verified together, about this many members' at a time: their
+#: shingle hashes (~20 each, 8 bytes a hash) are read together, and counted in buckets (64
+#: bytes each). Members are spread over the file: reading fewer at a time reads more in all.
+_MEMBERS_AT_ONCE = 131_072
+#: Before the shingles two of them share are counted, each member's are counted in
+#: ``2 ** _BUCKET_BITS`` buckets (by their hashes' top bits), which bounds what two can share.
+_BUCKET_BITS = 6
+#: Shingle hashes of several signatures are read in one piece, what lies between them too,
+#: when the gap is at most this many hashes (a read costs about as much as copying them)...
+_READ_GAP = 512
+#: ...and the piece is at most about this many hashes long (its signatures start in one such stretch).
+_READ_SPAN = 1 << 20
 
 
 def _blocks(reach: np.ndarray, rows: int, entries: int) -> Iterator[tuple[int, int]]:
@@ -224,6 +238,86 @@ def _least_overlap(sizes: np.ndarray, params: DedupParams) -> np.ndarray:
     at least ``2j / (1 + j)`` of the smaller set ``a``; containment >= c needs ``c a``."""
     share = min(2 * params.jaccard / (1 + params.jaccard), params.containment)
     return np.floor(sizes * share - 1e-9).astype(np.int64)
+
+
+def _groups(weights: np.ndarray, limit: int) -> list[np.ndarray]:
+    """Consecutive groups of indices of ``weights`` whose weights add up to about ``limit`` at
+    most (less than ``limit`` plus the largest weight)."""
+    before = np.cumsum(weights) - weights
+    return np.split(np.arange(len(weights)), np.flatnonzero(np.diff(before // limit)) + 1)
+
+
+def _near(inter: np.ndarray, size_a: np.ndarray, size_b: np.ndarray, params: DedupParams) -> np.ndarray:
+    """:func:`_similar_sizes` of many pairs at once (the same divisions, so the same verdicts;
+    where it would divide by zero, a division by one)."""
+    small = np.minimum(size_a, size_b)
+    union = size_a + size_b - inter
+    return (small >= params.min_shingles) & ((inter / np.maximum(union, 1) >= params.jaccard) | (inter / np.maximum(small, 1) >= params.containment))
+
+
+@lru_cache(maxsize=None)
+def _run_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``(i, j)``, ``i < j``, of positions in a run of ``n`` members, ordered by ``j``
+    then ``i``: those of a run of ``k <= n`` members are the first ``k (k - 1) / 2``."""
+    j = np.repeat(np.arange(n, dtype=np.int64), np.arange(n))
+    i = np.arange(len(j), dtype=np.int64) - np.repeat(np.cumsum(np.arange(n)) - np.arange(n), np.arange(n))
+    return i, j
+
+
+def _roots(parent: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The component of each of ``x`` in the union-find forest ``parent`` (read, not compressed)."""
+    roots = parent[x]
+    while True:
+        up = parent[roots]
+        if np.array_equal(up, roots):
+            return roots
+        roots = up
+
+
+def _shared(hashes: np.ndarray, offsets: np.ndarray, q: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """How many of the hashes of row ``q[k]`` are also row ``t[k]``'s, for each ``k``.
+
+    Row ``r``'s hashes are ``hashes[offsets[r] : offsets[r + 1]]``, sorted and unique. Each
+    hash of ``q[k]`` is looked for in ``t[k]``'s by a binary search, all of them at once (the
+    smaller row should be ``q[k]``: that is fewer searches, and no longer ones)."""
+    counts = offsets[q + 1] - offsets[q]
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(len(q), dtype=np.int64)
+    owner = np.repeat(np.arange(len(q)), counts)
+    x = hashes[np.arange(total) + np.repeat(offsets[q] - (np.cumsum(counts) - counts), counts)]
+    pos = offsets[t][owner]  # the first of t's hashes not below x: all before pos are below it
+    end = offsets[t + 1][owner]
+    longest = int((offsets[t + 1] - offsets[t]).max())
+    step = 1 << max(longest.bit_length() - 1, 0)
+    while step:
+        ahead = np.minimum(pos + step, end)
+        pos = np.where(hashes[ahead - 1] < x, ahead, pos)
+        step >>= 1
+    found = pos < end
+    found[found] = hashes[pos[found]] == x[found]
+    return np.bincount(owner[found], minlength=len(q))
+
+
+def _bucket_counts(hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """How many of each row's hashes fall in each of ``2 ** _BUCKET_BITS`` buckets (by their
+    top bits): a ``(rows, buckets)`` array (rows as for :func:`_shared`)."""
+    buckets = 1 << _BUCKET_BITS
+    n = len(offsets) - 1
+    key = np.repeat(np.arange(n, dtype=np.int64) * buckets, np.diff(offsets)) + (hashes >> np.uint64(64 - _BUCKET_BITS)).astype(np.int64)
+    first = np.flatnonzero(np.diff(key, prepend=-1))  # a row's hashes are sorted: so are their keys
+    size = np.diff(first, append=len(key))
+    count = np.zeros(n * buckets, dtype=np.uint8 if not len(size) or size.max() <= 255 else np.int64)
+    count[key[first]] = size
+    return count.reshape(n, buckets)
+
+
+def _shared_at_most(counts: np.ndarray, q: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """An upper bound on :func:`_shared` from the rows' :func:`_bucket_counts`, a few times
+    quicker to reach: two rows share at most, in each bucket, as many hashes as the one with
+    fewer has there. For rows that share a third of their shingles (what most candidate pairs
+    do), this is far below what a near-duplicate needs, so few pairs are left to count."""
+    return np.minimum(counts[q], counts[t]).sum(axis=1, dtype=np.int64)
 
 
 class NearDuplicateIndex:
@@ -398,8 +492,11 @@ class NearDuplicateIndex:
             edges = np.flatnonzero(np.diff(same))  # each run of equal values: its first and last index
             del values, ordered, same
             members_of = firsts[order]
-            for start, end in zip(edges[0::2].tolist(), edges[1::2].tolist()):
-                self._verify(members_of[start : end + 1].tolist(), find, parent)
+            starts, sizes = edges[0::2], edges[1::2] - edges[0::2] + 1
+            short = sizes <= _SMALL_RUN  # (the order pairs are verified in changes no component)
+            self._verify_short_runs(members_of, starts[short], sizes[short], find, parent)
+            for start, size in zip(starts[~short].tolist(), sizes[~short].tolist()):
+                self._verify(members_of[start : start + size].tolist(), find, parent)
         roots = np.frombuffer(parent, dtype=np.int32).astype(np.int64)
         while True:  # every signature straight to its root
             up = roots[roots]
@@ -418,20 +515,83 @@ class NearDuplicateIndex:
         if len(members) > _SMALL_RUN:
             self._verify_run(members, find, parent)
             return
-        hashes: dict[int, set[int]] = {}  # as Python sets: intersecting small ones is quicker
-        for i, a in enumerate(members):
-            for b in members[:i]:
-                ra, rb = find(a), find(b)
-                if ra == rb:
-                    continue
-                ha = hashes.get(a)
-                if ha is None:
-                    ha = hashes[a] = set(self._shingle_hashes(a).tolist())
-                hb = hashes.get(b)
-                if hb is None:
-                    hb = hashes[b] = set(self._shingle_hashes(b).tolist())
-                if _similar_sizes(len(ha & hb), len(ha), len(hb), self.params):
-                    parent[max(ra, rb)] = min(ra, rb)
+        self._verify_short_runs(np.array(members, dtype=np.int64), np.zeros(1, dtype=np.int64), np.array([len(members)]), find, parent)
+
+    def _verify_short_runs(self, members_of: np.ndarray, starts: np.ndarray, sizes: np.ndarray, find: Callable[[int], int], parent: array) -> None:
+        """:meth:`_verify` for many short runs (of at most :data:`_SMALL_RUN` members, those of
+        one band, or any disjoint ones): ``members_of[starts[r] : starts[r] + sizes[r]]`` for
+        each ``r``. The members' shingle hashes are read about :data:`_MEMBERS_AT_ONCE` at a
+        time, and their runs' pairs verified about :data:`_PAIRS_AT_ONCE` at a time."""
+        if not len(starts):
+            return
+        pair_i, pair_j = _run_pairs(int(sizes.max()))
+        for runs in _groups(sizes, _MEMBERS_AT_ONCE):
+            n = sizes[runs]
+            first = np.cumsum(n) - n  # where each run's members start among the group's
+            positions = np.arange(int(n.sum())) + np.repeat(starts[runs] - first, n)
+            rows, local = np.unique(members_of[positions], return_inverse=True)  # the runs are disjoint: so are their members
+            hashes, offsets = self._read_rows(rows)
+            counts = _bucket_counts(hashes, offsets)
+            pairs = n * (n - 1) // 2
+            for some in _groups(pairs, _PAIRS_AT_ONCE):
+                k = pairs[some]
+                at = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)  # each pair's number in its run
+                base = np.repeat(first[some], k)
+                self._verify_pairs(rows, hashes, offsets, counts, local[base + pair_i[at]], local[base + pair_j[at]], find, parent)
+
+    def _read_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The shingle hashes of signatures ``rows`` (ascending, distinct), back to back, and
+        where each starts (and the last ends). Signatures stored near each other are read in
+        one piece (see :data:`_READ_GAP`): a read per signature took longer than the counting."""
+        hash_end = np.frombuffer(self._hash_end, dtype=np.int64)
+        end = hash_end[rows]
+        start = np.where(rows > 0, hash_end[np.maximum(rows - 1, 0)], 0)
+        del hash_end  # the array cannot grow while it is viewed
+        sizes = end - start
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        out = np.empty(int(offsets[-1]), dtype=np.uint64)
+        new_piece = np.ones(len(rows), dtype=bool)
+        new_piece[1:] = (start[1:] - end[:-1] > _READ_GAP) | (start[1:] // _READ_SPAN != start[:-1] // _READ_SPAN)
+        firsts = np.flatnonzero(new_piece)
+        lasts = np.append(firsts[1:], len(rows))
+        read_from, read_to, put_from, put_to = start[firsts], end[lasts - 1], offsets[firsts], offsets[lasts]
+        gapped = read_to - read_from != put_to - put_from
+        pieces = zip(firsts.tolist(), lasts.tolist(), read_from.tolist(), read_to.tolist(), put_from.tolist(), put_to.tolist(), gapped.tolist())
+        bytes_out = memoryview(out.view(np.uint8))
+        for first, last, lo, hi, at, to, gaps in pieces:
+            data = self._hashes.read(lo * 8, (hi - lo) * 8)
+            if not gaps:  # (most pieces are one signature)
+                bytes_out[at * 8 : to * 8] = data
+            else:
+                out[at:to] = np.frombuffer(data, dtype=np.uint64)[np.arange(to - at) + np.repeat(start[first:last] - lo - (offsets[first:last] - at), sizes[first:last])]
+        return out, offsets
+
+    def _verify_pairs(self, rows: np.ndarray, hashes: np.ndarray, offsets: np.ndarray, counts: np.ndarray, a: np.ndarray, b: np.ndarray, find: Callable[[int], int], parent: array) -> None:
+        """Link the near-duplicate pairs among ``(rows[a[k]], rows[b[k]])`` (signatures, distinct
+        in a pair), whose shingle hashes :meth:`_read_rows` read and :func:`_bucket_counts`
+        counted; about :data:`_PAIRS_AT_ONCE` of them at most, as they are counted all at once.
+
+        Pairs already in one component are dropped, then those whose sizes alone rule them
+        out (even sharing all of the smaller set they would not count), then those that
+        :func:`_shared_at_most` rules out; the remaining pairs' shared shingles are counted
+        exactly (:func:`_shared`), and the near-duplicates linked in the same components as one
+        by one. (:func:`_near` is true of fewer shingles shared only when it is true of more.)"""
+        view = np.frombuffer(parent, dtype=np.int32)
+        keep = _roots(view, rows[a]) != _roots(view, rows[b])
+        del view
+        a, b = a[keep], b[keep]
+        sa, sb = offsets[a + 1] - offsets[a], offsets[b + 1] - offsets[b]
+        keep = _near(np.minimum(sa, sb), sa, sb, self.params)
+        a, b, sa, sb = a[keep], b[keep], sa[keep], sb[keep]
+        keep = _near(_shared_at_most(counts, a, b), sa, sb, self.params)
+        a, b, sa, sb = a[keep], b[keep], sa[keep], sb[keep]
+        smaller = sa <= sb
+        near = _near(_shared(hashes, offsets, np.where(smaller, a, b), np.where(smaller, b, a)), sa, sb, self.params)
+        for u, v in zip(rows[a[near]].tolist(), rows[b[near]].tolist()):
+            ru, rv = find(u), find(v)
+            if ru != rv:
+                parent[max(ru, rv)] = min(ru, rv)
 
     def _verify_run(self, members: list[int], find: Callable[[int], int], parent: array) -> None:
         """:meth:`_verify` for a long run (a band value that many sentences share, such as the

@@ -286,3 +286,87 @@ def test_a_new_index_removes_the_spill_folders_of_dead_processes(tmp_path: Path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["eventds-data", index.spill_folder.name])
     other = NearDuplicateIndex(spill_dir=tmp_path)  # this process is alive: its folders stay
     assert index.spill_folder.exists() and other.spill_folder.exists()
+
+
+def long_sentences(seed: int, n: int) -> list[tuple[str, str, str]]:
+    """A few sentences of 150 to 400 words, each re-run a few times with words changed or
+    with only its first two thirds: runs of long members, some contained in others."""
+    rng = random.Random(seed)
+    vocabulary = [f"w{k}" for k in range(400)]
+    made = []
+    for _ in range(n):
+        words = rng.choices(vocabulary, k=rng.randint(150, 400))
+        made.append(" ".join(words))
+        for _ in range(rng.randint(1, 5)):
+            copy = list(words)
+            for _ in range(rng.randint(0, 40)):
+                copy[rng.randrange(len(copy))] = rng.choice(vocabulary)
+            made.append(" ".join(copy[: len(copy) * 2 // 3] if rng.random() < 0.3 else copy))
+    return [(f"long-{seed}-{i:04d}", f"long-doc{i % 7}", text) for i, text in enumerate(made)]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [DedupParams(), DedupParams(jaccard=0.3, containment=0.5, shingle_words=2), DedupParams(jaccard=0.8, containment=1.5, min_shingles=6)],
+    ids=["default", "looser", "jaccard-only"],
+)
+@pytest.mark.parametrize(
+    "pairs, members, bucket_bits, read_gap, read_span",
+    [(65_536, 131_072, 6, 512, 1 << 20), (5, 7, 0, 0, 16), (1, 1, 12, 10**9, 1 << 40)],
+    ids=["as-shipped", "few-at-a-time-one-bucket-read-row-by-row", "one-at-a-time-many-buckets-read-at-once"],
+)
+def test_short_runs_verified_together_link_what_the_reference_links(monkeypatch, params, pairs, members, bucket_bits, read_gap, read_span):
+    """The pairs of a band's runs of up to ``_SMALL_RUN`` members are verified together: the
+    members' hashes read ``members`` at a time (in pieces by ``read_gap`` and ``read_span``),
+    pairs ruled out by their sizes or their ``2 ** bucket_bits`` bucket counts, the rest
+    counted ``pairs`` at a time. Each way links what the reference links, on runs of 2 to 24
+    members, exact copies, pairs that meet in several bands, and sentences long enough to
+    have more than 255 shingles in one bucket."""
+    monkeypatch.setattr(builder.dedup, "_CHUNK_ROWS", 97)
+    monkeypatch.setattr(builder.dedup, "_SMALL_RUN", 24)  # the corpus has runs of 24 and longer
+    monkeypatch.setattr(builder.dedup, "_PAIRS_AT_ONCE", pairs)
+    monkeypatch.setattr(builder.dedup, "_MEMBERS_AT_ONCE", members)
+    monkeypatch.setattr(builder.dedup, "_BUCKET_BITS", bucket_bits)
+    monkeypatch.setattr(builder.dedup, "_READ_GAP", read_gap)
+    monkeypatch.setattr(builder.dedup, "_READ_SPAN", read_span)
+    run_sizes: list[int] = []
+    verify_short_runs = NearDuplicateIndex._verify_short_runs
+
+    def recorded(self, members_of, starts, sizes, find, parent):
+        run_sizes.extend(sizes.tolist())
+        return verify_short_runs(self, members_of, starts, sizes, find, parent)
+
+    monkeypatch.setattr(NearDuplicateIndex, "_verify_short_runs", recorded)
+    corpus = news_corpus(3, 1200) + long_sentences(3, 12)
+    corpus += [(f"copy-{sid}", "copies", text) for sid, _, text in corpus[::50]]
+    index = assert_same_as_reference(corpus, params)
+    assert index.clusters()
+    assert min(run_sizes) == 2 and max(run_sizes) == builder.dedup._SMALL_RUN
+
+
+@pytest.mark.parametrize("bucket_bits", [0, 3, 6])
+def test_shared_shingles_are_counted_exactly_and_bounded_from_above(monkeypatch, bucket_bits):
+    """``_shared`` counts what two sorted hash rows share (empty rows, rows of hundreds, the
+    smallest and largest hashes); ``_shared_at_most`` is never below it, and with one bucket
+    it is the smaller row's size (counts above 255 included)."""
+    from builder.dedup import _bucket_counts, _shared, _shared_at_most
+
+    monkeypatch.setattr(builder.dedup, "_BUCKET_BITS", bucket_bits)
+    rng = np.random.default_rng(bucket_bits)
+    pool = np.concatenate([rng.integers(0, 2**64, 700, dtype=np.uint64), np.array([0, 1, 2**63, 2**64 - 1], dtype=np.uint64)])
+    sizes = [0, 1, 2, 5, 20, 300, 450, 0, 64, 65] + rng.integers(0, 90, 60).tolist()
+    rows = [np.unique(rng.choice(pool, size=k, replace=False)) for k in sizes]
+    rows[3] = pool[-4:]  # the extremes
+    offsets = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
+    hashes = np.concatenate(rows)
+    q = np.concatenate([[5, 6, 6, 0, 3, 3], rng.integers(0, len(rows), 3000)])  # the longest, empty, extreme rows with
+    t = np.concatenate([[6, 5, 6, 6, 6, 3], rng.integers(0, len(rows), 3000)])  # others and themselves, then at random
+    expected = np.array([len(np.intersect1d(rows[a], rows[b])) for a, b in zip(q.tolist(), t.tolist())])
+    assert expected.max() > 100 and (expected == 0).any()
+    assert _shared(hashes, offsets, q, t).tolist() == expected.tolist()
+    bound = _shared_at_most(_bucket_counts(hashes, offsets), q, t)
+    assert (bound >= expected).all()
+    if bucket_bits == 0:
+        assert bound.tolist() == np.minimum(np.diff(offsets)[q], np.diff(offsets)[t]).tolist()
+    else:
+        assert (bound < np.minimum(np.diff(offsets)[q], np.diff(offsets)[t])).any()
