@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from functools import lru_cache
@@ -34,6 +35,8 @@ from .publish import CONFIGS, SENTENCE_CONFIGS, PublishStats, ShardWriter, _coun
 #: A partition's rows become Arrow data every this many sentences (as Python objects they
 #: take about ten times the room).
 ARROW_ROWS = 256
+#: Threads that write the configs' files once the split is known.
+PUBLISH_THREADS = 2
 
 _MARK = "\x00record:"
 _PLACE = re.compile(re.escape(_MARK) + r"(\d+)\x00")
@@ -244,20 +247,25 @@ class GatheredRows:
         if example:
             stats.example = _record_at(records_path, example, pseudonyms)
 
+        def route(config: str, writers: dict[tuple[str, str], ShardWriter]) -> None:
+            per_row = config in SENTENCE_CONFIGS
+            at = 0
+            for batch in self._batches(config):
+                offset = 0
+                while offset < batch.num_rows:
+                    n = self.documents[at][2] if per_row else 1
+                    writers[config, splits[at]].write_batch(batch.slice(offset, n))
+                    offset += n
+                    at += 1
+            if at != len(self.documents):
+                raise RuntimeError(f"{config}: rows for {at} documents were gathered, expected {len(self.documents)}")
+
         def fill(writers: dict[tuple[str, str], ShardWriter], _: PublishStats) -> None:
-            for config in CONFIGS:
-                per_row = config in SENTENCE_CONFIGS
-                at = 0
-                for batch in self._batches(config):
-                    offset = 0
-                    while offset < batch.num_rows:
-                        doc_id, _, sentences, *_ = self.documents[at]
-                        n = sentences if per_row else 1
-                        writers[config, splits[at]].write_batch(batch.slice(offset, n))
-                        offset += n
-                        at += 1
-                if at != len(self.documents):
-                    raise RuntimeError(f"{config}: rows for {at} documents were gathered, expected {len(self.documents)}")
+            # each config's files by a thread of its own: Arrow reads, compresses and writes
+            # parquet without holding the interpreter, so they run on the cores at once
+            with ThreadPoolExecutor(max_workers=PUBLISH_THREADS) as pool:
+                for done in [pool.submit(route, config, writers) for config in CONFIGS]:
+                    done.result()
 
         return _write_folder(out_dir, stats, fill, card_extra)
 
