@@ -8,8 +8,8 @@ runs in the workers. The split of a document is known only once every document i
 so the gatherer keeps the batches in Arrow IPC files (:class:`GatheredRows`) and, once the
 split is assigned, reads them back one at a time and hands each document's rows to the
 writer of its split (:meth:`GatheredRows.write_dataset`). The folder is the one
-:func:`builder.publish.write_dataset` writes from the same records, row for row; the
-row groups of ``documents`` may be cut elsewhere.
+:func:`builder.publish.write_dataset` writes from the same records, byte for byte
+(:meth:`builder.publish.ShardWriter.write_batch`).
 
 A record's place (``records.jsonl:LINE``) is known only where the records are gathered:
 what is made before names a record by :func:`here` and is put right by :func:`placed`.

@@ -78,7 +78,6 @@ class DocumentIndex:
             self.duplicates.add_signature(sentence.id, sentence.doc_id, signature)
         return sentence
 
-
     def add_sentence(self, sentence_id: str, doc_id: str, types: Iterable[str], signature: Optional[Signature]) -> None:
         """Index a sentence known by its id, document, event types and signature (made elsewhere)."""
         self.sentences[doc_id] += 1
