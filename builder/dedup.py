@@ -496,7 +496,7 @@ class NearDuplicateIndex:
             short = sizes <= _SMALL_RUN  # (the order pairs are verified in changes no component)
             self._verify_short_runs(members_of, starts[short], sizes[short], find, parent)
             for start, size in zip(starts[~short].tolist(), sizes[~short].tolist()):
-                self._verify(members_of[start : start + size].tolist(), find, parent)
+                self._verify_run(members_of[start : start + size].tolist(), find, parent)
         roots = np.frombuffer(parent, dtype=np.int32).astype(np.int64)
         while True:  # every signature straight to its root
             up = roots[roots]
@@ -504,23 +504,12 @@ class NearDuplicateIndex:
                 return roots
             roots = up
 
-    def _verify(self, members: list[int], find: Callable[[int], int], parent: array) -> None:
-        """Link the pairs of ``members`` (signatures, ascending) that are near-duplicates.
-
-        A pair already in one component is not verified again; a dissimilar pair is verified
-        in each band it meets in (rarely more than one: remembering them would cost memory).
-        """
-        if len({find(x) for x in members}) == 1:
-            return
-        if len(members) > _SMALL_RUN:
-            self._verify_run(members, find, parent)
-            return
-        self._verify_short_runs(np.array(members, dtype=np.int64), np.zeros(1, dtype=np.int64), np.array([len(members)]), find, parent)
-
     def _verify_short_runs(self, members_of: np.ndarray, starts: np.ndarray, sizes: np.ndarray, find: Callable[[int], int], parent: array) -> None:
-        """:meth:`_verify` for many short runs (of at most :data:`_SMALL_RUN` members, those of
-        one band, or any disjoint ones): ``members_of[starts[r] : starts[r] + sizes[r]]`` for
-        each ``r``. The members' shingle hashes are read about :data:`_MEMBERS_AT_ONCE` at a
+        """Link the near-duplicate pairs of many short runs (of at most :data:`_SMALL_RUN`
+        members, those of one band, or any disjoint ones): ``members_of[starts[r] : starts[r] + sizes[r]]``
+        for each ``r``. A pair already in one component is not verified again; a dissimilar
+        pair is verified in each band it meets in (rarely more than one: remembering them
+        would cost memory). The members' shingle hashes are read about :data:`_MEMBERS_AT_ONCE` at a
         time, and their runs' pairs verified about :data:`_PAIRS_AT_ONCE` at a time."""
         if not len(starts):
             return
@@ -594,8 +583,9 @@ class NearDuplicateIndex:
                 parent[max(ru, rv)] = min(ru, rv)
 
     def _verify_run(self, members: list[int], find: Callable[[int], int], parent: array) -> None:
-        """:meth:`_verify` for a long run (a band value that many sentences share, such as the
-        MinHash of a common phrase), without visiting its pairs one by one: the shingles pairs
+        """Link the near-duplicate pairs of a long run (a band value that many sentences share,
+        such as the MinHash of a common phrase; ascending signatures), without visiting its
+        pairs one by one: the shingles pairs
         share are counted as a sparse product of the members' shingle matrix, :data:`_RUN_BLOCK`
         rows at a time, and pairs are linked in the same components as one by one.
 
@@ -606,6 +596,8 @@ class NearDuplicateIndex:
         holds a shingle of the smaller one's prefix are counted exactly. A run of sentences
         that share a common phrase and little else gives few such pairs, where the product of
         all pairs took time quadratic in the run, and memory a block's rows times its length."""
+        if len({find(x) for x in members}) == 1:
+            return
         from scipy.sparse import csr_matrix
 
         hashes = [self._shingle_hashes(a) for a in members]

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from functools import lru_cache
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, NamedTuple, Optional
 
 from .errors import InputError
 from .formats import document_row
@@ -63,7 +63,6 @@ class DocumentRows:
         events / labels: per event type (in :func:`~builder.labelset.event_types` order),
             its events and its sentences with one.
         example: the first record with an event (its position), or -1.
-        document: its ``document`` fields, for the card.
         bio_left_out / spans_left_out: what :class:`~builder.publish.PublishStats` lists,
             placed by :func:`here`.
         error: the first error of a record (an annotator without a pseudonym), placed by
@@ -75,10 +74,29 @@ class DocumentRows:
     events: tuple[int, ...] = ()
     labels: tuple[int, ...] = ()
     example: int = -1
-    document: dict = field(default_factory=dict)
     bio_left_out: list = field(default_factory=list)
     spans_left_out: list = field(default_factory=list)
     error: Optional[str] = None
+
+
+def _add_split_free(into: PublishStats, stats: PublishStats) -> None:
+    """Add to ``into`` what ``stats`` counted whatever the split (:func:`builder.publish._count_record`)."""
+    for name in ("status", "guidelines", "status_guidelines"):
+        getattr(into, name).update(getattr(stats, name))
+    for doc_id, meta in stats.document_meta.items():
+        into.document_meta.setdefault(doc_id, meta)
+    into.licence_statements += stats.licence_statements
+
+
+class _Document(NamedTuple):
+    """A document whose rows wait in :class:`GatheredRows`."""
+
+    doc_id: str
+    first_line: int  # of its first record in records.jsonl
+    sentences: int
+    events: tuple[int, ...]  # per event type
+    labels: tuple[int, ...]  # sentences with one, per event type
+    example: int  # the line of its first record with an event, or 0
 
 
 @lru_cache(maxsize=None)
@@ -102,7 +120,7 @@ class PartitionRows:
         types = event_types()
         events: Counter = Counter()
         labels: Counter = Counter()
-        out = DocumentRows(doc_id, len(records), document=dict(records[0].get("document") or {}) if records else {})
+        out = DocumentRows(doc_id, len(records))
         rows: dict[str, list[dict]] = {c: [] for c in CONFIGS}
         stats = PublishStats()
         for k, record in enumerate(records):
@@ -126,9 +144,7 @@ class PartitionRows:
             self._rows[config] += made
         if len(self._rows["spans"]) >= ARROW_ROWS:
             self._to_arrow()
-        for name in ("status", "guidelines", "status_guidelines"):
-            getattr(self.stats, name).update(getattr(stats, name))
-        self.stats.licence_statements += stats.licence_statements
+        _add_split_free(self.stats, stats)
         out.events = tuple(events[t] for t in types)
         out.labels = tuple(labels[t] for t in types)
         return out
@@ -165,8 +181,7 @@ class GatheredRows:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._files: dict[str, Any] = {}
         self._writers: dict[str, Any] = {}
-        # per document with rows: (doc_id, first line, sentences, events, labels, example line or 0)
-        self.documents: list[tuple[str, int, int, tuple[int, ...], tuple[int, ...], int]] = []
+        self.documents: list[_Document] = []  # with rows, in corpus order
         self.stats = PublishStats()  # what does not depend on the split
         self.errors: list[str] = []
 
@@ -182,9 +197,7 @@ class GatheredRows:
                 self._writers[config] = pa.ipc.new_stream(self._files[config], batch.schema, options=options)
             self._writers[config].write_batch(batch)
         if stats is not None:
-            for name in ("status", "guidelines", "status_guidelines"):
-                getattr(self.stats, name).update(getattr(stats, name))
-            self.stats.licence_statements += stats.licence_statements
+            _add_split_free(self.stats, stats)
 
     def add_document(self, rows: DocumentRows, records_path: Path, first_line: int) -> None:
         """Keep what is needed of one document's rows, its records at ``first_line`` and after."""
@@ -193,11 +206,10 @@ class GatheredRows:
             return
         if not rows.sentences:
             return
-        self.stats.document_meta.setdefault(rows.doc_id, rows.document)
         self.stats.bio_left_out += [(placed(w, records_path, first_line), *rest) for w, *rest in rows.bio_left_out]
         self.stats.spans_left_out += [(c, replace(lo, where=placed(lo.where, records_path, first_line))) for c, lo in rows.spans_left_out]
         example = first_line + rows.example if rows.example >= 0 else 0
-        self.documents.append((rows.doc_id, first_line, rows.sentences, rows.events, rows.labels, example))
+        self.documents.append(_Document(rows.doc_id, first_line, rows.sentences, rows.events, rows.labels, example))
 
     def close(self) -> None:
         for writer in self._writers.values():
@@ -230,20 +242,20 @@ class GatheredRows:
             raise InputError(self.errors[0])
         types = event_types()
         splits = []
-        for doc_id, first_line, *_ in self.documents:
-            entry = manifest["documents"].get(doc_id)
+        for doc in self.documents:
+            entry = manifest["documents"].get(doc.doc_id)
             if entry is None:
-                raise InputError(f"{records_path}:{first_line} -> doc_id: document {doc_id!r} is not in the split manifest; run `eventds split` first")
+                raise InputError(f"{records_path}:{doc.first_line} -> doc_id: document {doc.doc_id!r} is not in the split manifest; run `eventds split` first")
             splits.append(entry["split"])
         stats = self.stats
         example = 0
-        for (doc_id, _, sentences, events, labels, first_event), split in zip(self.documents, splits):
-            stats.sentences[split] += sentences
-            stats.documents[split].add(doc_id)
-            stats.events[split].update({t: n for t, n in zip(types, events) if n})
-            stats.sentences_with[split].update({t: n for t, n in zip(types, labels) if n})
-            if not example and split == "train" and first_event:
-                example = first_event
+        for doc, split in zip(self.documents, splits):
+            stats.sentences[split] += doc.sentences
+            stats.documents[split].add(doc.doc_id)
+            stats.events[split].update({t: n for t, n in zip(types, doc.events) if n})
+            stats.sentences_with[split].update({t: n for t, n in zip(types, doc.labels) if n})
+            if not example and split == "train" and doc.example:
+                example = doc.example
         if example:
             stats.example = _record_at(records_path, example, pseudonyms)
 
@@ -253,7 +265,7 @@ class GatheredRows:
             for batch in self._batches(config):
                 offset = 0
                 while offset < batch.num_rows:
-                    n = self.documents[at][2] if per_row else 1
+                    n = self.documents[at].sentences if per_row else 1
                     writers[config, splits[at]].write_batch(batch.slice(offset, n))
                     offset += n
                     at += 1

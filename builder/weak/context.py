@@ -264,7 +264,6 @@ def _context_veto(words: list[str], at: list[int]) -> list[tuple[int, str, float
     return spans
 
 
-
 def _threatens_no_force(words: list[str], i: int) -> bool:
     """Whether threatening word ``i`` is followed, within four words of its clause, by "to"
     and a verb of something other than force (T-1: a threat is a threat to use force)."""
