@@ -458,6 +458,8 @@ def label(run: str) -> str:
 
 
 def report(stats: dict[str, Any], results: dict[str, tuple[dict[str, Any], dict[int, tuple[str, float]], float]]) -> None:
+    if not results:  # every run skipped: the corpus alone was made
+        return
     words = stats["words"]
     print(f"\n{'run':34} {'seconds':>8} {'process s':>9} {'words/s':>10} {'sentences':>9} {'peak RSS MiB per process':>30}")
     for run, (r, peaks, wall) in results.items():

@@ -192,18 +192,16 @@ def _make_spill_folder(spill_dir: Optional[Union[str, Path]]) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{_SPILL_PREFIX}{os.getpid()}-", dir=parent))
 
 
-#: A run of equal band values longer than this is verified as a sparse product
-#: (:meth:`NearDuplicateIndex._verify_run`); the pairs of shorter ones are verified together,
-#: a band's at a time (:meth:`NearDuplicateIndex._verify_short_runs`).
+#: A run of equal band values longer than this is verified through a prefix filter
+#: (:meth:`NearDuplicateIndex._verify_long_runs`); the pairs of shorter ones are all verified,
+#: together, a band's at a time (:meth:`NearDuplicateIndex._verify_short_runs`).
 _SMALL_RUN = 64
-#: A run longer than this is verified through a prefix filter (its product holds only the
-#: pairs that may be near-duplicates); a shorter one as the product of all its pairs.
-_PREFIX_RUN = 1_000
-#: How many members' rows of that product are made at a time...
-_RUN_BLOCK = 512
-#: ...and at most about how many of its entries (fewer rows when each reaches many members).
-_PRODUCT_ENTRIES = 2_000_000
-#: How many candidate pairs (of a prefix-filtered run, or of short runs) are counted exactly at a time.
+#: The long runs of a band are verified together, about this many members' at a time (a
+#: longer run alone): each of their shingles costs about 80 bytes while it is.
+_RUN_MEMBERS_AT_ONCE = 32_768
+#: How many (prefix shingle, member holding it) candidates are made at a time.
+_CANDIDATES_AT_ONCE = 1 << 20
+#: How many candidate pairs (of long runs, after the prefix filter, or of short runs) are counted exactly at a time.
 _PAIRS_AT_ONCE = 65_536
 #: The short runs of a band are verified together, about this many members' at a time: their
 #: shingle hashes (~20 each, 8 bytes a hash) are read together, and counted in buckets (64
@@ -219,25 +217,12 @@ _READ_GAP = 512
 _READ_SPAN = 1 << 20
 
 
-def _blocks(reach: np.ndarray, rows: int, entries: int) -> Iterator[tuple[int, int]]:
-    """Consecutive ``[first, last)`` blocks of at most ``rows`` rows whose ``reach`` (an
-    upper bound on each row's entries) adds up to at most ``entries``, or of one row."""
-    first, total = 0, 0
-    for k, n in enumerate(reach.tolist()):
-        if k > first and (k - first >= rows or total + n > entries):
-            yield first, k
-            first, total = k, 0
-        total += n
-    if first < len(reach):
-        yield first, len(reach)
-
-
 def _least_overlap(sizes: np.ndarray, params: DedupParams) -> np.ndarray:
     """For sets of ``sizes`` shingles, a lower bound on the shingles a near-duplicate of at
     least the same size shares with each: Jaccard >= j needs ``inter >= j (a + b) / (1 + j)``,
     at least ``2j / (1 + j)`` of the smaller set ``a``; containment >= c needs ``c a``."""
     share = min(2 * params.jaccard / (1 + params.jaccard), params.containment)
-    return np.floor(sizes * share - 1e-9).astype(np.int64)
+    return np.ceil(sizes * share - 1e-9).astype(np.int64)  # (shingles are counted in whole numbers)
 
 
 def _groups(weights: np.ndarray, limit: int) -> list[np.ndarray]:
@@ -495,8 +480,7 @@ class NearDuplicateIndex:
             starts, sizes = edges[0::2], edges[1::2] - edges[0::2] + 1
             short = sizes <= _SMALL_RUN  # (the order pairs are verified in changes no component)
             self._verify_short_runs(members_of, starts[short], sizes[short], find, parent)
-            for start, size in zip(starts[~short].tolist(), sizes[~short].tolist()):
-                self._verify_run(members_of[start : start + size].tolist(), find, parent)
+            self._verify_long_runs(members_of, starts[~short], sizes[~short], find, parent)
         roots = np.frombuffer(parent, dtype=np.int32).astype(np.int64)
         while True:  # every signature straight to its root
             up = roots[roots]
@@ -582,68 +566,75 @@ class NearDuplicateIndex:
             if ru != rv:
                 parent[max(ru, rv)] = min(ru, rv)
 
-    def _verify_run(self, members: list[int], find: Callable[[int], int], parent: array) -> None:
-        """Link the near-duplicate pairs of a long run (a band value that many sentences share,
-        such as the MinHash of a common phrase; ascending signatures), without visiting its
-        pairs one by one: the shingles pairs
-        share are counted as a sparse product of the members' shingle matrix, :data:`_RUN_BLOCK`
-        rows at a time, and pairs are linked in the same components as one by one.
+    def _verify_long_runs(self, members_of: np.ndarray, starts: np.ndarray, sizes: np.ndarray, find: Callable[[int], int], parent: array) -> None:
+        """Link the near-duplicate pairs of long runs (band values that many sentences share,
+        such as the MinHash of a common phrase; runs as for :meth:`_verify_short_runs`), without
+        visiting their pairs: a run of ``n`` members has ``n (n - 1) / 2``, nearly all of them
+        sentences that share the phrase and little else.
 
-        Beyond :data:`_PREFIX_RUN` members, a prefix filter keeps the product small: a
-        near-duplicate pair shares at least :func:`_least_overlap` of the smaller set's
-        shingles, so it shares one of any ``size - least + 1`` of them. Each member's prefix is
-        that many of its shingles, rarest in the run first; only the pairs whose larger member
-        holds a shingle of the smaller one's prefix are counted exactly. A run of sentences
-        that share a common phrase and little else gives few such pairs, where the product of
-        all pairs took time quadratic in the run, and memory a block's rows times its length."""
-        if len({find(x) for x in members}) == 1:
+        A prefix filter finds the pairs that may be near-duplicates: such a pair shares at least
+        :func:`_least_overlap` of the smaller set's shingles, so it shares one of any
+        ``size - least + 1`` of them. Each member's prefix is that many of its shingles, the
+        rarest in its run first; the candidates of a run are the pairs whose larger member (either,
+        of equal sizes) holds a shingle of the smaller one's prefix, found by sorting the runs'
+        shingles. They are verified as the pairs of short runs are (:meth:`_verify_pairs`). The
+        runs are taken about :data:`_RUN_MEMBERS_AT_ONCE` members at a time, and their candidates
+        made about :data:`_CANDIDATES_AT_ONCE` at a time."""
+        if not len(starts):
             return
-        from scipy.sparse import csr_matrix
+        if self.params.jaccard <= 0 or self.params.containment <= 0:  # pairs sharing nothing count
+            self._verify_short_runs(members_of, starts, sizes, find, parent)
+            return
+        for runs in _groups(sizes, _RUN_MEMBERS_AT_ONCE):
+            n = sizes[runs]
+            first = np.cumsum(n) - n
+            positions = np.arange(int(n.sum())) + np.repeat(starts[runs] - first, n)
+            rows, local = np.unique(members_of[positions], return_inverse=True)  # the runs are disjoint: so are their members
+            hashes, offsets = self._read_rows(rows)
+            counts = _bucket_counts(hashes, offsets)
+            for a, b in self._run_candidates(hashes, offsets, local, n):
+                for k in range(0, len(a), _PAIRS_AT_ONCE):
+                    self._verify_pairs(rows, hashes, offsets, counts, local[a[k : k + _PAIRS_AT_ONCE]], local[b[k : k + _PAIRS_AT_ONCE]], find, parent)
 
-        hashes = [self._shingle_hashes(a) for a in members]
-        sizes = np.fromiter((len(h) for h in hashes), dtype=np.int64, count=len(hashes))
-        _, columns, counts = np.unique(np.concatenate(hashes), return_inverse=True, return_counts=True)
-        columns = columns.ravel()
-        rows = np.repeat(np.arange(len(members)), sizes)
-        shape = (len(members), len(counts))
-        matrix = csr_matrix((np.ones(len(columns), dtype=np.int32), (rows, columns)), shape=shape)
-        p = self.params
-        least = _least_overlap(sizes, p)
-        transposed = matrix.T.tocsc()
-        filtered = len(members) > _PREFIX_RUN and not (least[sizes >= p.min_shingles] < 1).any()  # else a pair sharing nothing could count
-        if filtered:
-            order = np.lexsort((columns, counts[columns], rows))  # each member's shingles, rarest first
-            position = np.arange(len(order)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-            keep = position < np.repeat(np.where(sizes >= p.min_shingles, sizes - least + 1, 0), sizes)
-            kept = order[keep]
-            prefix = csr_matrix((np.ones(len(kept), dtype=np.int32), (rows[kept], columns[kept])), shape=shape)
-        else:
-            prefix = matrix
-        # a row of the product has at most as many entries as its shingles' counts add up to
-        reach = np.minimum(np.asarray(prefix @ counts.astype(np.int64)).ravel(), len(members))
-        for first, last in _blocks(reach, _RUN_BLOCK, _PRODUCT_ENTRIES):
-            if filtered:
-                hits = (prefix[first:last] @ transposed).tocoo()
-                i, j = hits.row + first, hits.col
-                keep = (i != j) & (sizes[i] <= sizes[j])  # the prefix is the smaller member's
-                pairs = np.unique(np.stack([np.maximum(i[keep], j[keep]), np.minimum(i[keep], j[keep])], axis=1), axis=0)
-                i, j = pairs[:, 0], pairs[:, 1]
-                inter = np.empty(len(i), dtype=np.float64)
-                for k in range(0, len(i), _PAIRS_AT_ONCE):  # each pair's rows are copied to be multiplied
-                    a, b = i[k : k + _PAIRS_AT_ONCE], j[k : k + _PAIRS_AT_ONCE]
-                    inter[k : k + len(a)] = np.asarray(matrix[a].multiply(matrix[b]).sum(axis=1)).ravel()
-            else:  # the product counts every pair's shared shingles
-                shared = (matrix[first:last] @ transposed).tocoo()
-                i, j, inter = shared.row + first, shared.col, shared.data.astype(np.float64)
-                keep = j < i
-                i, j, inter = i[keep], j[keep], inter[keep]
-            small = np.minimum(sizes[i], sizes[j])
-            union = sizes[i] + sizes[j] - inter
-            near = (small >= p.min_shingles) & ((inter / np.maximum(union, 1) >= p.jaccard) | (inter / np.maximum(small, 1) >= p.containment))
-            for a, b in zip(i[near].tolist(), j[near].tolist()):
-                ra, rb = find(members[a]), find(members[b])
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)
+    def _run_candidates(self, hashes: np.ndarray, offsets: np.ndarray, local: np.ndarray, n: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The candidate pairs of runs (of :meth:`_verify_long_runs`) as pairs of member positions:
+        member ``m`` is row ``local[m]`` of ``hashes``/``offsets`` (as :meth:`_read_rows` gives
+        them), run ``r``'s members are the ``n[r]`` after those of run ``r - 1``. Each batch holds
+        distinct pairs; one may come again in a later batch."""
+        size = np.diff(offsets)[local]
+        start = np.cumsum(size) - size
+        total = int(size.sum())
+        member = np.repeat(np.arange(len(local)), size)  # each of the runs' shingles: its member...
+        value = hashes[np.arange(total) + np.repeat(offsets[local] - start, size)]  # ...its hash...
+        distinct, value = np.unique(value, return_inverse=True)  # (as small numbers)
+        key = np.repeat(np.arange(len(n)), n)[member] * len(distinct) + value.ravel()  # its run, then its hash
+        del distinct, value
+        by_column = np.argsort(key, kind="stable")  # the holders of a shingle in a run are together, in order
+        sorted_key = key[by_column]
+        del key
+        new = np.ones(total, dtype=bool)
+        new[1:] = sorted_key[1:] != sorted_key[:-1]
+        del sorted_key
+        column_start = np.flatnonzero(new)
+        holders = np.diff(column_start, append=total)  # how many of its run's members hold it
+        column = np.empty(total, dtype=np.int64)
+        column[by_column] = np.cumsum(new) - 1
+        del new
+        holder = member[by_column]  # column c's holders: holder[column_start[c] : column_start[c] + holders[c]]
+        del by_column
+        # each member's shingles, rarest in its run first (a member's are together, in order of members)
+        rarest = np.argsort((member * (len(local) + 1) + holders[column]) * len(column_start) + column)
+        prefix = rarest[np.arange(total) - np.repeat(start, size) < np.repeat(size - _least_overlap(size, self.params) + 1, size)]
+        x, c = member[prefix], column[prefix]
+        del member, column, rarest, prefix
+        reach = holders[c]
+        for batch in _groups(reach, _CANDIDATES_AT_ONCE):
+            k = reach[batch]
+            y = holder[np.arange(int(k.sum())) + np.repeat(column_start[c[batch]] - (np.cumsum(k) - k), k)]
+            a = np.repeat(x[batch], k)
+            keep = (a != y) & (size[a] <= size[y])  # the prefix is the smaller member's
+            pairs = np.unique(np.minimum(a[keep], y[keep]) * len(local) + np.maximum(a[keep], y[keep]))
+            yield pairs // len(local), pairs % len(local)
 
     def _cluster_numbers(self) -> list[list[int]]:
         """Clusters as sentence numbers, in the order of :meth:`clusters`."""

@@ -192,20 +192,18 @@ def news_corpus(seed: int, n: int) -> list[tuple[str, str, str]]:
 )
 @pytest.mark.parametrize("seed", [1, 7])
 @pytest.mark.parametrize(
-    "small_run, block, prefix_run, entries, pairs",
-    [(24, 512, 1000, 2_000_000, 65_536), (0, 7, 10**9, 50, 3), (0, 7, 0, 50, 3)],
-    ids=["runs-as-shipped", "every-run-as-a-product", "every-run-through-the-prefix-filter"],
+    "small_run, run_members, candidates, pairs",
+    [(24, 32_768, 1 << 20, 65_536), (0, 50, 7, 3), (10**9, 50, 7, 3)],
+    ids=["runs-as-shipped", "every-run-through-the-prefix-filter", "every-run-pair-by-pair"],
 )
-def test_a_seeded_news_corpus_clusters_as_the_reference(monkeypatch_chunk, monkeypatch, params, seed, small_run, block, prefix_run, entries, pairs):
-    """Long runs of equal band values are verified as a sparse product (in blocks of rows,
-    fewer when they reach ``entries``, one when a row reaches more), the longest through a
-    prefix filter (its candidate pairs counted ``pairs`` at a time), short ones pair by
-    pair: each links what the reference links."""
+def test_a_seeded_news_corpus_clusters_as_the_reference(monkeypatch_chunk, monkeypatch, params, seed, small_run, run_members, candidates, pairs):
+    """Long runs of equal band values are verified through a prefix filter (about
+    ``run_members`` members at a time, their candidates made ``candidates`` at a time and
+    counted ``pairs`` at a time), short ones pair by pair: each links what the reference links."""
     monkeypatch_chunk(97)
     monkeypatch.setattr(builder.dedup, "_SMALL_RUN", small_run)
-    monkeypatch.setattr(builder.dedup, "_RUN_BLOCK", block)
-    monkeypatch.setattr(builder.dedup, "_PREFIX_RUN", prefix_run)
-    monkeypatch.setattr(builder.dedup, "_PRODUCT_ENTRIES", entries)
+    monkeypatch.setattr(builder.dedup, "_RUN_MEMBERS_AT_ONCE", run_members)
+    monkeypatch.setattr(builder.dedup, "_CANDIDATES_AT_ONCE", candidates)
     monkeypatch.setattr(builder.dedup, "_PAIRS_AT_ONCE", pairs)
     index = assert_same_as_reference(news_corpus(seed, 1500), params)
     assert index.clusters()
@@ -226,15 +224,6 @@ def test_a_near_duplicate_pair_shares_at_least_the_prefix_filters_overlap(params
                     assert inter >= least, (small, large, inter, least)
                     checked += 1
     assert checked > 0 or params.jaccard > 1
-
-
-def test_product_blocks_cover_every_row_once_within_their_limits():
-    from builder.dedup import _blocks
-
-    reach = np.array([5, 5, 30, 1, 1, 1, 1, 60, 2, 2])
-    blocks = list(_blocks(reach, rows=3, entries=10))
-    assert blocks == [(0, 2), (2, 3), (3, 6), (6, 7), (7, 8), (8, 10)]
-    assert list(_blocks(np.array([], dtype=np.int64), rows=3, entries=10)) == []
 
 
 def test_adding_after_clusters_were_asked_for_updates_them(monkeypatch_chunk):
@@ -366,7 +355,39 @@ def test_shared_shingles_are_counted_exactly_and_bounded_from_above(monkeypatch,
     assert _shared(hashes, offsets, q, t).tolist() == expected.tolist()
     bound = _shared_at_most(_bucket_counts(hashes, offsets), q, t)
     assert (bound >= expected).all()
-    if bucket_bits == 0:
-        assert bound.tolist() == np.minimum(np.diff(offsets)[q], np.diff(offsets)[t]).tolist()
-    else:
-        assert (bound < np.minimum(np.diff(offsets)[q], np.diff(offsets)[t])).any()
+    at_smaller_size = bound == np.minimum(np.diff(offsets)[q], np.diff(offsets)[t])
+    assert at_smaller_size.all() == (bucket_bits == 0)  # one bucket: the smaller row's size; more: below it somewhere
+
+
+@pytest.mark.parametrize("params", [DedupParams(), DedupParams(jaccard=0.3, containment=0.5), DedupParams(jaccard=0.9, containment=0.6), DedupParams(jaccard=0.5, containment=2.0)])
+@pytest.mark.parametrize("candidates", [1 << 20, 5])
+def test_long_run_candidates_hold_every_near_duplicate_pair_of_each_run(monkeypatch, params, candidates):
+    """The prefix filter of long runs drops only pairs that cannot be near-duplicates: on runs
+    of sets drawn from a few shingles (so that many pairs share just what the definition
+    needs, in any order of rarity), every near-duplicate pair of a run is a candidate, and no
+    candidate pairs members of two runs."""
+    from builder.dedup import _similar_sizes
+
+    monkeypatch.setattr(builder.dedup, "_CANDIDATES_AT_ONCE", candidates)
+    rng = np.random.default_rng(5)
+    pool = rng.integers(0, 2**64, 30, dtype=np.uint64)
+    n = np.array([40, 1, 25, 60])
+    rows = [np.unique(rng.choice(pool[: rng.integers(14, 31)], size=rng.integers(4, 14), replace=False)) for _ in range(70)]
+    local = rng.integers(0, len(rows), int(n.sum()))  # members may share a row across runs, not within one
+    for r, first in enumerate(np.cumsum(n) - n):
+        local[first : first + n[r]] = rng.choice(len(rows), n[r], replace=False)
+    offsets = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
+    batches = list(NearDuplicateIndex(params)._run_candidates(np.concatenate(rows), offsets, local, n))
+    found = {(a, b) for x, y in batches for a, b in zip(x.tolist(), y.tolist())}
+    run = np.repeat(np.arange(len(n)), n)
+    near = set()
+    for a in range(len(local)):
+        for b in range(a + 1, len(local)):
+            ra, rb = rows[local[a]], rows[local[b]]
+            if run[a] == run[b] and _similar_sizes(len(np.intersect1d(ra, rb)), len(ra), len(rb), params):
+                near.add((a, b))
+    assert len(near) > 50
+    assert near <= found
+    assert all(run[a] == run[b] and a < b for a, b in found)
+    assert len(found) < sum(k * (k - 1) // 2 for k in n.tolist())  # the filter does drop pairs
+    assert (len(batches) > 1) == (candidates == 5)
