@@ -198,15 +198,15 @@ def _make_spill_folder(spill_dir: Optional[Union[str, Path]]) -> Path:
 _SMALL_RUN = 64
 #: The long runs of a band are verified together, about this many members' at a time (a
 #: longer run alone): each of their shingles costs about 80 bytes while it is.
-_RUN_MEMBERS_AT_ONCE = 32_768
+_RUN_MEMBERS_AT_ONCE = 16_384
 #: How many (prefix shingle, member holding it) candidates are made at a time.
-_CANDIDATES_AT_ONCE = 1 << 20
+_CANDIDATES_AT_ONCE = 1 << 18
 #: How many candidate pairs (of long runs, after the prefix filter, or of short runs) are counted exactly at a time.
 _PAIRS_AT_ONCE = 65_536
 #: The short runs of a band are verified together, about this many members' at a time: their
 #: shingle hashes (~20 each, 8 bytes a hash) are read together, and counted in buckets (64
 #: bytes each). Members are spread over the file: reading fewer at a time reads more in all.
-_MEMBERS_AT_ONCE = 131_072
+_MEMBERS_AT_ONCE = 32_768
 #: Before the shingles two of them share are counted, each member's are counted in
 #: ``2 ** _BUCKET_BITS`` buckets (by their hashes' top bits), which bounds what two can share.
 _BUCKET_BITS = 6

@@ -28,6 +28,7 @@ from .human import HUMAN_LAYER, HumanAnnotation, apply_human_layer, load_human_l
 from .ingest import read_sources
 from .io import remove_dead_temporaries, write_jsonl
 from .labelset import event_types, project_file
+from .allocator import release
 from .pseudonyms import PSEUDONYMS_FILE
 from .pseudonyms import load as load_pseudonyms
 from .publish import PublishStats
@@ -398,12 +399,14 @@ def _build_staged(
         if not summary.sentences:
             raise InputError(f"{corpus or 'the embedded corpus'}: no sentence left after cleaning; nothing to publish")
 
+        release()  # what the stream freed, before the index's arrays
         progress("validate")
         checker.require_valid()  # every record was checked as it was written
         laps.lap("validate")
 
         progress("split")
         write_clusters(index, records_path, stage / "duplicates.jsonl")
+        release()  # the index's arrays, before publishing
         laps.lap("index")
         result = assign_splits(index, previous)
         write_manifest(stage / MANIFEST_FILE, result.manifest)

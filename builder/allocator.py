@@ -1,0 +1,54 @@
+"""Keeping a long build's resident memory near what it holds.
+
+A build's phases (the stream of documents, the near-duplicate index, publishing) each make
+and drop large temporary buffers: NumPy arrays of the index's bands and candidate pairs,
+Arrow record batches. Freed, they stay in the process unless the allocator gives them back:
+
+- Arrow's default pool (mimalloc or jemalloc) keeps freed pages for its next allocations;
+  :func:`use_system_arrow_pool` makes Arrow allocate with ``malloc`` instead, as NumPy does,
+  so the two share one heap (at 300k sentences, about 50 MiB less at every phase's peak,
+  in the same time);
+- glibc's ``malloc`` keeps the free memory of its heap; :func:`release` hands it back
+  (``malloc_trim``) between phases, so that a phase's peak is not added to the last one's.
+
+Both are no-ops where they do not apply (no pyarrow, no glibc).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+from functools import lru_cache
+from typing import Any, Optional
+
+
+def use_system_arrow_pool() -> None:
+    """Make ``malloc`` Arrow's default memory pool, for this process (``eventds build`` does)."""
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
+@lru_cache(maxsize=None)
+def _libc() -> Optional[Any]:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None  # glibc has it, musl does not
+    except OSError:
+        return None
+
+
+def release() -> None:
+    """Give the memory freed so far back to the system: glibc's free heap pages, and what
+    Arrow's pool keeps unused."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        pa.default_memory_pool().release_unused()
