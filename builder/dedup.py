@@ -428,10 +428,6 @@ class NearDuplicateIndex:
             offset += block * self.bands
         return out
 
-    def _shingle_hashes(self, row: int) -> np.ndarray:
-        start = self._hash_end[row - 1] if row else 0
-        return np.frombuffer(self._hashes.read(start * 8, (self._hash_end[row] - start) * 8), dtype=np.uint64)
-
     def _sentence_id(self, number: int) -> str:
         start = self._id_end[number - 1] if number else 0
         return self._ids.read(start, self._id_end[number] - start).decode("utf-8", "surrogatepass")
