@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, TypeVar
 
 from . import swap
+from .allocator import release
 from .errors import EventdsError, InputError, ValidationFailed
 from .human import HUMAN_LAYER, HumanAnnotation, apply_human_layer, load_human_layer  # noqa: F401  (re-exported)
 from .ingest import read_sources
 from .io import remove_dead_temporaries, write_jsonl
 from .labelset import event_types, project_file
-from .allocator import release
 from .pseudonyms import PSEUDONYMS_FILE
 from .pseudonyms import load as load_pseudonyms
 from .publish import PublishStats
