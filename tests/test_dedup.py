@@ -373,9 +373,7 @@ def test_long_run_candidates_hold_every_near_duplicate_pair_of_each_run(monkeypa
     pool = rng.integers(0, 2**64, 30, dtype=np.uint64)
     n = np.array([40, 1, 25, 60])
     rows = [np.unique(rng.choice(pool[: rng.integers(14, 31)], size=rng.integers(4, 14), replace=False)) for _ in range(70)]
-    local = rng.integers(0, len(rows), int(n.sum()))  # members may share a row across runs, not within one
-    for r, first in enumerate(np.cumsum(n) - n):
-        local[first : first + n[r]] = rng.choice(len(rows), n[r], replace=False)
+    local = np.concatenate([rng.choice(len(rows), k, replace=False) for k in n.tolist()])  # a row in several runs, once in each
     offsets = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
     batches = list(NearDuplicateIndex(params)._run_candidates(np.concatenate(rows), offsets, local, n))
     found = {(a, b) for x, y in batches for a, b in zip(x.tolist(), y.tolist())}
