@@ -494,19 +494,27 @@ class NearDuplicateIndex:
         if not len(starts):
             return
         pair_i, pair_j = _run_pairs(int(sizes.max()))
-        for runs in _groups(sizes, _MEMBERS_AT_ONCE):
-            n = sizes[runs]
+        for n, rows, local, hashes, offsets, counts in self._run_groups(members_of, starts, sizes, _MEMBERS_AT_ONCE):
             first = np.cumsum(n) - n  # where each run's members start among the group's
-            positions = np.arange(int(n.sum())) + np.repeat(starts[runs] - first, n)
-            rows, local = np.unique(members_of[positions], return_inverse=True)  # the runs are disjoint: so are their members
-            hashes, offsets = self._read_rows(rows)
-            counts = _bucket_counts(hashes, offsets)
             pairs = n * (n - 1) // 2
             for some in _groups(pairs, _PAIRS_AT_ONCE):
                 k = pairs[some]
                 at = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)  # each pair's number in its run
                 base = np.repeat(first[some], k)
                 self._verify_pairs(rows, hashes, offsets, counts, local[base + pair_i[at]], local[base + pair_j[at]], find, parent)
+
+    def _run_groups(self, members_of: np.ndarray, starts: np.ndarray, sizes: np.ndarray, limit: int) -> Iterator[tuple[np.ndarray, ...]]:
+        """The runs ``members_of[starts[r] : starts[r] + sizes[r]]`` (disjoint), about ``limit``
+        members at a time: ``(n, rows, local, hashes, offsets, counts)`` for each group, its
+        runs' sizes ``n``, their members' signatures ``rows`` (ascending) with member ``m`` of the
+        group being ``rows[local[m]]``, and those rows' shingle hashes (:meth:`_read_rows`) and
+        :func:`_bucket_counts`."""
+        for runs in _groups(sizes, limit):
+            n = sizes[runs]
+            positions = np.arange(int(n.sum())) + np.repeat(starts[runs] - (np.cumsum(n) - n), n)
+            rows, local = np.unique(members_of[positions], return_inverse=True)  # the runs are disjoint: so are their members
+            hashes, offsets = self._read_rows(rows)
+            yield n, rows, local, hashes, offsets, _bucket_counts(hashes, offsets)
 
     def _read_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The shingle hashes of signatures ``rows`` (ascending, distinct), back to back, and
@@ -581,13 +589,7 @@ class NearDuplicateIndex:
         if self.params.jaccard <= 0 or self.params.containment <= 0:  # pairs sharing nothing count
             self._verify_short_runs(members_of, starts, sizes, find, parent)
             return
-        for runs in _groups(sizes, _RUN_MEMBERS_AT_ONCE):
-            n = sizes[runs]
-            first = np.cumsum(n) - n
-            positions = np.arange(int(n.sum())) + np.repeat(starts[runs] - first, n)
-            rows, local = np.unique(members_of[positions], return_inverse=True)  # the runs are disjoint: so are their members
-            hashes, offsets = self._read_rows(rows)
-            counts = _bucket_counts(hashes, offsets)
+        for n, rows, local, hashes, offsets, counts in self._run_groups(members_of, starts, sizes, _RUN_MEMBERS_AT_ONCE):
             for a, b in self._run_candidates(hashes, offsets, local, n):
                 for k in range(0, len(a), _PAIRS_AT_ONCE):
                     self._verify_pairs(rows, hashes, offsets, counts, local[a[k : k + _PAIRS_AT_ONCE]], local[b[k : k + _PAIRS_AT_ONCE]], find, parent)
