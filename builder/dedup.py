@@ -24,12 +24,14 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import weakref
 from array import array
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, NamedTuple, Optional, Union
+from typing import BinaryIO, Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -105,6 +107,58 @@ def signature(text: str, params: DedupParams = DedupParams()) -> Optional[Signat
     return Signature(normalise(text), _hashes(sh), mh.hashvalues.astype(np.uint32))
 
 
+def _digest(key: str) -> bytes:
+    """The 128-bit BLAKE2b digest by which exact copies (equal normalised texts) are found."""
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+class SignaturePack(NamedTuple):
+    """The signatures of consecutive sentences (a document's) in five arrays: what a worker
+    sends, unpickled about ten times quicker than a :class:`Signature` per sentence, and what
+    :meth:`NearDuplicateIndex.add_signatures` indexes at once. Made by :func:`pack_signatures`.
+
+    Attributes:
+        present: per sentence, whether it has a signature (else it is too short to count).
+        digests: per signature, the 16-byte digest of its normalised text, back to back.
+        ends: per signature, where its shingle hashes end in ``hashes`` (``int64``).
+        hashes: each signature's sorted shingle hashes (``uint64``), back to back.
+        minhash: per signature, the MinHash values its LSH bands read (``uint32``,
+            ``bands * rows`` of them: :func:`lsh_bands`).
+        params: the parameters the signatures were made with.
+    """
+
+    present: np.ndarray
+    digests: bytes
+    ends: np.ndarray
+    hashes: np.ndarray
+    minhash: np.ndarray
+    params: DedupParams
+
+
+def pack_signatures(signatures: Sequence[Optional[Signature]], params: DedupParams = DedupParams()) -> SignaturePack:
+    """The :class:`SignaturePack` of consecutive sentences' signatures (``None``: too short).
+
+    Raises:
+        ValueError: when a signature does not have ``params.num_perm`` MinHash values.
+    """
+    bands, rows = lsh_bands(params.lsh_threshold, params.num_perm)
+    kept = [s for s in signatures if s is not None]
+    for k, sig in enumerate(kept):
+        if len(sig.minhash) != params.num_perm:
+            raise ValueError(f"signature {k}: has {len(sig.minhash)} MinHash values, expected {params.num_perm} (was it made with other DedupParams?)")
+    present = np.fromiter((s is not None for s in signatures), dtype=bool, count=len(signatures))
+    if not kept:
+        return SignaturePack(present, b"", np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64), np.empty((0, bands * rows), dtype=np.uint32), params)
+    return SignaturePack(
+        present,
+        b"".join(_digest(s.key) for s in kept),
+        np.cumsum([len(s.hashes) for s in kept], dtype=np.int64),
+        np.concatenate([s.hashes for s in kept]).astype(np.uint64, copy=False),
+        np.stack([s.minhash[: bands * rows] for s in kept]).astype(np.uint32, copy=False),
+        params,
+    )
+
+
 #: Signatures whose band values are held in memory before they are written out together.
 _CHUNK_ROWS = 8192
 
@@ -150,13 +204,17 @@ class _AppendFile:
         Raises:
             OSError: when the file is shorter than that (it was removed or truncated).
         """
-        if self._dirty:
-            self._fh.flush()
-            self._dirty = False
+        self.flush()
         data = os.pread(self._fh.fileno(), length, offset)
         if len(data) != length:
             raise OSError(f"{self.path}: expected {length} bytes at offset {offset}, read {len(data)}")
         return data
+
+    def flush(self) -> None:
+        """Write out what is buffered (:meth:`read` does it too, but not safely from several threads at once)."""
+        if self._dirty:
+            self._fh.flush()
+            self._dirty = False
 
     def close(self) -> None:
         self._fh.close()
@@ -192,6 +250,8 @@ def _make_spill_folder(spill_dir: Optional[Union[str, Path]]) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{_SPILL_PREFIX}{os.getpid()}-", dir=parent))
 
 
+#: How many bands are verified at once, each by a thread of its own.
+_BAND_THREADS = 2
 #: A run of equal band values longer than this is verified through a prefix filter
 #: (:meth:`NearDuplicateIndex._verify_long_runs`); the pairs of shorter ones are all verified,
 #: together, a band's at a time (:meth:`NearDuplicateIndex._verify_short_runs`).
@@ -305,6 +365,37 @@ def _shared_at_most(counts: np.ndarray, q: np.ndarray, t: np.ndarray) -> np.ndar
     return np.minimum(counts[q], counts[t]).sum(axis=1, dtype=np.int64)
 
 
+class _Forest:
+    """Union-find over signature numbers, each component's root its smallest member, which
+    several threads link into (:meth:`link` takes a lock; :meth:`roots` reads without one:
+    components only merge, so two found in one component are)."""
+
+    def __init__(self, parent: array) -> None:
+        self.parent = parent  # of int32: a root is its own parent
+        self._lock = threading.Lock()
+
+    def roots(self, x: np.ndarray) -> np.ndarray:
+        """A root of each of ``x``: its component's, or, while another thread links, one
+        that has since joined it."""
+        return _roots(np.frombuffer(self.parent, dtype=np.int32), x)
+
+    def link(self, us: list[int], vs: list[int]) -> None:
+        """Join the components of ``us[k]`` and ``vs[k]`` for each ``k``."""
+        parent = self.parent
+
+        def find(x: int) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        with self._lock:
+            for u, v in zip(us, vs):
+                ru, rv = find(u), find(v)
+                if ru != rv:
+                    parent[max(ru, rv)] = min(ru, rv)
+
+
 class NearDuplicateIndex:
     """Streams sentences in, links near-duplicates, and reports clusters.
 
@@ -391,23 +482,43 @@ class NearDuplicateIndex:
                 f"sentence {sentence_id!r}: signature has {len(sig.minhash)} MinHash values, expected "
                 f"{self.params.num_perm} (was it made with other DedupParams?)"
             )
+        self.add_signatures([sentence_id], doc_id, pack_signatures([sig], self.params))
+
+    def add_signatures(self, sentence_ids: Sequence[str], doc_id: str, pack: SignaturePack) -> None:
+        """Index consecutive sentences of one document by their :func:`pack_signatures`, made
+        with this index's parameters, possibly elsewhere (as :meth:`add_signature` one by one).
+
+        Raises:
+            ValueError: when ``pack`` was made with other parameters, or is not one
+                signature or ``None`` per sentence.
+        """
+        if pack.params != self.params:
+            raise ValueError(f"document {doc_id!r}: signatures made with other DedupParams ({pack.params}) than the index's ({self.params})")
+        if len(pack.present) != len(sentence_ids) or pack.minhash.shape != (len(pack.ends), self.bands * self.rows):
+            raise ValueError(f"document {doc_id!r}: {len(sentence_ids)} sentences, but a pack of {len(pack.present)} with MinHash values of shape {pack.minhash.shape}")
         number = self._doc_number.get(doc_id)
         if number is None:
             number = self._doc_number[doc_id] = len(self._doc_names)
             self._doc_names.append(doc_id)
-        self._doc.append(number)
-        self._ids.append(sentence_id.encode("utf-8", "surrogatepass"))
-        self._id_end.append(self._ids.size)
-        if sig is None:
+        first = len(self._doc)
+        self._doc.extend(array("i", [number]) * len(sentence_ids))
+        ids = [sid.encode("utf-8", "surrogatepass") for sid in sentence_ids]
+        self._id_end.frombytes((np.cumsum([len(i) for i in ids], dtype=np.int64) + self._ids.size).tobytes())
+        self._ids.append(b"".join(ids))
+        if not len(pack.ends):
             return
-        self._rows.append(len(self._doc) - 1)
-        self._hashes.append(np.ascontiguousarray(sig.hashes, dtype=np.uint64).tobytes())
-        self._hash_end.append(self._hashes.size // 8)
-        self._digests.append(hashlib.blake2b(sig.key.encode("utf-8", "surrogatepass"), digest_size=16).digest())
-        self._chunk[self._fill] = sig.minhash[: self.bands * self.rows]
-        self._fill += 1
-        if self._fill == self._chunk_rows:
-            self._write_chunk()
+        self._rows.frombytes((np.flatnonzero(pack.present) + first).astype(np.int32).tobytes())
+        self._hash_end.frombytes((np.asarray(pack.ends, dtype=np.int64) + self._hashes.size // 8).tobytes())
+        self._hashes.append(np.ascontiguousarray(pack.hashes, dtype=np.uint64).tobytes())
+        self._digests.append(pack.digests)
+        done = 0
+        while done < len(pack.minhash):
+            take = min(len(pack.minhash) - done, self._chunk_rows - self._fill)
+            self._chunk[self._fill : self._fill + take] = pack.minhash[done : done + take]
+            self._fill += take
+            done += take
+            if self._fill == self._chunk_rows:
+                self._write_chunk()
 
     def _write_chunk(self) -> None:
         if not self._fill:
@@ -450,16 +561,12 @@ class NearDuplicateIndex:
         del digests, ordered, new_run, first, order
         # the other copies add nothing: their candidates and verdicts are those of the first
         firsts = np.flatnonzero(root == np.arange(m))
-        parent = array("i", root.astype(np.int32).tobytes())
+        forest = _Forest(array("i", root.astype(np.int32).tobytes()))
         del root
+        for f in (self._hashes, self._band_file):
+            f.flush()  # before the threads read them
 
-        def find(x: int) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        for band in range(self.bands):
+        def link_band(band: int) -> None:
             values = self._band(band)[firsts]
             if self.rows == 1:
                 order = np.argsort(values[:, 0], kind="stable")
@@ -475,16 +582,21 @@ class NearDuplicateIndex:
             members_of = firsts[order]
             starts, sizes = edges[0::2], edges[1::2] - edges[0::2] + 1
             short = sizes <= _SMALL_RUN  # (the order pairs are verified in changes no component)
-            self._verify_short_runs(members_of, starts[short], sizes[short], find, parent)
-            self._verify_long_runs(members_of, starts[~short], sizes[~short], find, parent)
-        roots = np.frombuffer(parent, dtype=np.int32).astype(np.int64)
+            self._verify_short_runs(members_of, starts[short], sizes[short], forest)
+            self._verify_long_runs(members_of, starts[~short], sizes[~short], forest)
+
+        # bands at once: their sorting, reading and counting run outside the interpreter's lock
+        with ThreadPoolExecutor(max_workers=_BAND_THREADS) as pool:
+            for _ in pool.map(link_band, range(self.bands)):
+                pass
+        roots = np.frombuffer(forest.parent, dtype=np.int32).astype(np.int64)
         while True:  # every signature straight to its root
             up = roots[roots]
             if np.array_equal(up, roots):
                 return roots
             roots = up
 
-    def _verify_short_runs(self, members_of: np.ndarray, starts: np.ndarray, sizes: np.ndarray, find: Callable[[int], int], parent: array) -> None:
+    def _verify_short_runs(self, members_of: np.ndarray, starts: np.ndarray, sizes: np.ndarray, forest: _Forest) -> None:
         """Link the near-duplicate pairs of many short runs (of at most :data:`_SMALL_RUN`
         members, those of one band, or any disjoint ones): ``members_of[starts[r] : starts[r] + sizes[r]]``
         for each ``r``. A pair already in one component is not verified again; a dissimilar
@@ -501,7 +613,7 @@ class NearDuplicateIndex:
                 k = pairs[some]
                 at = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)  # each pair's number in its run
                 base = np.repeat(first[some], k)
-                self._verify_pairs(rows, hashes, offsets, counts, local[base + pair_i[at]], local[base + pair_j[at]], find, parent)
+                self._verify_pairs(rows, hashes, offsets, counts, local[base + pair_i[at]], local[base + pair_j[at]], forest)
 
     def _run_groups(self, members_of: np.ndarray, starts: np.ndarray, sizes: np.ndarray, limit: int) -> Iterator[tuple[np.ndarray, ...]]:
         """The runs ``members_of[starts[r] : starts[r] + sizes[r]]`` (disjoint), about ``limit``
@@ -544,7 +656,7 @@ class NearDuplicateIndex:
                 out[at:to] = np.frombuffer(data, dtype=np.uint64)[np.arange(to - at) + np.repeat(start[first:last] - lo - (offsets[first:last] - at), sizes[first:last])]
         return out, offsets
 
-    def _verify_pairs(self, rows: np.ndarray, hashes: np.ndarray, offsets: np.ndarray, counts: np.ndarray, a: np.ndarray, b: np.ndarray, find: Callable[[int], int], parent: array) -> None:
+    def _verify_pairs(self, rows: np.ndarray, hashes: np.ndarray, offsets: np.ndarray, counts: np.ndarray, a: np.ndarray, b: np.ndarray, forest: _Forest) -> None:
         """Link the near-duplicate pairs among ``(rows[a[k]], rows[b[k]])`` (signatures, distinct
         in a pair), whose shingle hashes :meth:`_read_rows` read and :func:`_bucket_counts`
         counted; about :data:`_PAIRS_AT_ONCE` of them at most, as they are counted all at once.
@@ -554,9 +666,7 @@ class NearDuplicateIndex:
         :func:`_shared_at_most` rules out; the remaining pairs' shared shingles are counted
         exactly (:func:`_shared`), and the near-duplicates linked in the same components as one
         by one. (:func:`_near` is true of fewer shingles shared only when it is true of more.)"""
-        view = np.frombuffer(parent, dtype=np.int32)
-        keep = _roots(view, rows[a]) != _roots(view, rows[b])
-        del view
+        keep = forest.roots(rows[a]) != forest.roots(rows[b])
         a, b = a[keep], b[keep]
         sa, sb = offsets[a + 1] - offsets[a], offsets[b + 1] - offsets[b]
         keep = _near(np.minimum(sa, sb), sa, sb, self.params)
@@ -565,12 +675,9 @@ class NearDuplicateIndex:
         a, b, sa, sb = a[keep], b[keep], sa[keep], sb[keep]
         smaller = sa <= sb
         near = _near(_shared(hashes, offsets, np.where(smaller, a, b), np.where(smaller, b, a)), sa, sb, self.params)
-        for u, v in zip(rows[a[near]].tolist(), rows[b[near]].tolist()):
-            ru, rv = find(u), find(v)
-            if ru != rv:
-                parent[max(ru, rv)] = min(ru, rv)
+        forest.link(rows[a[near]].tolist(), rows[b[near]].tolist())
 
-    def _verify_long_runs(self, members_of: np.ndarray, starts: np.ndarray, sizes: np.ndarray, find: Callable[[int], int], parent: array) -> None:
+    def _verify_long_runs(self, members_of: np.ndarray, starts: np.ndarray, sizes: np.ndarray, forest: _Forest) -> None:
         """Link the near-duplicate pairs of long runs (band values that many sentences share,
         such as the MinHash of a common phrase; runs as for :meth:`_verify_short_runs`), without
         visiting their pairs: a run of ``n`` members has ``n (n - 1) / 2``, nearly all of them
@@ -587,12 +694,12 @@ class NearDuplicateIndex:
         if not len(starts):
             return
         if self.params.jaccard <= 0 or self.params.containment <= 0:  # pairs sharing nothing count
-            self._verify_short_runs(members_of, starts, sizes, find, parent)
+            self._verify_short_runs(members_of, starts, sizes, forest)
             return
         for n, rows, local, hashes, offsets, counts in self._run_groups(members_of, starts, sizes, _RUN_MEMBERS_AT_ONCE):
             for a, b in self._run_candidates(hashes, offsets, local, n):
                 for k in range(0, len(a), _PAIRS_AT_ONCE):
-                    self._verify_pairs(rows, hashes, offsets, counts, local[a[k : k + _PAIRS_AT_ONCE]], local[b[k : k + _PAIRS_AT_ONCE]], find, parent)
+                    self._verify_pairs(rows, hashes, offsets, counts, local[a[k : k + _PAIRS_AT_ONCE]], local[b[k : k + _PAIRS_AT_ONCE]], forest)
 
     def _run_candidates(self, hashes: np.ndarray, offsets: np.ndarray, local: np.ndarray, n: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The candidate pairs of runs (of :meth:`_verify_long_runs`) as pairs of member positions:

@@ -379,8 +379,9 @@ def _build_staged(
                 votes.write_recorded(work.votes, len(work.facts))  # recorded by the label stage
                 records.write(work.lines)
                 first_line = summary.sentences + 1
-                for (sid, doc_id, types, is_human), problems, signature in zip(work.facts, work.problems, work.signatures):
-                    index.add_sentence(sid, doc_id, types, signature)
+                if work.facts:
+                    index.add_sentences(work.facts[0][1], [f[0] for f in work.facts], [f[2] for f in work.facts], work.signatures)
+                for (sid, _, types, is_human), problems in zip(work.facts, work.problems):
                     summary.sentences += 1
                     if is_human:
                         human_ids.add(sid)

@@ -3,9 +3,10 @@
 A build's per-document stages end with the records stage (:class:`builder.stages.Records`),
 which makes, for the documents of its partition, the rows of every config
 (:func:`builder.publish.config_row`, pseudonyms put in, ``ClassLabel`` names encoded) as
-one Arrow record batch per config (:class:`PartitionRows`): the costly part of publishing
-runs in the workers. The split of a document is known only once every document is indexed,
-so the gatherer keeps the batches in Arrow IPC files (:class:`GatheredRows`) and, once the
+Arrow record batches per config, written as an lz4 Arrow IPC stream (:class:`PartitionRows`):
+the costly part of publishing runs in the workers. The split of a document is known only
+once every document is indexed, so the gatherer keeps the streams in files
+(:class:`GatheredRows`) and, once the
 split is assigned, reads them back one at a time and hands each document's rows to the
 writer of its split (:meth:`GatheredRows.write_dataset`). The folder is the one
 :func:`builder.publish.write_dataset` writes from the same records, byte for byte
@@ -18,6 +19,7 @@ what is made before names a record by :func:`here` and is put right by :func:`pl
 from __future__ import annotations
 
 import re
+from array import array
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -158,44 +160,52 @@ class PartitionRows:
                 self._batches[config].append(pa.RecordBatch.from_pylist([encode(r) for r in rows] if encode else rows, schema=schema))
         self._rows = {c: [] for c in CONFIGS}
 
-    def batches(self) -> dict[str, Any]:
-        """One Arrow record batch per config (without the schema's metadata, which
-        the writers put back), in the order the documents were added; then none is held."""
+    def streams(self) -> dict[str, Any]:
+        """Per config, its rows as an Arrow IPC stream (lz4) in a buffer: record batches
+        (without the schema's metadata, which the writers put back) that each end with a
+        document, in the order the documents were added; then none is held. Compressed
+        here, the gatherer only writes them (:meth:`GatheredRows.add_streams`)."""
         import pyarrow as pa
 
         self._to_arrow()
-        out = {config: pa.concat_batches(batches) if len(batches) > 1 else batches[0] for config, batches in self._batches.items() if batches}
+        out = {}
+        options = pa.ipc.IpcWriteOptions(compression="lz4")
+        for config, batches in self._batches.items():
+            if batches:
+                sink = pa.BufferOutputStream()
+                with pa.ipc.new_stream(sink, batches[0].schema, options=options) as writer:
+                    for batch in batches:
+                        writer.write_batch(batch)
+                out[config] = sink.getvalue()
         self._batches = {c: [] for c in CONFIGS}
         return out
 
 
 class GatheredRows:
-    """The rows of every partition, waiting in Arrow IPC files (one per config, lz4) of
-    ``folder`` until the split of each document is known.
+    """The rows of every partition, waiting in files of ``folder`` (one per config, the
+    partitions' Arrow IPC streams back to back) until the split of each document is known.
 
-    Call :meth:`add_batches` with each partition's batches and :meth:`add_document` with
+    Call :meth:`add_streams` with each partition's streams and :meth:`add_document` with
     each of its documents, in corpus order, then :meth:`write_dataset`."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._files: dict[str, Any] = {}
-        self._writers: dict[str, Any] = {}
+        self._streams: dict[str, array] = {}  # per config: the size of each stream, in order
         self.documents: list[_Document] = []  # with rows, in corpus order
         self.stats = PublishStats()  # what does not depend on the split
         self.errors: list[str] = []
 
-    def add_batches(self, batches: Mapping[str, Any], stats: Optional[PublishStats] = None) -> None:
-        """Keep one partition's batches (:meth:`PartitionRows.batches`) and count its
+    def add_streams(self, streams: Mapping[str, Any], stats: Optional[PublishStats] = None) -> None:
+        """Keep one partition's streams (:meth:`PartitionRows.streams`) and count its
         statistics that do not depend on the split."""
-        import pyarrow as pa
-
-        for config, batch in batches.items():
-            if config not in self._writers:
-                self._files[config] = pa.OSFile(str(self.folder / f"{config}.arrow"), "wb")
-                options = pa.ipc.IpcWriteOptions(compression="lz4")
-                self._writers[config] = pa.ipc.new_stream(self._files[config], batch.schema, options=options)
-            self._writers[config].write_batch(batch)
+        for config, stream in streams.items():
+            if config not in self._files:
+                self._files[config] = open(self.folder / f"{config}.arrows", "wb")  # noqa: SIM115 (closed by close())
+                self._streams[config] = array("q")
+            self._files[config].write(stream)
+            self._streams[config].append(len(stream))
         if stats is not None:
             _add_split_free(self.stats, stats)
 
@@ -212,20 +222,22 @@ class GatheredRows:
         self.documents.append(_Document(rows.doc_id, first_line, rows.sentences, rows.events, rows.labels, example))
 
     def close(self) -> None:
-        for writer in self._writers.values():
-            writer.close()
         for file in self._files.values():
             file.close()
-        self._writers, self._files = {}, {}
+        self._files = {}
 
     def _batches(self, config: str):
         import pyarrow as pa
 
-        path = self.folder / f"{config}.arrow"
+        path = self.folder / f"{config}.arrows"
         if not path.exists():
             return
-        with pa.OSFile(str(path), "rb") as file:  # read, not mapped: a mapped file's pages count as the process's memory
-            yield from pa.ipc.open_stream(file)
+        with path.open("rb") as file:  # read a stream at a time, not mapped: a mapped file's pages count as the process's memory
+            for size in self._streams[config]:
+                data = file.read(size)
+                if len(data) != size:
+                    raise OSError(f"{path}: expected a stream of {size} bytes, read {len(data)}")
+                yield from pa.ipc.open_stream(pa.py_buffer(data))
 
     def write_dataset(
         self, records_path: Path, manifest: dict, out_dir: Path, card_extra: Optional[dict] = None, pseudonyms: Optional[Mapping[str, str]] = None,

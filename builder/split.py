@@ -20,9 +20,9 @@ from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal, Optional, Union
+from typing import Iterable, Literal, Optional, Sequence, Union
 
-from .dedup import DedupParams, NearDuplicateIndex, Signature
+from .dedup import DedupParams, NearDuplicateIndex, Signature, SignaturePack
 from .errors import InputError
 from .io import write_json
 from .labelset import event_types
@@ -78,12 +78,14 @@ class DocumentIndex:
             self.duplicates.add_signature(sentence.id, sentence.doc_id, signature)
         return sentence
 
-    def add_sentence(self, sentence_id: str, doc_id: str, types: Iterable[str], signature: Optional[Signature]) -> None:
-        """Index a sentence known by its id, document, event types and signature (made elsewhere)."""
-        self.sentences[doc_id] += 1
-        if types:
-            self.events[doc_id].update(types)
-        self.duplicates.add_signature(sentence_id, doc_id, signature)
+    def add_sentences(self, doc_id: str, sentence_ids: Sequence[str], types: Iterable[Iterable[str]], signatures: SignaturePack) -> None:
+        """Index consecutive sentences of one document known by their ids, event types and
+        signatures (:func:`builder.dedup.pack_signatures`, made elsewhere)."""
+        self.sentences[doc_id] += len(sentence_ids)
+        for sentence_types in types:
+            if sentence_types:
+                self.events[doc_id].update(sentence_types)
+        self.duplicates.add_signatures(sentence_ids, doc_id, signatures)
 
 
 def index_documents(sentences: Iterable[Sentence], params: DedupParams = DedupParams()) -> DocumentIndex:

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Hashable, Iterable, Iterator, Optional, Sequence
 
 from .clean import BOILERPLATE_WINDOW, RULES_PATH, Boilerplate, check_cleaned, clean_article, load_rules
-from .dedup import DedupParams, Signature, signature
+from .dedup import DedupParams, SignaturePack, pack_signatures, signature
 from .errors import ConfigError, DocumentsFailed, InputError
 from .ingest import Source
 from .records import Article, CleanArticle, Removal, Sentence
@@ -131,7 +131,7 @@ class Work:
         sentences: the sentence records (segment), with their weak events (label).
         votes: every labelling function's votes on the sentences, one string of
             ``votes/<function>.jsonl`` lines per function, in the labeller's order.
-        signatures: each sentence's near-duplicate :class:`~builder.dedup.Signature`.
+        signatures: the sentences' near-duplicate signatures, packed (:class:`~builder.dedup.SignaturePack`).
         lines: the document's lines of ``records.jsonl`` (records), the human layer applied.
         facts: per record, what the gatherer indexes: ``(id, doc_id, event types, human)``
             (records; the sentences are dropped then).
@@ -150,7 +150,7 @@ class Work:
     removals: tuple[Removal, ...] = ()
     sentences: list[Sentence] = field(default_factory=list)
     votes: tuple[str, ...] = ()
-    signatures: list[Optional[Signature]] = field(default_factory=list)
+    signatures: Optional[SignaturePack] = None
     lines: str = ""
     facts: list[tuple[str, str, tuple[str, ...], bool]] = field(default_factory=list)
     problems: list[list] = field(default_factory=list)
@@ -437,8 +437,9 @@ class Label(Stage):
 
 @dataclass
 class Signatures(Stage):
-    """The sentences -> their near-duplicate signatures (:func:`builder.dedup.signature`);
-    the index that links them is built where the documents are gathered.
+    """The sentences -> their near-duplicate signatures (:func:`builder.dedup.signature`),
+    packed in a few arrays (:func:`builder.dedup.pack_signatures`); the index that links
+    them is built where the documents are gathered.
 
     Counters: ``signatures``, ``too short`` (sentences with too few shingles to count)."""
 
@@ -446,10 +447,10 @@ class Signatures(Stage):
     params: DedupParams = field(default_factory=DedupParams)
 
     def process(self, work: Work) -> None:
-        work.signatures = [signature(s.text, self.params) for s in work.sentences]
-        short = sum(sig is None for sig in work.signatures)
-        self.counters["signatures"] += len(work.signatures) - short
-        self.counters["too short"] += short
+        work.signatures = pack_signatures([signature(s.text, self.params) for s in work.sentences], self.params)
+        made = int(work.signatures.present.sum())
+        self.counters["signatures"] += made
+        self.counters["too short"] += len(work.sentences) - made
 
 
 @dataclass
@@ -457,14 +458,14 @@ class Records(Stage):
     """The sentences -> their records, the human layer applied
     (:func:`builder.human.apply_human_layer`): the lines of ``records.jsonl``, each
     record's problems (:meth:`builder.validate.StreamValidator.inspect`), and the rows of
-    every config of the dataset (:class:`builder.rows.PartitionRows`), one Arrow batch per
-    config for the partition (:meth:`report`). So the gatherer only writes the lines, counts
-    the problems and routes the rows by split.
+    every config of the dataset (:class:`builder.rows.PartitionRows`), one compressed Arrow
+    IPC stream per config for the partition (:meth:`report`). So the gatherer only writes
+    the lines and the streams, counts the problems and routes the rows by split.
 
     ``human`` is the human layer (sentence id -> :class:`~builder.human.HumanAnnotation`),
     ``pseudonyms`` the annotator table (``None``: names are published as they are).
     On the gatherer's side, :attr:`sink` (a :class:`~builder.rows.GatheredRows`) takes each
-    partition's batches as they are merged.
+    partition's streams as they are merged.
 
     Counters: ``records``, ``human`` (records with a human annotation), ``problems``
     (records with one).
@@ -510,13 +511,13 @@ class Records(Stage):
             self.counters["problems"] += bad
 
     def report(self) -> Any:
-        return self.counters, (self.rows.batches() if self.rows is not None else {}), (self.rows.stats if self.rows is not None else None)
+        return self.counters, (self.rows.streams() if self.rows is not None else {}), (self.rows.stats if self.rows is not None else None)
 
     def merge(self, report: Any) -> None:
-        counters, batches, stats = report
+        counters, streams, stats = report
         self.counters.update(counters)
         if self.sink is not None:
-            self.sink.add_batches(batches, stats)
+            self.sink.add_streams(streams, stats)
 
 
 def build_stages(

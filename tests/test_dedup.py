@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import builder.dedup
-from builder.dedup import DedupParams, NearDuplicateIndex, Signature, signature
+from builder.dedup import DedupParams, NearDuplicateIndex, Signature, pack_signatures, signature
 
 
 def clusters_of(sentences, params=DedupParams()):
@@ -253,6 +253,44 @@ def test_a_signature_of_other_parameters_is_refused():
         index.add_signature("a1", "a", signature("One long shared sentence about the rocket attack on the base."))
 
 
+@pytest.mark.parametrize("chunk_rows", [7, 8192])
+def test_documents_indexed_by_their_packed_signatures_cluster_as_the_reference(monkeypatch_chunk, chunk_rows):
+    """What a worker sends, a document's signatures packed (a pack may straddle the band
+    values written out), indexes as the sentences one by one: the same clusters, links and members."""
+    monkeypatch_chunk(chunk_rows)
+    corpus = news_corpus(5, 600) + [("short-1", "doc-short", "He said."), ("short-2", "doc-short", "Fire.")]
+    reference, index = ReferenceIndex(), NearDuplicateIndex()
+    documents: list[list[tuple[str, str, str]]] = []
+    for sentence in corpus:  # runs of consecutive sentences of one document
+        if documents and documents[-1][0][1] == sentence[1]:
+            documents[-1].append(sentence)
+        else:
+            documents.append([sentence])
+    for document in documents:
+        signatures = [signature(text) for _, _, text in document]
+        for (sid, doc, _), sig in zip(document, signatures):
+            reference.add_signature(sid, doc, sig)
+        index.add_signatures([sid for sid, _, _ in document], document[0][1], pack_signatures(signatures))
+    index.add_signatures([], "doc-empty", pack_signatures([]))
+    assert len(index) == len(corpus)
+    assert index.clusters() == reference.clusters()
+    assert list(index.document_links()) == list(reference.document_links())
+    members = [member for cluster in index.cluster_members() for member in cluster]
+    assert members and all(doc == reference.doc_of[sid] for sid, doc in members)
+
+
+def test_a_pack_of_other_parameters_or_of_other_sentences_is_refused():
+    text = "One long shared sentence about the rocket attack on the base."
+    index = NearDuplicateIndex()
+    with pytest.raises(ValueError, match="other DedupParams"):
+        index.add_signatures(["a1"], "a", pack_signatures([signature(text, DedupParams(num_perm=64))], DedupParams(num_perm=64)))
+    with pytest.raises(ValueError, match="2 sentences, but a pack of 1"):
+        index.add_signatures(["a1", "a2"], "a", pack_signatures([signature(text)]))
+    with pytest.raises(ValueError, match="expected 128"):
+        pack_signatures([signature(text, DedupParams(num_perm=64))])
+    assert len(index) == 0
+
+
 def test_the_spill_folder_is_removed_on_close_and_when_collected(tmp_path: Path):
     index = NearDuplicateIndex(spill_dir=tmp_path)
     index.add("a1", "a", "One long shared sentence about the rocket attack on the base.")
@@ -321,9 +359,9 @@ def test_short_runs_verified_together_link_what_the_reference_links(monkeypatch,
     run_sizes: list[int] = []
     verify_short_runs = NearDuplicateIndex._verify_short_runs
 
-    def recorded(self, members_of, starts, sizes, find, parent):
+    def recorded(self, members_of, starts, sizes, forest):
         run_sizes.extend(sizes.tolist())
-        return verify_short_runs(self, members_of, starts, sizes, find, parent)
+        return verify_short_runs(self, members_of, starts, sizes, forest)
 
     monkeypatch.setattr(NearDuplicateIndex, "_verify_short_runs", recorded)
     corpus = news_corpus(3, 1200) + long_sentences(3, 12)
