@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import BinaryIO, Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from .clean import normalise
 
@@ -57,7 +56,11 @@ class DedupParams:
 
 def shingles(text: str, n: int = 3) -> set[str]:
     """Word n-grams of the normalised text (the whole text when it has fewer than n words)."""
-    words = normalise(text).split()
+    return _shingles_of_normalised(normalise(text), n)
+
+
+def _shingles_of_normalised(normalised: str, n: int) -> set[str]:
+    words = normalised.split()
     if not words:
         return set()
     if len(words) < n:
@@ -92,19 +95,83 @@ class Signature(NamedTuple):
     minhash: np.ndarray
 
 
+#: MinHash as ``datasketch.MinHash`` makes it (SHA-1's first 4 bytes of each shingle, then
+#: ``(a h + b) mod (2**61 - 1)`` kept to 32 bits, the least over the shingles), done for many
+#: sentences at once without importing datasketch, which takes 0.4 s in every worker.
+_MERSENNE_PRIME = np.uint64((1 << 61) - 1)
+_MAX_HASH = np.uint64((1 << 32) - 1)
+
+
 @lru_cache(maxsize=None)
-def _permutations(num_perm: int, seed: int):
-    return MinHash(num_perm=num_perm, seed=seed).permutations
+def _permutations(num_perm: int, seed: int) -> np.ndarray:
+    """The ``(2, num_perm)`` array ``(a, b)`` of ``datasketch.MinHash(num_perm, seed).permutations``."""
+    gen = np.random.RandomState(seed)
+    return np.array([(gen.randint(1, _MERSENNE_PRIME, dtype=np.uint64), gen.randint(0, _MERSENNE_PRIME, dtype=np.uint64)) for _ in range(num_perm)], dtype=np.uint64).T
 
 
 def signature(text: str, params: DedupParams = DedupParams()) -> Optional[Signature]:
     """The :class:`Signature` of a sentence, or ``None`` when it has too few shingles to count."""
-    sh = shingles(text, params.shingle_words)
+    key = normalise(text)
+    sh = _shingles_of_normalised(key, params.shingle_words)
     if len(sh) < params.min_shingles:
         return None
-    mh = MinHash(num_perm=params.num_perm, seed=params.seed, permutations=_permutations(params.num_perm, params.seed))
-    mh.update_batch([s.encode("utf-8") for s in sh])
-    return Signature(normalise(text), _hashes(sh), mh.hashvalues.astype(np.uint32))
+    encoded = [s.encode("utf-8") for s in sh]
+    minhash = _minhash(encoded, np.array([0]), _permutations(params.num_perm, params.seed))[0]
+    return Signature(key, np.unique(_blake64(encoded)), minhash.astype(np.uint32))
+
+
+def _blake64(encoded: Sequence[bytes]) -> np.ndarray:
+    """Each item's 64-bit BLAKE2b hash (the shingle hashes the index stores)."""
+    return np.fromiter((int.from_bytes(hashlib.blake2b(x, digest_size=8).digest(), "little") for x in encoded), dtype=np.uint64, count=len(encoded))
+
+
+def _minhash(encoded: Sequence[bytes], starts: np.ndarray, permutations: np.ndarray) -> np.ndarray:
+    """The MinHash values (``uint64``, below 2**32) of consecutive sets of items: set ``k`` is
+    ``encoded[starts[k] : starts[k + 1]]`` (none empty), one row per set, one column per permutation."""
+    sha = np.fromiter((int.from_bytes(hashlib.sha1(x).digest()[:4], "little") for x in encoded), dtype=np.uint64, count=len(encoded))
+    a, b = permutations
+    return np.minimum.reduceat(((sha[:, None] * a + b) % _MERSENNE_PRIME) & _MAX_HASH, starts, axis=0)
+
+
+def document_signatures(texts: Sequence[str], params: DedupParams = DedupParams(), width: Optional[int] = None) -> "SignaturePack":
+    """The :class:`SignaturePack` of consecutive sentences (a document's): what
+    :func:`pack_signatures` of their :func:`signature` gives, made for them all at once.
+
+    Args:
+        width: ``bands * rows`` of :func:`lsh_bands` for ``params``, when known (else it is
+            worked out, which imports datasketch).
+    """
+    if width is None:
+        bands, rows = lsh_bands(params.lsh_threshold, params.num_perm)
+        width = bands * rows
+    present = np.zeros(len(texts), dtype=bool)
+    digests: list[bytes] = []
+    sizes: list[int] = []
+    encoded: list[bytes] = []
+    for k, text in enumerate(texts):
+        key = normalise(text)
+        sh = _shingles_of_normalised(key, params.shingle_words)
+        if len(sh) < params.min_shingles:
+            continue
+        present[k] = True
+        digests.append(_digest(key))
+        sizes.append(len(sh))
+        encoded += [s.encode("utf-8") for s in sh]
+    if not sizes:
+        return SignaturePack(present, b"", np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64), np.empty((0, width), dtype=np.uint32), params)
+    counts = np.array(sizes, dtype=np.int64)
+    starts = np.cumsum(counts) - counts
+    minhash = _minhash(encoded, starts, _permutations(params.num_perm, params.seed)[:, :width]).astype(np.uint32)
+    # each signature's shingle hashes sorted, without repeats (a 64-bit collision, at most)
+    owner = np.repeat(np.arange(len(sizes)), counts)
+    hashes = _blake64(encoded)
+    order = np.lexsort((hashes, owner))
+    hashes, owner = hashes[order], owner[order]
+    new = np.ones(len(hashes), dtype=bool)
+    new[1:] = (hashes[1:] != hashes[:-1]) | (owner[1:] != owner[:-1])
+    hashes, owner = hashes[new], owner[new]
+    ends = np.cumsum(np.bincount(owner, minlength=len(sizes)), dtype=np.int64)
+    return SignaturePack(present, b"".join(digests), ends, hashes, minhash, params)
 
 
 def _digest(key: str) -> bytes:
@@ -176,6 +243,8 @@ def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
         their MinHash values ``[b * rows, (b + 1) * rows)`` are all equal (28 and 2 for the
         defaults).
     """
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     return lsh.b, lsh.r
 

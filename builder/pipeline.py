@@ -391,6 +391,7 @@ def _build_staged(
                     rows.add_document(work.rows, records_path, first_line)
             if failures:
                 raise documents_failed(failures)
+        runner.finish()  # the workers go while the gather steps run
         summary.stages = {s.name: s.counters for s in stages}
         summary.timings = {**{s.name: s.seconds for s in stages}, **summary.timings}
         laps = _Laps(summary.timings)

@@ -26,6 +26,7 @@ where their results are) and on every later partition.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
@@ -79,6 +80,11 @@ class Runner:
 
     def close(self) -> None:
         pass
+
+    def finish(self) -> None:
+        """No partition will be submitted any more: let the workers go while the gather steps
+        run (what :meth:`close` does, in the background; :meth:`close` waits for it). A build
+        calls it once its documents are through: a runner serves one build."""
 
     def describe(self) -> str:
         return "this process"
@@ -195,6 +201,7 @@ class DaskRunner(Runner):
         self.ahead = ahead * self.workers
         self._names: dict[str, str] = {}
         self._submitted = 0
+        self._closing: Optional[threading.Thread] = None
         with contextlib.suppress(Exception):
             from distributed import fire_and_forget
 
@@ -206,6 +213,16 @@ class DaskRunner(Runner):
         return f"{where} ({self.workers} worker threads)"
 
     def close(self) -> None:
+        self.finish()
+        assert self._closing is not None
+        self._closing.join()
+
+    def finish(self) -> None:
+        if self._closing is None:  # the client, and the cluster when this runner started it, closed in a thread of their own
+            self._closing = threading.Thread(target=self._close_now, name="eventds-dask-close", daemon=True)
+            self._closing.start()
+
+    def _close_now(self) -> None:
         with contextlib.suppress(Exception):
             self.client.close()
         if self.cluster is not None:
@@ -213,6 +230,8 @@ class DaskRunner(Runner):
                 self.cluster.close()
 
     def submit(self, what: str, fn: Callable[..., PartitionResult], *args: Any) -> Any:
+        if self._closing is not None:
+            raise ConfigError("this Dask runner let its workers go when its build ended: make a runner for each build")
         self._submitted += 1
         future = self.client.submit(fn, *args, pure=False, retries=RETRIES, priority=-self._submitted)
         self._names[future.key] = what

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Hashable, Iterable, Iterator, Optional, Sequence
 
 from .clean import BOILERPLATE_WINDOW, RULES_PATH, Boilerplate, check_cleaned, clean_article, load_rules
-from .dedup import DedupParams, SignaturePack, pack_signatures, signature
+from .dedup import DedupParams, SignaturePack, document_signatures, lsh_bands
 from .errors import ConfigError, DocumentsFailed, InputError
 from .ingest import Source
 from .records import Article, CleanArticle, Removal, Sentence
@@ -437,17 +437,22 @@ class Label(Stage):
 
 @dataclass
 class Signatures(Stage):
-    """The sentences -> their near-duplicate signatures (:func:`builder.dedup.signature`),
-    packed in a few arrays (:func:`builder.dedup.pack_signatures`); the index that links
-    them is built where the documents are gathered.
+    """The sentences -> their near-duplicate signatures, packed in a few arrays
+    (:func:`builder.dedup.document_signatures`); the index that links them is built where
+    the documents are gathered.
 
     Counters: ``signatures``, ``too short`` (sentences with too few shingles to count)."""
 
     name: ClassVar[str] = "signatures"
     params: DedupParams = field(default_factory=DedupParams)
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        bands, rows = lsh_bands(self.params.lsh_threshold, self.params.num_perm)
+        self.width = bands * rows  # worked out where the stage is made: a worker need not import datasketch
+
     def process(self, work: Work) -> None:
-        work.signatures = pack_signatures([signature(s.text, self.params) for s in work.sentences], self.params)
+        work.signatures = document_signatures([s.text for s in work.sentences], self.params, self.width)
         made = int(work.signatures.present.sum())
         self.counters["signatures"] += made
         self.counters["too short"] += len(work.sentences) - made

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import builder.dedup
-from builder.dedup import DedupParams, NearDuplicateIndex, Signature, pack_signatures, signature
+from builder.dedup import DedupParams, NearDuplicateIndex, Signature, document_signatures, pack_signatures, signature
 
 
 def clusters_of(sentences, params=DedupParams()):
@@ -277,6 +277,33 @@ def test_documents_indexed_by_their_packed_signatures_cluster_as_the_reference(m
     assert list(index.document_links()) == list(reference.document_links())
     members = [member for cluster in index.cluster_members() for member in cluster]
     assert members and all(doc == reference.doc_of[sid] for sid, doc in members)
+
+
+@pytest.mark.parametrize("params", [DedupParams(), DedupParams(shingle_words=2, num_perm=64, seed=7), DedupParams(min_shingles=1)])
+def test_signatures_are_datasketchs_minhash_and_a_documents_are_packed_at_once_as_one_by_one(params):
+    """The MinHash made without datasketch is datasketch's, value for value; a document's
+    signatures made at once are those made one by one, short sentences and repeats included."""
+    texts = [text for _, _, text in news_corpus(11, 120)] + ["He said.", "", "Ünïcode — “quotes” and émigrés fled Kharkiv on Friday night."]
+    texts += texts[:5]
+    for text in texts:
+        sig = signature(text, params)
+        if sig is None:
+            continue
+        reference = MinHash(num_perm=params.num_perm, seed=params.seed)
+        reference.update_batch([s.encode("utf-8") for s in builder.dedup.shingles(text, params.shingle_words)])
+        assert np.array_equal(sig.minhash, reference.hashvalues.astype(np.uint32))
+    one_by_one = pack_signatures([signature(text, params) for text in texts], params)
+    at_once = document_signatures(texts, params)
+    assert not one_by_one.present.all() and one_by_one.present.any()
+    for field in ("present", "ends", "hashes", "minhash"):
+        assert np.array_equal(getattr(at_once, field), getattr(one_by_one, field)), field
+    assert at_once.digests == one_by_one.digests and at_once.params == params
+    assert at_once.minhash.dtype == np.uint32 and at_once.hashes.dtype == np.uint64
+
+
+def test_a_document_without_a_sentence_long_enough_packs_no_signature():
+    pack = document_signatures(["He said.", "Fire."])
+    assert pack.present.tolist() == [False, False] and not len(pack.ends) and pack.minhash.shape == (0, 56)
 
 
 def test_a_pack_of_other_parameters_or_of_other_sentences_is_refused():
