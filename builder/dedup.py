@@ -635,21 +635,26 @@ class NearDuplicateIndex:
         for f in (self._hashes, self._band_file):
             f.flush()  # before the threads read them
 
+        sorting = threading.Lock()
+
         def link_band(band: int) -> None:
-            values = self._band(band)[firsts]
-            if self.rows == 1:
-                order = np.argsort(values[:, 0], kind="stable")
-            elif self.rows == 2:
-                order = np.argsort((values[:, 0].astype(np.uint64) << np.uint64(32)) | values[:, 1], kind="stable")
-            else:
-                order = np.lexsort(values.T[::-1])
-            ordered = values[order]
-            same = np.zeros(len(firsts) + 1, dtype=np.int8)  # same[i + 1]: i + 1 has i's values
-            same[1:-1] = (ordered[1:] == ordered[:-1]).all(axis=1)
-            edges = np.flatnonzero(np.diff(same))  # each run of equal values: its first and last index
-            del values, ordered, same
-            members_of = firsts[order]
-            starts, sizes = edges[0::2], edges[1::2] - edges[0::2] + 1
+            with sorting:  # one band sorted at a time: its arrays are the largest (about 40 bytes a signature)
+                values = self._band(band)[firsts]
+                if self.rows == 1:
+                    order = np.argsort(values[:, 0], kind="stable")
+                elif self.rows == 2:
+                    order = np.argsort((values[:, 0].astype(np.uint64) << np.uint64(32)) | values[:, 1], kind="stable")
+                else:
+                    order = np.lexsort(values.T[::-1])
+                ordered = values[order]
+                same = np.zeros(len(firsts) + 1, dtype=np.int8)  # same[i + 1]: i + 1 has i's values
+                same[1:-1] = (ordered[1:] == ordered[:-1]).all(axis=1)
+                edges = np.flatnonzero(np.diff(same))  # each run of two or more equal values: its first and last index
+                del values, ordered, same
+                sizes = edges[1::2] - edges[0::2] + 1
+                starts = np.cumsum(sizes) - sizes  # the runs' members, back to back
+                members_of = firsts[order[np.arange(int(sizes.sum())) + np.repeat(edges[0::2] - starts, sizes)]]
+                del order, edges
             short = sizes <= _SMALL_RUN  # (the order pairs are verified in changes no component)
             self._verify_short_runs(members_of, starts[short], sizes[short], forest)
             self._verify_long_runs(members_of, starts[~short], sizes[~short], forest)

@@ -202,6 +202,8 @@ class DaskRunner(Runner):
         self._names: dict[str, str] = {}
         self._submitted = 0
         self._closing: Optional[threading.Thread] = None
+        where = "a local Dask cluster" if cluster is not None else f"the Dask cluster at {client.scheduler.address}"
+        self._description = f"{where} ({self.workers} worker threads)"
         with contextlib.suppress(Exception):
             from distributed import fire_and_forget
 
@@ -209,8 +211,7 @@ class DaskRunner(Runner):
                 fire_and_forget(client.submit(_warm_up, workers=[worker], pure=False))
 
     def describe(self) -> str:
-        where = "a local Dask cluster" if self.cluster is not None else f"the Dask cluster at {self.client.scheduler.address}"
-        return f"{where} ({self.workers} worker threads)"
+        return self._description
 
     def close(self) -> None:
         self.finish()

@@ -80,7 +80,7 @@ class DocumentIndex:
 
     def add_sentences(self, doc_id: str, sentence_ids: Sequence[str], types: Iterable[Iterable[str]], signatures: SignaturePack) -> None:
         """Index consecutive sentences of one document known by their ids, event types and
-        signatures (:func:`builder.dedup.pack_signatures`, made elsewhere)."""
+        signatures (a :class:`~builder.dedup.SignaturePack`, made elsewhere)."""
         self.sentences[doc_id] += len(sentence_ids)
         for sentence_types in types:
             if sentence_types:

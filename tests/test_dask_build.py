@@ -307,6 +307,33 @@ def test_a_generated_corpus_built_on_a_local_cluster_is_the_one_process_build(on
 
 
 @pytest.mark.slow
+def test_a_runner_lets_the_cluster_go_once_its_documents_are_through_and_serves_one_build(dask_scheduler, tmp_path):
+    """The client is let go while the gather steps run (not the cluster: it is not the
+    build's), and the runner refuses a second build, with a message saying what to do."""
+    import distributed
+
+    from builder import runners
+    from builder.errors import ConfigError
+    from builder.pipeline import build as run
+
+    corpus = generated_corpus(tmp_path / "corpus", 20, seed=3)
+    statuses: list[str] = []
+    with runners.dask_runner(scheduler=dask_scheduler) as runner:
+        def progress(step: str) -> None:
+            if step == "publish":
+                runner._closing.join(timeout=30)  # let go in the background: done by now, or soon
+                statuses.append(runner.client.status)
+
+        run(corpus, tmp_path / "out", annotations_dir=no_annotations(corpus), runner=runner, progress=progress)
+        with pytest.raises(ConfigError, match="make a runner for each build"):
+            run(corpus, tmp_path / "again", annotations_dir=no_annotations(corpus), runner=runner)
+    assert statuses == ["closed"]
+    assert (tmp_path / "out" / "dataset").is_dir() and not (tmp_path / "again" / "dataset").exists()
+    with distributed.Client(dask_scheduler, timeout=60) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+
+
+@pytest.mark.slow
 def test_small_partitions_and_a_short_boilerplate_window_change_nothing_but_the_window(dask_scheduler, tmp_path, monkeypatch):
     """Partitions of 7 documents (18 of them, most in flight at once) and boilerplate learned
     from the first 40 documents: after the window, the stages run in one task per partition.
