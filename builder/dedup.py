@@ -330,8 +330,9 @@ _SMALL_RUN = 64
 _RUN_MEMBERS_AT_ONCE = 16_384
 #: How many (prefix shingle, member holding it) candidates are made at a time.
 _CANDIDATES_AT_ONCE = 1 << 18
-#: How many candidate pairs (of long runs, after the prefix filter, or of short runs) are counted exactly at a time.
-_PAIRS_AT_ONCE = 65_536
+#: How many candidate pairs (of long runs, after the prefix filter, or of short runs) are counted exactly at a
+#: time, by each thread: counting takes some tens of bytes a shingle of the smaller member of each.
+_PAIRS_AT_ONCE = 16_384
 #: The short runs of a band are verified together, about this many members' at a time: their
 #: shingle hashes (~20 each, 8 bytes a hash) are read together, and counted in buckets (64
 #: bytes each). Members are spread over the file: reading fewer at a time reads more in all.
