@@ -1,7 +1,7 @@
 """The build at scale: words per second with 1 and N workers against spaCy's sentencizer, peak memory, stage shares.
 
     python benchmarks/build_scale.py [--sentences 100000] [--workers 1,2] [--seed 1]
-                                     [--skip-blank] [--skip-local] [--skip-dask]
+                                     [--skip-blank] [--skip-local] [--skip-dask] [--repeat 1]
 
 Generates a news corpus of at least ``--sentences`` sentences (JSONL articles, as
 ``eventds build --corpus`` reads them) from a wide vocabulary: conflict, politics, economy,
@@ -24,7 +24,9 @@ run). Words/s of a build is over the ``build()`` call (the cluster's start inclu
 ``blank`` over ``nlp.pipe``. Targets: a build in one process keeps at least half of
 ``blank``'s words/s; 2 workers reach 1.7 times one worker's; no process's peak RSS reaches
 1 GiB at 1M sentences, and it stays flat from 100k to 1M. On a shared machine the figures
-are noisy: run it when nothing else does.
+are noisy: run it when nothing else does. ``--repeat N`` runs each N times, taking the runs
+in turn, and reports the median run of each (ratios between medians; the peak RSS the
+highest of any run).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import argparse
 import json
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -429,6 +432,7 @@ def main() -> None:
     parser.add_argument("--skip-blank", action="store_true", help="no spacy.blank run")
     parser.add_argument("--skip-local", action="store_true", help="no one-process build")
     parser.add_argument("--skip-dask", action="store_true", help="no Dask builds")
+    parser.add_argument("--repeat", type=int, default=1, help="run each N times, the runs taken in turn, and report each run's median (default 1)")
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -442,14 +446,20 @@ def main() -> None:
           f"{stats['distinct']} distinct ({stats['distinct'] / stats['sentences']:.2%}), {stats['words']} words, {stats['chars'] / 2**20:.1f} MiB of text", flush=True)
     runs = ([] if args.skip_blank else ["blank"]) + ([] if args.skip_local else ["build:0"])
     runs += [] if args.skip_dask else [f"build:{int(n)}" for n in args.workers.split(",") if n.strip()]
-    results: dict[str, tuple[dict[str, Any], dict[int, tuple[str, float]], float]] = {}
+    samples: dict[str, list[tuple[dict[str, Any], dict[int, tuple[str, float]], float]]] = {run: [] for run in runs}
     with tempfile.TemporaryDirectory(prefix="build-scale-") as tmp:
-        for run in runs:
-            argv = [sys.executable, __file__, "--run", run, "--corpus", str(corpus), "--out", str(Path(tmp) / run.replace(":", "-") / "out")]
-            results[run] = measured(argv)
-            r, peaks, _ = results[run]
-            print(f"  {label(run)}: {r['seconds']:.1f} s, {stats['words'] / r['seconds']:,.0f} words/s, peak RSS {max(m for _, m in peaks.values()):.0f} MiB", flush=True)
-    report(stats, results)
+        for k in range(max(args.repeat, 1)):  # in turn, so that what else the machine does weighs on every run alike
+            for run in runs:
+                argv = [sys.executable, __file__, "--run", run, "--corpus", str(corpus), "--out", str(Path(tmp) / f"{run.replace(':', '-')}-{k}" / "out")]
+                samples[run].append(measured(argv))
+                r, peaks, _ = samples[run][-1]
+                print(f"  {label(run)}: {r['seconds']:.1f} s, {stats['words'] / r['seconds']:,.0f} words/s, peak RSS {max(m for _, m in peaks.values()):.0f} MiB", flush=True)
+                shutil.rmtree(Path(tmp) / f"{run.replace(':', '-')}-{k}", ignore_errors=True)
+    if args.repeat > 1:
+        each = "; ".join(label(run) + " " + ", ".join(f"{r['seconds']:.1f}" for r, _, _ in xs) for run, xs in samples.items())
+        print(f"\nmedian of {args.repeat} runs each (seconds of each: {each})")
+    results = {run: sorted(xs, key=lambda x: x[0]["seconds"])[(len(xs) - 1) // 2] for run, xs in samples.items()}
+    report(stats, results, max((mib for xs in samples.values() for _, peaks, _ in xs for _, mib in peaks.values()), default=0.0))
 
 
 def label(run: str) -> str:
@@ -459,7 +469,9 @@ def label(run: str) -> str:
     return "build, 1 process" if n == 0 else f"build --workers {n}"
 
 
-def report(stats: dict[str, Any], results: dict[str, tuple[dict[str, Any], dict[int, tuple[str, float]], float]]) -> None:
+def report(stats: dict[str, Any], results: dict[str, tuple[dict[str, Any], dict[int, tuple[str, float]], float]], max_rss: float) -> None:
+    """The table of ``results`` (one run of each), and the ratios the issue sets targets for;
+    ``max_rss``: the peak RSS of any process of any run."""
     if not results:  # every run skipped: the corpus alone was made
         return
     words = stats["words"]
@@ -467,8 +479,7 @@ def report(stats: dict[str, Any], results: dict[str, tuple[dict[str, Any], dict[
     for run, (r, peaks, wall) in results.items():
         per = ", ".join(f"{role} {mib:.0f}" for role, mib in sorted(peaks.values(), key=lambda x: (x[0] != "main", -x[1])) if role != "resource tracker")
         print(f"{label(run):34} {r['seconds']:8.1f} {wall:9.1f} {words / r['seconds']:10,.0f} {r['sentences']:9} {per:>30}")
-    rss = [mib for _, peaks, _ in results.values() for role, mib in peaks.values()]
-    print(f"max peak RSS over every process: {max(rss):.0f} MiB (target < 1024 at 1M sentences)")
+    print(f"max peak RSS over every process: {max_rss:.0f} MiB (target < 1024 at 1M sentences)")
     speed = {run: words / r["seconds"] for run, (r, _, _) in results.items()}
     if "blank" in speed and "build:0" in speed:
         print(f"build, 1 process / blank: {speed['build:0'] / speed['blank']:.2f} (target >= 0.5)")
