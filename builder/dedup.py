@@ -68,10 +68,6 @@ def _shingles_of_normalised(normalised: str, n: int) -> set[str]:
     return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
-def _hashes(items: set[str]) -> np.ndarray:
-    return np.unique(np.array([int.from_bytes(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest(), "little") for s in items], dtype=np.uint64))
-
-
 def similar(a: np.ndarray, b: np.ndarray, params: DedupParams) -> bool:
     """Exact test of the near-duplicate definition on two sorted shingle-hash arrays."""
     return _similar_sizes(len(np.intersect1d(a, b, assume_unique=True)), len(a), len(b), params)
@@ -182,7 +178,8 @@ def _digest(key: str) -> bytes:
 class SignaturePack(NamedTuple):
     """The signatures of consecutive sentences (a document's) in five arrays: what a worker
     sends, unpickled about ten times quicker than a :class:`Signature` per sentence, and what
-    :meth:`NearDuplicateIndex.add_signatures` indexes at once. Made by :func:`pack_signatures`.
+    :meth:`NearDuplicateIndex.add_signatures` indexes at once. Made by :func:`document_signatures`
+    from the texts, or by :func:`pack_signatures` from signatures made one by one.
 
     Attributes:
         present: per sentence, whether it has a signature (else it is too short to count).
