@@ -401,16 +401,19 @@ def _build_staged(
         if not summary.sentences:
             raise InputError(f"{corpus or 'the embedded corpus'}: no sentence left after cleaning; nothing to publish")
 
-        release()  # what the stream freed, before the index's arrays
         progress("validate")
         checker.require_valid()  # every record was checked as it was written
+        del checker  # and its id table (about 50 bytes a record) is not needed again
+        release()  # what the stream and the checker freed, before the index's arrays
         laps.lap("validate")
 
         progress("split")
         write_clusters(index, records_path, stage / "duplicates.jsonl")
-        release()  # the index's arrays, before publishing
         laps.lap("index")
         result = assign_splits(index, previous)
+        index.duplicates.close()  # its files, and with the index its arrays, before publishing
+        del index
+        release()
         write_manifest(stage / MANIFEST_FILE, result.manifest)
         summary.new_documents, summary.conflicts = result.new_documents, list(result.conflicts)
         summary.manifest = result.manifest
