@@ -17,7 +17,6 @@ from html import unescape
 from importlib import metadata
 from typing import Any, Optional
 
-
 from .clean import dateline_date
 from .errors import InputError
 from .records import Article, DocumentMeta

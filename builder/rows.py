@@ -3,14 +3,13 @@
 A build's per-document stages end with the records stage (:class:`builder.stages.Records`),
 which makes, for the documents of its partition, the rows of every config
 (:func:`builder.publish.config_row`, pseudonyms put in, ``ClassLabel`` names encoded) as
-Arrow record batches per config, written as an lz4 Arrow IPC stream (:class:`PartitionRows`):
+one Arrow record batch per config, written as an lz4 Arrow IPC stream (:class:`PartitionRows`):
 the costly part of publishing runs in the workers. The split of a document is known only
 once every document is indexed, so the gatherer keeps the streams in files
-(:class:`GatheredRows`) and, once the
-split is assigned, reads them back one at a time and hands each document's rows to the
-writer of its split (:meth:`GatheredRows.write_dataset`). The folder is the one
-:func:`builder.publish.write_dataset` writes from the same records, byte for byte
-(:meth:`builder.publish.ShardWriter.write_batch`).
+(:class:`GatheredRows`) and, once the split is assigned, reads them back one at a time and
+hands each document's rows to the writer of its split (:meth:`GatheredRows.write_dataset`).
+The folder is the one :func:`builder.publish.write_dataset` writes from the same records,
+byte for byte (:meth:`builder.publish.ShardWriter.write_batch`).
 
 A record's place (``records.jsonl:LINE``) is known only where the records are gathered:
 what is made before names a record by :func:`here` and is put right by :func:`placed`.
