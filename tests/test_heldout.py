@@ -118,6 +118,20 @@ def test_rules_generalise_to_a_set_written_after_them(tmp_path):
     assert scores["realis_accuracy"] >= 0.85
 
 
+def assert_scored_above(name: str, tmp_path: Path, micro: float) -> list[dict]:
+    """A set of distinct ids whose spans are its texts' own, on which the labeller scores at
+    least ``micro`` micro overlap F1, 0.65 per type and 0.85 realis accuracy; its rows."""
+    rows = [json.loads(l) for l in (DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len({r["id"] for r in rows}) == len(rows)
+    assert all(r["text"][e["start"] : e["end"]] == e["text"] for r in rows for e in r["events"])
+    scores = evaluated(name, tmp_path)
+    assert scores["trigger_overlap"]["micro"]["f1"] >= micro, scores["trigger_overlap"]["micro"]
+    for t, s in scores["trigger_overlap"]["per_type"].items():
+        assert s["f1"] >= 0.65, (t, s)
+    assert scores["realis_accuracy"] >= 0.85
+    return rows
+
+
 def test_rules_generalise_to_a_set_written_after_guidelines_1_3(tmp_path):
     """``heldout_blind10``: twelve registers, most of which the other sets lack (parliamentary
     questions, armed-forces communiqués, eyewitness features, humanitarian flash updates, TV
@@ -125,14 +139,8 @@ def test_rules_generalise_to_a_set_written_after_guidelines_1_3(tmp_path):
     business and sport), written by two authors who never saw the rules and annotated by two others each
     under guidelines 1.3.0, adjudicated; scored once, with ``weak_rules.v7`` frozen before it
     was opened: 0.87 micro overlap F1 (``weak_rules.v6``: 0.83). Issue 16 asks 0.85 of it."""
-    rows = [json.loads(l) for l in (DATA / "heldout_blind10.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert len(rows) >= 150 and len({r["id"] for r in rows}) == len(rows)
-    assert all(r["text"][e["start"] : e["end"]] == e["text"] for r in rows for e in r["events"])
-    scores = evaluated("heldout_blind10", tmp_path)
-    assert scores["trigger_overlap"]["micro"]["f1"] >= 0.85, scores["trigger_overlap"]["micro"]
-    for t, s in scores["trigger_overlap"]["per_type"].items():
-        assert s["f1"] >= 0.65, (t, s)
-    assert scores["realis_accuracy"] >= 0.85
+    rows = assert_scored_above("heldout_blind10", tmp_path, micro=0.85)
+    assert len(rows) >= 150
 
 
 def test_rules_generalise_to_a_twelve_register_set_written_after_weak_rules_v7(tmp_path):
@@ -143,11 +151,5 @@ def test_rules_generalise_to_a_twelve_register_set_written_after_weak_rules_v7(t
     never saw the rules, annotated by two others under guidelines 1.3.0 and adjudicated; scored
     once, with ``weak_rules.v7`` unchanged: 0.848 micro overlap F1 (106 of 122 gold triggers
     found, 22 false), THREAT 0.72, ATTACK 0.79. A floor against regressions."""
-    rows = [json.loads(l) for l in (DATA / "heldout_blind11.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert len(rows) >= 150 and len({r["id"] for r in rows}) == len(rows) and len({r["register"] for r in rows}) == 12
-    assert all(r["text"][e["start"] : e["end"]] == e["text"] for r in rows for e in r["events"])
-    scores = evaluated("heldout_blind11", tmp_path)
-    assert scores["trigger_overlap"]["micro"]["f1"] >= 0.83, scores["trigger_overlap"]["micro"]
-    for t, s in scores["trigger_overlap"]["per_type"].items():
-        assert s["f1"] >= 0.65, (t, s)
-    assert scores["realis_accuracy"] >= 0.85
+    rows = assert_scored_above("heldout_blind11", tmp_path, micro=0.83)
+    assert len(rows) >= 150 and len({r["register"] for r in rows}) == 12
