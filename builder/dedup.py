@@ -154,7 +154,7 @@ def document_signatures(texts: Sequence[str], params: DedupParams = DedupParams(
         sizes.append(len(sh))
         encoded += [s.encode("utf-8") for s in sh]
     if not sizes:
-        return SignaturePack(present, b"", np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64), np.empty((0, width), dtype=np.uint32), params)
+        return _no_signatures(present, width, params)
     counts = np.array(sizes, dtype=np.int64)
     starts = np.cumsum(counts) - counts
     minhash = _minhash(encoded, starts, _permutations(params.num_perm, params.seed)[:, :width]).astype(np.uint32)
@@ -199,6 +199,11 @@ class SignaturePack(NamedTuple):
     params: DedupParams
 
 
+def _no_signatures(present: np.ndarray, width: int, params: DedupParams) -> SignaturePack:
+    """The pack of sentences none of which has a signature (all too short to count)."""
+    return SignaturePack(present, b"", np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64), np.empty((0, width), dtype=np.uint32), params)
+
+
 def pack_signatures(signatures: Sequence[Optional[Signature]], params: DedupParams = DedupParams()) -> SignaturePack:
     """The :class:`SignaturePack` of consecutive sentences' signatures (``None``: too short).
 
@@ -212,7 +217,7 @@ def pack_signatures(signatures: Sequence[Optional[Signature]], params: DedupPara
             raise ValueError(f"signature {k}: has {len(sig.minhash)} MinHash values, expected {params.num_perm} (was it made with other DedupParams?)")
     present = np.fromiter((s is not None for s in signatures), dtype=bool, count=len(signatures))
     if not kept:
-        return SignaturePack(present, b"", np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64), np.empty((0, bands * rows), dtype=np.uint32), params)
+        return _no_signatures(present, bands * rows, params)
     return SignaturePack(
         present,
         b"".join(_digest(s.key) for s in kept),
