@@ -348,11 +348,12 @@ def run_blank(corpus: Path) -> dict[str, Any]:
 
 
 def run_build(corpus: Path, out: Path, workers: int) -> dict[str, Any]:
-    from builder.allocator import use_system_arrow_pool
+    from builder.allocator import map_large_blocks, use_system_arrow_pool
     from builder.pipeline import build
     from builder.runners import make_runner
 
     use_system_arrow_pool()  # as `eventds build` does
+    map_large_blocks()
     t0 = time.perf_counter()
     with make_runner(workers or None) as runner:
         summary = build(corpus, out, annotations_dir=out.parent / "no-annotations", runner=runner)

@@ -342,11 +342,12 @@ def build(
     timings: bool = typer.Option(False, "--timings", help="Also print the seconds each step took and its share: each per-document stage's (added up over the worker processes), then the gather steps' (write, validate, index, split, report, publish)."),
 ) -> None:
     """Run every stage in order and publish the dataset (every labelling function's votes go to OUTPUT/votes/)."""
-    from .allocator import use_system_arrow_pool
+    from .allocator import map_large_blocks, use_system_arrow_pool
     from .pipeline import build as run
     from .runners import make_runner
 
     use_system_arrow_pool()  # Arrow's freed batches back to the heap the build's phases share (builder.allocator)
+    map_large_blocks()  # and the large arrays of the index and publishing back to the system once freed
     try:
         with err.status("building") as status:
             if workers is not None or scheduler is not None:

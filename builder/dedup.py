@@ -321,6 +321,9 @@ def _make_spill_folder(spill_dir: Optional[Union[str, Path]]) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{_SPILL_PREFIX}{os.getpid()}-", dir=parent))
 
 
+#: Signatures sorted at a time, about (exact copies by their digests, each band by its values):
+#: at 40 bytes a signature while a part is sorted, about 10 MiB.
+_SORT_ROWS = 1 << 18
 #: How many bands are verified at once, each by a thread of its own.
 _BAND_THREADS = 2
 #: A run of equal band values longer than this is verified through a prefix filter
@@ -600,49 +603,77 @@ class NearDuplicateIndex:
         self._chunk_sizes.append(self._fill)
         self._fill = 0
 
-    def _band(self, band: int) -> np.ndarray:
-        """The values of one band for every signature: a ``(signatures, rows)`` array."""
-        out = np.empty((len(self._rows), self.rows), dtype=np.uint32)
+    def _band_values(self, band: int) -> Iterator[tuple[int, np.ndarray]]:
+        """The values of one band, a chunk of signatures at a time: ``(first signature, (n, rows) array)``."""
         start = offset = 0
         for size in self._chunk_sizes:
             block = size * self.rows * 4
-            out[start : start + size] = np.frombuffer(self._band_file.read(offset + band * block, block), dtype=np.uint32).reshape(size, self.rows)
+            yield start, np.frombuffer(self._band_file.read(offset + band * block, block), dtype=np.uint32).reshape(size, self.rows)
             start += size
             offset += block * self.bands
-        return out
+
+    def _digest_part(self, part: int, parts: int) -> tuple[np.ndarray, np.ndarray]:
+        """The signatures (ascending) whose text digest falls in ``part`` of ``parts``, and their digests."""
+        m, rows, digests = len(self._rows), [], []
+        for start in range(0, m, _SORT_ROWS):
+            n = min(_SORT_ROWS, m - start)
+            d = np.frombuffer(self._digests.read(start * 16, n * 16), dtype=np.uint64).reshape(n, 2)
+            keep = np.flatnonzero(d[:, 0] % np.uint64(parts) == part)
+            rows.append((keep + start).astype(np.int32))
+            digests.append(d[keep])
+        return np.concatenate(rows), np.concatenate(digests)
+
+    def _band_part(self, band: int, part: int, parts: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The ``wanted`` signatures (a mask) whose values in ``band`` fall in ``part`` of ``parts``
+        (by their first value: MinHash values are minima, uniform in their low bits only), ascending,
+        and those values."""
+        rows, values = [], []
+        for start, v in self._band_values(band):
+            keep = np.flatnonzero(wanted[start : start + len(v)] & (v[:, 0] % np.uint32(parts) == part))
+            rows.append((keep + start).astype(np.int32))
+            values.append(v[keep])
+        if not rows:
+            return np.empty(0, dtype=np.int32), np.empty((0, self.rows), dtype=np.uint32)
+        return np.concatenate(rows), np.concatenate(values)
 
     def _sentence_id(self, number: int) -> str:
         start = self._id_end[number - 1] if number else 0
         return self._ids.read(start, self._id_end[number] - start).decode("utf-8", "surrogatepass")
 
     def _link(self) -> np.ndarray:
-        """The component of each signature (the smallest signature number in it)."""
+        """The component of each signature (the smallest signature number in it), as int32.
+
+        Signatures are sorted (by text digest, then by each band's values) in
+        ``ceil(signatures / _SORT_ROWS)`` parts by value, a part at a time, so that what the
+        index holds at once beside 6 bytes a signature does not grow with the corpus."""
         self._write_chunk()
         m = len(self._rows)
         if not m:
-            return np.empty(0, dtype=np.int64)
-        # exact copies: runs of equal digests, each linked to its first signature
-        digests = np.frombuffer(self._digests.read(0, m * 16), dtype=np.uint64).reshape(m, 2)
-        order = np.lexsort((digests[:, 1], digests[:, 0]))  # stable: a run is in arrival order
-        ordered = digests[order]
-        new_run = np.ones(m, dtype=bool)
-        new_run[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
-        first = order[np.maximum.accumulate(np.where(new_run, np.arange(m), 0))]
-        root = np.empty(m, dtype=np.int64)
-        root[order] = first
-        del digests, ordered, new_run, first, order
-        # the other copies add nothing: their candidates and verdicts are those of the first
-        firsts = np.flatnonzero(root == np.arange(m))
-        forest = _Forest(array("i", root.astype(np.int32).tobytes()))
-        del root
-        for f in (self._hashes, self._band_file):
+            return np.empty(0, dtype=np.int32)
+        for f in (self._hashes, self._band_file, self._digests):
             f.flush()  # before the threads read them
+        parts = -(-m // _SORT_ROWS)
+        # exact copies: runs of equal digests (all in one part), each linked to its first signature
+        root = np.arange(m, dtype=np.int32)
+        for part in range(parts):
+            rows, digests = self._digest_part(part, parts)
+            order = np.lexsort((digests[:, 1], digests[:, 0]))  # stable: a run is in arrival order
+            ordered = digests[order]
+            new_run = np.ones(len(rows), dtype=bool)
+            new_run[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+            root[rows[order]] = rows[order[np.maximum.accumulate(np.where(new_run, np.arange(len(rows)), 0))]]
+            del rows, digests, order, ordered, new_run
+        # the other copies add nothing: their candidates and verdicts are those of the first
+        first = root == np.arange(m, dtype=np.int32)
+        forest = _Forest(array("i", root.tobytes()))
+        del root
 
         sorting = threading.Lock()
 
-        def link_band(band: int) -> None:
-            with sorting:  # one band sorted at a time: its arrays are the largest (about 40 bytes a signature)
-                values = self._band(band)[firsts]
+        def link_part(band_part: tuple[int, int]) -> None:
+            band, part = band_part
+            with sorting:  # one part sorted at a time: its arrays are the largest (about 40 bytes a signature)
+                rows, values = self._band_part(band, part, parts, first)
                 if self.rows == 1:
                     order = np.argsort(values[:, 0], kind="stable")
                 elif self.rows == 2:
@@ -650,23 +681,23 @@ class NearDuplicateIndex:
                 else:
                     order = np.lexsort(values.T[::-1])
                 ordered = values[order]
-                same = np.zeros(len(firsts) + 1, dtype=np.int8)  # same[i + 1]: i + 1 has i's values
+                same = np.zeros(len(rows) + 1, dtype=np.int8)  # same[i + 1]: i + 1 has i's values
                 same[1:-1] = (ordered[1:] == ordered[:-1]).all(axis=1)
                 edges = np.flatnonzero(np.diff(same))  # each run of two or more equal values: its first and last index
                 del values, ordered, same
                 sizes = edges[1::2] - edges[0::2] + 1
                 starts = np.cumsum(sizes) - sizes  # the runs' members, back to back
-                members_of = firsts[order[np.arange(int(sizes.sum())) + np.repeat(edges[0::2] - starts, sizes)]]
-                del order, edges
+                members_of = rows[order[np.arange(int(sizes.sum())) + np.repeat(edges[0::2] - starts, sizes)]].astype(np.int64)
+                del rows, order, edges
             short = sizes <= _SMALL_RUN  # (the order pairs are verified in changes no component)
             self._verify_short_runs(members_of, starts[short], sizes[short], forest)
             self._verify_long_runs(members_of, starts[~short], sizes[~short], forest)
 
         # bands at once: their sorting, reading and counting run outside the interpreter's lock
         with ThreadPoolExecutor(max_workers=_BAND_THREADS) as pool:
-            for _ in pool.map(link_band, range(self.bands)):
+            for _ in pool.map(link_part, [(band, part) for band in range(self.bands) for part in range(parts)]):
                 pass
-        roots = np.frombuffer(forest.parent, dtype=np.int32).astype(np.int64)
+        roots = np.frombuffer(forest.parent, dtype=np.int32).copy()
         while True:  # every signature straight to its root
             up = roots[roots]
             if np.array_equal(up, roots):

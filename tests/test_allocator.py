@@ -38,3 +38,18 @@ def test_release_hands_freed_heap_memory_back():
     after = resident_kib()
     assert before - after > 150_000  # of the 250 MB freed
     assert above.sum() == 8_000
+
+
+def test_large_blocks_go_back_to_the_system_once_freed_however_large_the_last_one_was():
+    """glibc would take blocks of 2 MiB from its heap after one of 16 MiB was freed, and keep
+    them resident under a live one; with map_large_blocks they are handed back when freed."""
+    allocator.map_large_blocks()
+    big = np.ones(2**21)
+    del big  # 16 MiB freed: the size glibc would move its threshold to
+    blocks = [np.ones(2**18) for _ in range(100)]  # 2 MiB each
+    above = np.ones(8_000)  # allocated after them: a heap could not shrink from its top
+    before = resident_kib()
+    del blocks
+    after = resident_kib()
+    assert before - after > 150_000  # of the 200 MiB freed, without release()
+    assert above.sum() == 8_000

@@ -137,10 +137,12 @@ def corpora(draw) -> list[tuple[str, str, str]]:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(corpora(), st.sampled_from([1, 3, 8192]))
-def test_clusters_and_links_equal_the_reference_index(sentences, chunk_rows):
+@given(corpora(), st.sampled_from([1, 3, 8192]), st.sampled_from([1, 7, 1 << 18]))
+def test_clusters_and_links_equal_the_reference_index(sentences, chunk_rows, sort_rows):
+    """Whatever the chunks the band values are written in, and the parts they are sorted in."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(builder.dedup, "_CHUNK_ROWS", chunk_rows)
+        mp.setattr(builder.dedup, "_SORT_ROWS", sort_rows)
         assert_same_as_reference(sentences)
 
 
@@ -377,6 +379,7 @@ def test_short_runs_verified_together_link_what_the_reference_links(monkeypatch,
     members, exact copies, pairs that meet in several bands, and sentences long enough to
     have more than 255 shingles in one bucket."""
     monkeypatch.setattr(builder.dedup, "_CHUNK_ROWS", 97)
+    monkeypatch.setattr(builder.dedup, "_SORT_ROWS", 500)  # in parts: a run's equal values are in one
     monkeypatch.setattr(builder.dedup, "_SMALL_RUN", 24)  # the corpus has runs of 24 and longer
     monkeypatch.setattr(builder.dedup, "_PAIRS_AT_ONCE", pairs)
     monkeypatch.setattr(builder.dedup, "_MEMBERS_AT_ONCE", members)
