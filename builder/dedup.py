@@ -15,15 +15,12 @@ The index is built for a million sentences in well under a gigabyte: each senten
 number (its order of arrival); its id, shingle hashes and LSH band values go to append-only
 files in a temporary folder, and only a few integers per sentence stay in memory. Candidate
 pairs are found band by band by sorting the band values (what a distributed band shuffle
-would do) once the clusters are asked for.
+would do), a part of them at a time, once the clusters are asked for.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import tempfile
 import threading
 import weakref
 from array import array
@@ -31,11 +28,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO, Iterator, NamedTuple, Optional, Sequence, Union
+from typing import Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
 from .clean import normalise
+from .spill import AppendFile, make_folder, remove_folder
 
 
 @dataclass(frozen=True)
@@ -251,74 +249,8 @@ def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     return lsh.b, lsh.r
 
 
-class _AppendFile:
-    """An append-only file of bytes, read back at any offset with ``pread``.
-
-    Nothing is memory-mapped, so only what is being read counts in the resident memory.
-    """
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.size = 0
-        self._fh: BinaryIO = open(path, "w+b")  # noqa: SIM115 (closed by close())
-        self._dirty = False
-
-    def append(self, data: bytes) -> None:
-        """Append ``data`` at the end (``self.size`` before the call is where it starts)."""
-        self._fh.write(data)
-        self.size += len(data)
-        self._dirty = True
-
-    def read(self, offset: int, length: int) -> bytes:
-        """The ``length`` bytes written at ``offset``.
-
-        Raises:
-            OSError: when the file is shorter than that (it was removed or truncated).
-        """
-        self.flush()
-        data = os.pread(self._fh.fileno(), length, offset)
-        if len(data) != length:
-            raise OSError(f"{self.path}: expected {length} bytes at offset {offset}, read {len(data)}")
-        return data
-
-    def flush(self) -> None:
-        """Write out what is buffered (:meth:`read` does it too, but not safely from several threads at once)."""
-        if self._dirty:
-            self._fh.flush()
-            self._dirty = False
-
-    def close(self) -> None:
-        self._fh.close()
-
-
-def _remove(folder: Path, files: list[_AppendFile]) -> None:
-    for f in files:
-        f.close()
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-_SPILL_PREFIX = "eventds-dedup-"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _make_spill_folder(spill_dir: Optional[Union[str, Path]]) -> Path:
-    """A new temporary folder named after this process (``eventds-dedup-PID-XXXX``), after
-    removing those of processes no longer running (a killed build cannot remove its own)."""
-    parent = Path(spill_dir) if spill_dir is not None else Path(tempfile.gettempdir())
-    for old in parent.glob(f"{_SPILL_PREFIX}*"):
-        pid = old.name[len(_SPILL_PREFIX) :].split("-", 1)[0]
-        if old.is_dir() and not (pid.isdigit() and _alive(int(pid))):
-            shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{_SPILL_PREFIX}{os.getpid()}-", dir=parent))
+#: The prefix of the index's temporary folders (:func:`builder.spill.make_folder`).
+_SPILL_PREFIX = "eventds-dedup"
 
 
 #: Signatures sorted at a time, about (exact copies by their digests, each band by its values):
@@ -474,12 +406,12 @@ class _Forest:
 class NearDuplicateIndex:
     """Streams sentences in, links near-duplicates, and reports clusters.
 
-    Sentences are numbered by arrival. In memory, per sentence: its document's number, where
-    its id ends in the id file, and for a sentence with a signature its number and where its
-    shingle hashes end (24 bytes in all). On disk, in a temporary folder removed by
-    :meth:`close` (or when the index is garbage-collected, or by the next index made once
-    this process is gone): the ids, the shingle hashes, the
-    LSH band values and a 128-bit digest of the normalised text.
+    Sentences are numbered by arrival. In memory, for a sentence with a signature: its
+    number and where its shingle hashes end (12 bytes). On disk, in a temporary folder
+    (:mod:`builder.spill`) removed by :meth:`close` (or when the index is garbage-collected,
+    or by the next index made once this process is gone): the ids, each sentence's document
+    number and where its id ends, the shingle hashes, the LSH band values and a 128-bit
+    digest of the normalised text.
 
     The clusters are those of the definition in the module docstring, exactly as
     ``datasketch.MinHashLSH`` queried sentence by sentence would find them: exact copies
@@ -499,16 +431,17 @@ class NearDuplicateIndex:
         """
         self.params = params
         self.bands, self.rows = lsh_bands(params.lsh_threshold, params.num_perm)
-        self._folder = _make_spill_folder(spill_dir)
-        self._ids = _AppendFile(self._folder / "ids")  # utf-8 sentence ids, back to back
-        self._hashes = _AppendFile(self._folder / "hashes")  # uint64 shingle hashes, back to back
-        self._digests = _AppendFile(self._folder / "digests")  # 16 bytes per signature
-        self._band_file = _AppendFile(self._folder / "bands")  # chunks, each band after band
-        self._cleanup = weakref.finalize(self, _remove, self._folder, [self._ids, self._hashes, self._digests, self._band_file])
+        self._folder = make_folder(_SPILL_PREFIX, spill_dir)
+        self._ids = AppendFile(self._folder / "ids")  # utf-8 sentence ids, back to back
+        self._hashes = AppendFile(self._folder / "hashes")  # uint64 shingle hashes, back to back
+        self._digests = AppendFile(self._folder / "digests")  # 16 bytes per signature
+        self._band_file = AppendFile(self._folder / "bands")  # chunks, each band after band
         self._doc_number: dict[str, int] = {}
         self._doc_names: list[str] = []
-        self._doc = array("i")  # per sentence: its document's number
-        self._id_end = array("q")  # per sentence: where its id ends in the id file
+        self._docs = AppendFile(self._folder / "docs")  # per sentence: its document's number (int32)
+        self._id_ends = AppendFile(self._folder / "id_ends")  # per sentence: where its id ends in the id file (int64)
+        self._count = 0  # sentences
+        self._cleanup = weakref.finalize(self, remove_folder, self._folder, [self._ids, self._hashes, self._digests, self._band_file, self._docs, self._id_ends])
         self._rows = array("i")  # per signature: its sentence's number
         self._hash_end = array("q")  # per signature: where its hashes end (in hashes)
         self._chunk_rows = _CHUNK_ROWS
@@ -519,7 +452,7 @@ class NearDuplicateIndex:
         self._clustered_at = -1  # how many sentences there were when _clusters was made
 
     def __len__(self) -> int:
-        return len(self._doc)
+        return self._count
 
     @property
     def spill_folder(self) -> Path:
@@ -575,10 +508,11 @@ class NearDuplicateIndex:
         if number is None:
             number = self._doc_number[doc_id] = len(self._doc_names)
             self._doc_names.append(doc_id)
-        first = len(self._doc)
-        self._doc.extend(array("i", [number]) * len(sentence_ids))
+        first = self._count
+        self._count += len(sentence_ids)
+        self._docs.append((array("i", [number]) * len(sentence_ids)).tobytes())
         ids = [sid.encode("utf-8", "surrogatepass") for sid in sentence_ids]
-        self._id_end.frombytes((np.cumsum([len(i) for i in ids], dtype=np.int64) + self._ids.size).tobytes())
+        self._id_ends.append((np.cumsum([len(i) for i in ids], dtype=np.int64) + self._ids.size).tobytes())
         self._ids.append(b"".join(ids))
         if not len(pack.ends):
             return
@@ -637,8 +571,14 @@ class NearDuplicateIndex:
         return np.concatenate(rows), np.concatenate(values)
 
     def _sentence_id(self, number: int) -> str:
-        start = self._id_end[number - 1] if number else 0
-        return self._ids.read(start, self._id_end[number] - start).decode("utf-8", "surrogatepass")
+        if number:
+            start, end = np.frombuffer(self._id_ends.read((number - 1) * 8, 16), dtype=np.int64).tolist()
+        else:
+            start, end = 0, int(np.frombuffer(self._id_ends.read(0, 8), dtype=np.int64)[0])
+        return self._ids.read(start, end - start).decode("utf-8", "surrogatepass")
+
+    def _doc_id(self, number: int) -> str:
+        return self._doc_names[int(np.frombuffer(self._docs.read(number * 4, 4), dtype=np.int32)[0])]
 
     def _link(self) -> np.ndarray:
         """The component of each signature (the smallest signature number in it), as int32.
@@ -851,7 +791,7 @@ class NearDuplicateIndex:
 
     def _cluster_numbers(self) -> list[list[int]]:
         """Clusters as sentence numbers, in the order of :meth:`clusters`."""
-        if self._clustered_at == len(self._doc) and self._clusters is not None:
+        if self._clustered_at == self._count and self._clusters is not None:
             return self._clusters
         roots = self._link()
         sizes = np.bincount(roots, minlength=len(roots))
@@ -865,12 +805,12 @@ class NearDuplicateIndex:
             groups.append(members)
         groups.sort(key=lambda members: [sid for sid, _ in members])
         self._clusters = [[n for _, n in members] for members in groups]
-        self._clustered_at = len(self._doc)
+        self._clustered_at = self._count
         return self._clusters
 
     def cluster_members(self) -> list[list[tuple[str, str]]]:
         """The clusters of :meth:`clusters`, each member as ``(sentence_id, doc_id)``."""
-        return [[(self._sentence_id(n), self._doc_names[self._doc[n]]) for n in c] for c in self._cluster_numbers()]
+        return [[(self._sentence_id(n), self._doc_id(n)) for n in c] for c in self._cluster_numbers()]
 
     def clusters(self) -> list[list[str]]:
         """Clusters of two or more near-duplicate sentence ids, each sorted, sorted by first id."""
@@ -880,6 +820,6 @@ class NearDuplicateIndex:
         """Pairs of documents that share a near-duplicate cluster: for each cluster (in the
         order of :meth:`clusters`), its first document (in sorted order) with each other one."""
         for cluster in self._cluster_numbers():
-            docs = sorted({self._doc_names[self._doc[n]] for n in cluster})
+            docs = sorted({self._doc_id(n) for n in cluster})
             for other in docs[1:]:
                 yield docs[0], other

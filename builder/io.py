@@ -125,7 +125,8 @@ def umask() -> int:
     return mask
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` is running (another user's included)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -143,7 +144,7 @@ def remove_dead_temporaries(path: Path) -> list[Path]:
     for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         middle = tmp.name[len(path.name) + 2: -len(".tmp")]
         pid = middle.split(".", 1)[0] if "." in middle else ""
-        if pid.isdigit() and _alive(int(pid)):
+        if pid.isdigit() and process_alive(int(pid)):
             continue
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -7,6 +7,7 @@ Every problem is reported, sorted by location, as
 from __future__ import annotations
 
 import json
+import weakref
 from array import array
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,6 +22,7 @@ from jsonschema.validators import extend
 from .errors import InputError, ValidationFailed
 from .io import check_path, forbidden_characters, read_jsonl
 from .labelset import event_types, load_schema, validator
+from .spill import AppendFile, make_folder, remove_folder
 
 
 @dataclass(frozen=True, order=True)
@@ -237,24 +239,38 @@ def validate_records(records: Iterable[tuple[str, int, str, Any]]) -> Report:
     return checker.report()
 
 
+#: Records whose ids :class:`IdTable` keeps in memory before writing them out.
+ID_BLOCK = 65_536
+#: The prefix of :class:`IdTable`'s scratch folders (:func:`builder.spill.make_folder`).
+_SPILL_PREFIX = "eventds-ids"
+
+
 class IdTable:
-    """The ids of the records seen, to find those seen twice, in about 8 bytes of hash and
-    8 of line per record beside the id's UTF-8 bytes (a dict of id strings to their
-    ``FILE:LINE`` took about 240 bytes a record).
+    """The ids of the records seen, to find those seen twice, in 8 bytes of hash per record.
+
+    Each record's id, file and line are kept a block of :data:`ID_BLOCK` records at a time,
+    then written to scratch files (:mod:`builder.spill`) and read back only for records whose
+    hashes are equal: a million records hold 8 MiB, where arrays of ids and lines took about
+    50 MiB and a dict of id strings to their ``FILE:LINE`` about 240.
 
     Duplicates are found at the end (:meth:`duplicates`): records with equal 64-bit hashes
     are grouped, and within a group the ids themselves are compared, so a hash collision
     never makes a duplicate.
+
+    Args:
+        spill_dir: where to make the scratch folder, when one is needed (default: the system's).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, spill_dir: Optional[str | Path] = None) -> None:
         self._hashes = array("q")
-        self._lines = array("q")
-        self._files = array("I")
-        self._offsets = array("Q", [0])
-        self._ids = bytearray()
+        self._spill_dir = spill_dir
         self._file_names: dict[str, int] = {}
         self._labels: dict[int, str] = {}  # only for records without a line (a dataset row)
+        self._block = {"ids": bytearray(), "ends": array("q"), "lines": array("q"), "files": array("I")}
+        self._written = 0  # records written out
+        self._ids_written = 0  # id bytes written out
+        self._spilled: Optional[dict[str, AppendFile]] = None
+        self._cleanup: Optional[weakref.finalize] = None
 
     def __len__(self) -> int:
         return len(self._hashes)
@@ -262,18 +278,51 @@ class IdTable:
     def add(self, sid: str, file: str, line: int, label: str) -> None:
         """Note a record's id and where it is (``label`` is kept only when it is not ``record LINE``)."""
         self._hashes.append(hash(sid))
-        self._lines.append(line)
-        self._files.append(self._file_names.setdefault(file, len(self._file_names)))
+        block = self._block
+        block["lines"].append(line)
+        block["files"].append(self._file_names.setdefault(file, len(self._file_names)))
         if not line or label != f"record {line}":
             self._labels[len(self._hashes) - 1] = label
-        self._ids += sid.encode("utf-8", "surrogatepass")
-        self._offsets.append(len(self._ids))
+        block["ids"] += sid.encode("utf-8", "surrogatepass")
+        block["ends"].append(self._ids_written + len(block["ids"]))
+        if len(block["lines"]) >= ID_BLOCK:
+            self._write_block()
+
+    def close(self) -> None:
+        """Remove the scratch files (the table cannot be read afterwards)."""
+        if self._cleanup is not None:
+            self._cleanup()
+
+    def _write_block(self) -> None:
+        if self._spilled is None:
+            folder = make_folder(_SPILL_PREFIX, self._spill_dir)
+            self._spilled = {name: AppendFile(folder / name) for name in self._block}
+            self._cleanup = weakref.finalize(self, remove_folder, folder, list(self._spilled.values()))
+        for name, values in self._block.items():
+            self._spilled[name].append(bytes(values))
+        self._written = len(self._hashes)
+        self._ids_written += len(self._block["ids"])
+        self._block = {"ids": bytearray(), "ends": array("q"), "lines": array("q"), "files": array("I")}
+
+    def _value(self, name: str, n: int) -> int:
+        """Record ``n``'s ``ends``, ``lines`` or ``files``."""
+        column = self._block[name]
+        if n >= self._written:
+            return column[n - self._written]
+        assert self._spilled is not None
+        return array(column.typecode, self._spilled[name].read(n * column.itemsize, column.itemsize))[0]
 
     def _id(self, n: int) -> str:
-        return self._ids[self._offsets[n] : self._offsets[n + 1]].decode("utf-8", "surrogatepass")
+        start, end = self._value("ends", n - 1) if n else 0, self._value("ends", n)
+        if start >= self._ids_written:  # (a block's ids are written together)
+            data = bytes(self._block["ids"][start - self._ids_written : end - self._ids_written])
+        else:
+            assert self._spilled is not None
+            data = self._spilled["ids"].read(start, end - start)
+        return data.decode("utf-8", "surrogatepass")
 
     def _where(self, n: int, names: list[str]) -> str:
-        file, line = names[self._files[n]], self._lines[n]
+        file, line = names[self._value("files", n)], self._value("lines", n)
         return f"{file}:{line}" if line else f"{file} {self._labels[n]}"
 
     def duplicates(self) -> Iterator[tuple[str, str, int, str, str]]:
@@ -296,8 +345,8 @@ class IdTable:
             for n in order[start:end].tolist():
                 sid = self._id(n)
                 if sid in first:
-                    line = self._lines[n]
-                    yield names[self._files[n]], sid, line, self._labels.get(n, f"record {line}"), self._where(first[sid], names)
+                    line = self._value("lines", n)
+                    yield names[self._value("files", n)], sid, line, self._labels.get(n, f"record {line}"), self._where(first[sid], names)
                 else:
                     first[sid] = n
 

@@ -143,6 +143,29 @@ def test_ids_with_the_same_hash_are_told_apart_by_their_text(monkeypatch):
     assert sorted(table.duplicates()) == [("f.jsonl", "a", 3, "record 3", "f.jsonl:1"), ("f.jsonl", "b", 5, "record 5", "f.jsonl:2")]
 
 
+@pytest.mark.parametrize("block", [1, 2, 3, 1000])
+def test_ids_kept_on_disk_a_block_at_a_time_name_their_duplicates_as_in_memory(monkeypatch, tmp_path, block):
+    """Ids, files and lines written out every ``block`` records (an id's first and second
+    use on disk, in memory, or one in each; labels of dataset rows; ids of other scripts)
+    name the same duplicates; the scratch folder goes when the table is closed."""
+    monkeypatch.setattr("builder.validate.ID_BLOCK", block)
+    monkeypatch.setattr("builder.validate.hash", lambda sid: len(sid), raising=False)  # collisions too
+    table = IdTable(spill_dir=tmp_path)
+    ids = ["doc-a", "doc-b", "é-ü", "doc-a", "doc-c", "é-ü", "doc-b", "x", "doc-a"]
+    for line, sid in enumerate(ids, 1):
+        table.add(sid, "f.jsonl" if line < 6 else "g.jsonl", line if line != 7 else 0, f"record {line}" if line != 7 else "train row 3")
+    assert sorted(table.duplicates()) == [
+        ("f.jsonl", "doc-a", 4, "record 4", "f.jsonl:1"),
+        ("g.jsonl", "doc-a", 9, "record 9", "f.jsonl:1"),
+        ("g.jsonl", "doc-b", 0, "train row 3", "f.jsonl:2"),
+        ("g.jsonl", "é-ü", 6, "record 6", "f.jsonl:3"),
+    ]
+    folders = list(tmp_path.glob("eventds-ids-*"))
+    assert len(folders) == (1 if block < len(ids) else 0)
+    table.close()
+    assert not list(tmp_path.glob("eventds-ids-*"))
+
+
 def test_a_build_with_an_invalid_record_names_it_in_the_build_folder_and_publishes_nothing(tmp_path, monkeypatch):
     from builder import human, pipeline
     from builder.errors import ValidationFailed
