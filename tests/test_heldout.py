@@ -153,3 +153,23 @@ def test_rules_generalise_to_a_twelve_register_set_written_after_weak_rules_v7(t
     found, 22 false), THREAT 0.72, ATTACK 0.79. A floor against regressions."""
     rows = assert_scored_above("heldout_blind11", tmp_path, micro=0.83)
     assert len(rows) >= 150 and len({r["register"] for r in rows}) == 12
+
+
+@pytest.mark.parametrize("pool", ["learning", "learning_digest"])
+def test_a_learning_pool_is_whole_articles_of_valid_gold_that_nothing_trains_on(pool):
+    """``benchmarks/learning_curve.py`` reveals a pool's articles as corrections and scores
+    the rest: each line names its article, each gold event is a span of its text with a type
+    and realis of the label set, and no sentence is in the human layer or the gold the tagger
+    first trains on (``annotations/``)."""
+    labels = json.loads((Path(__file__).parents[1] / "guidelines" / "labels.json").read_text(encoding="utf-8"))
+    rows = [json.loads(line) for f in sorted((DATA / pool).glob("*.jsonl")) for line in f.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 500 and len({r["id"] for r in rows}) == len(rows)
+    docs = [r["doc"] for r in rows]
+    blocks = [d for k, d in enumerate(docs) if k == 0 or d != docs[k - 1]]
+    assert len(blocks) == len(set(blocks)) >= 30  # an article's lines are together
+    assert sum(len(r["events"]) for r in rows) >= 300
+    for r in rows:
+        for e in r["events"]:
+            assert r["text"][e["start"] : e["end"]] == e["text"] and e["type"] in labels["event_types"] and e["realis"] in {"ACTUAL", "GENERIC", "OTHER"}, r["id"]
+    trained = {json.loads(line)["text"] for name in ("human.jsonl", "news_gold.jsonl") for line in (Path(__file__).parents[1] / "annotations" / name).read_text(encoding="utf-8").splitlines() if line.strip()}
+    assert not trained & {r["text"] for r in rows}
