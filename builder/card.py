@@ -37,8 +37,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from .labelset import HUMAN_STATUSES, event_types, guidelines, guidelines_version, project_file
 from .split import SPLITS
@@ -400,27 +401,107 @@ def quality_section(quality: dict) -> str:
 # --- Licence -------------------------------------------------------------------------------------
 
 
-def licence_evidence(stats: Any) -> tuple[list[list[Any]], int]:
-    """Per published document what the text itself says of its source (``document`` fields,
-    given only where the text states them), and how many published sentences carry a licence
-    or permission statement."""
+#: Up to this many documents the card lists each with what its text states of its source;
+#: past it, the card sums them up per outlet (each document's fields are in the ``documents`` config).
+LISTED_DOCUMENTS = 100
+#: The outlets the card's table and ``LICENSE`` name one by one, those of most documents first;
+#: the others are counted together.
+LISTED_OUTLETS = 100
+_NOT_STATED = "not stated"
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass
+class Sources:
+    """What the published documents' texts state of their sources (their ``document``
+    fields), added once per document: every document's fields while there are at most
+    :data:`LISTED_DOCUMENTS`, and per outlet how many documents name an author, a date and
+    a URL, with the earliest and latest date. Past that many documents, what it holds grows
+    with the outlets, not the documents."""
+
+    documents: int = 0
+    listed: Optional[dict[str, tuple]] = field(default_factory=dict)  # doc_id -> (outlet, author, published, url); None past LISTED_DOCUMENTS
+    outlets: dict[str, list] = field(default_factory=dict)  # outlet ("" if not stated) -> [documents, with author, with date, with URL, earliest, latest full date]
+
+    def add(self, doc_id: str, meta: dict) -> None:
+        """Count one document (once) by its ``document`` fields."""
+        fields = (meta.get("outlet") or "", meta.get("author") or "", meta.get("published") or "", meta.get("canonical_url") or meta.get("source_url") or "")
+        self.documents += 1
+        if self.listed is not None:
+            self.listed[doc_id] = fields
+            if len(self.listed) > LISTED_DOCUMENTS:
+                self.listed = None
+        iso = fields[2][:10] if _ISO_DATE.match(fields[2]) else None  # (a date as the text states it may be partial)
+        self._count(fields[0], [1, int(bool(fields[1])), int(bool(fields[2])), int(bool(fields[3])), iso, iso])
+
+    def merge(self, other: "Sources") -> None:
+        """Add another set of documents (none of them counted here)."""
+        self.documents += other.documents
+        if self.listed is not None and other.listed is not None and len(self.listed) + len(other.listed) <= LISTED_DOCUMENTS:
+            self.listed.update(other.listed)
+        else:
+            self.listed = None
+        for outlet, counts in other.outlets.items():
+            self._count(outlet, counts)
+
+    def _count(self, outlet: str, counts: list) -> None:
+        mine = self.outlets.get(outlet)
+        if mine is None:
+            self.outlets[outlet] = list(counts)
+            return
+        for k in range(4):
+            mine[k] += counts[k]
+        dates = [d for d in (mine[4], counts[4]) if d]
+        mine[4] = min(dates) if dates else None
+        dates = [d for d in (mine[5], counts[5]) if d]
+        mine[5] = max(dates) if dates else None
+
+    def named_outlets(self) -> list[str]:
+        """The outlets documents name, those of most documents first (then by name)."""
+        return [o for o, _ in sorted(((o, c) for o, c in self.outlets.items() if o), key=lambda oc: (-oc[1][0], oc[0]))]
+
+    def with_outlet(self) -> int:
+        return self.documents - self.outlets.get("", [0])[0]
+
+    def with_author(self) -> int:
+        return sum(c[1] for c in self.outlets.values())
+
+
+def licence_evidence(stats: Any) -> tuple[list[str], list[list[Any]], int]:
+    """What the published documents' texts say of their sources (``document`` fields, given
+    only where the text states them): a table's header and rows, per document up to
+    :data:`LISTED_DOCUMENTS` documents, per outlet past them; and how many published
+    sentences carry a licence or permission statement."""
+    sources: Sources = stats.sources
+    if sources.listed is not None:
+        rows = [[f"`{doc_id}`", *(v or _NOT_STATED for v in fields)] for doc_id, fields in sorted(sources.listed.items())]
+        return ["document", "outlet", "author", "published", "URL"], rows, stats.licence_statements
     rows = []
-    for doc_id, meta in sorted(stats.document_meta.items()):
-        rows.append([f"`{doc_id}`", meta.get("outlet") or "not stated", meta.get("author") or "not stated",
-                     meta.get("published") or "not stated", meta.get("canonical_url") or meta.get("source_url") or "not stated"])
-    return rows, stats.licence_statements
+    outlets = sources.named_outlets()
+    for outlet in outlets[:LISTED_OUTLETS] + ([""] if "" in sources.outlets else []):
+        n, author, dated, url, first, last = sources.outlets[outlet]
+        rows.append([outlet or _NOT_STATED, n, author, dated, (first if first == last else f"{first} to {last}") if first else _NOT_STATED, url])
+    if len(outlets) > LISTED_OUTLETS:
+        rest = [sources.outlets[o] for o in outlets[LISTED_OUTLETS:]]
+        rows.insert(LISTED_OUTLETS, [f"{len(rest)} other outlets", sum(c[0] for c in rest), sum(c[1] for c in rest), sum(c[2] for c in rest), "", sum(c[3] for c in rest)])
+    return ["outlet", "documents", "with an author", "with a date", "full dates, earliest to latest", "with a URL"], rows, stats.licence_statements
 
 
 def licence_section(stats: Any, extra: dict) -> str:
-    rows, statements = licence_evidence(stats)
+    header, rows, statements = licence_evidence(stats)
+    sources: Sources = stats.sources
     corpus = extra.get("corpus") or {}
     description = corpus["description"].strip() + "\n\n" if corpus.get("description") else ""
-    with_outlet = sum(1 for r in rows if r[1] != "not stated")
-    with_author = sum(1 for r in rows if r[2] != "not stated")
     statement_note = (
         f"{statements} published sentences contain words of a licence or permission statement; read them before reuse."
         if statements else
         "No published sentence states a licence, a copyright waiver or a permission to republish."
+    )
+    per = (
+        "Outlets, authors and dates below are given only where the article text itself states them."
+        if sources.listed is not None else
+        f"Per outlet, below (more than {LISTED_DOCUMENTS} documents; each document's fields are in the `documents` "
+        "config), counted only where the article text itself states them."
     )
     return (
         "## Licence and sources\n\n"
@@ -433,22 +514,24 @@ def licence_section(stats: Any, extra: dict) -> str:
         "authors' copyright. They are **not licensed** by this dataset; they are included to develop and evaluate "
         "annotation tooling. Check your own right to use them (e.g. text-and-data-mining exceptions where you are) "
         "before training or redistributing.\n\n"
-        f"Evidence the texts give ({len(rows)} documents; {with_outlet} name their outlet, {with_author} an author): "
-        f"{statement_note} Outlets, authors and dates below are given only where the article text itself states them.\n\n"
-        + _table(["document", "outlet", "author", "published", "URL"], rows)
+        f"Evidence the texts give ({sources.documents} documents; {sources.with_outlet()} name their outlet, {sources.with_author()} an author): "
+        f"{statement_note} {per}\n\n"
+        + _table(header, rows)
     )
 
 
 def dataset_license_text(stats: Any, extra: dict) -> str:
     """``LICENSE`` of the published folder: the annotations' licence and the texts' status."""
-    rows, statements = licence_evidence(stats)
-    outlets = sorted({r[1] for r in rows if r[1] != "not stated"})
+    sources: Sources = stats.sources
+    statements = stats.licence_statements
+    outlets = sources.named_outlets()
+    named = sorted(outlets[:LISTED_OUTLETS]) + ([f"{len(outlets) - LISTED_OUTLETS} other outlets"] if len(outlets) > LISTED_OUTLETS else [])
+    unnamed = sources.documents - sources.with_outlet()
     return (
         f"This dataset has two parts under different terms ({LICENSE_SLUG}).\n\n"
         "1. The texts (the `text` and `tokens` fields and the `document` metadata) are news articles"
-        + (f" by {', '.join(outlets)}" if outlets else "")
-        + (f" ({sum(1 for r in rows if r[1] == 'not stated')} of {len(rows)} documents do not name their outlet)"
-           if any(r[1] == "not stated" for r in rows) else "")
+        + (f" by {', '.join(named)}" if named else "")
+        + (f" ({unnamed} of {sources.documents} documents do not name their outlet)" if unnamed else "")
         + ". They remain under their publishers' and authors' copyright and are NOT licensed by this dataset. "
         + ("No published sentence states a licence or a permission to republish. " if not statements else
            f"{statements} published sentences contain words of a licence or permission statement. ")

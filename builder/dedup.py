@@ -584,8 +584,11 @@ class NearDuplicateIndex:
         """The component of each signature (the smallest signature number in it), as int32.
 
         Signatures are sorted (by text digest, then by each band's values) in
-        ``ceil(signatures / _SORT_ROWS)`` parts by value, a part at a time, so that what the
-        index holds at once beside 6 bytes a signature does not grow with the corpus."""
+        ``ceil(signatures / _SORT_ROWS)`` parts by value, a part at a time: beyond 5 bytes a
+        signature (the union-find forest and which signatures are first copies), the sorting
+        holds about as much for a million signatures as for 250,000. What still grows with
+        the corpus is the longest runs of equal band values (a common phrase's MinHash: 2,800
+        members at 100k sentences, 28,000 at 1M), whose shingles are verified together."""
         self._write_chunk()
         m = len(self._rows)
         if not m:

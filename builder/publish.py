@@ -30,7 +30,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from . import swap
 from .bio import bio_labels, to_bio
-from .card import CARD_NAME, STATS_NAME, card_body, card_metadata, count_licence_statements, write_card  # noqa: F401  (card_* re-exported)
+from .card import CARD_NAME, STATS_NAME, Sources, card_body, card_metadata, count_licence_statements, write_card  # noqa: F401  (card_* re-exported)
 from .errors import InputError
 from .io import read_jsonl, umask
 from .labelset import event_types
@@ -137,7 +137,7 @@ class PublishStats:
     spans_left_out: list = field(default_factory=list)  # (config, formats.LeftOut) of spans bio's arg_tags or ee cannot hold
     guidelines: Counter = field(default_factory=Counter)  # guidelines version of the records -> sentences
     status_guidelines: Counter = field(default_factory=Counter)  # (status, guidelines version) -> sentences
-    document_meta: dict[str, dict] = field(default_factory=dict)  # doc_id -> its ``document`` fields
+    sources: Sources = field(default_factory=Sources)  # what each document's ``document`` fields state
     licence_statements: int = 0  # sentences with words of a licence or permission statement
     example: Optional[dict] = None
 
@@ -430,8 +430,9 @@ def write_dataset(
             for done_split, row in documents.add(split, record, where):
                 writers["documents", done_split].write(row)
             stats.sentences[split] += 1
+            first = record["doc_id"] not in stats.documents[split]  # (a document is in one split)
             stats.documents[split].add(record["doc_id"])
-            _count_record(stats, record)
+            _count_record(stats, record, first)
             stats.events[split].update(e["type"] for e in record["events"])
             stats.sentences_with[split].update(record["labels"])
             if stats.example is None and split == "train" and record["events"]:
@@ -442,12 +443,14 @@ def write_dataset(
     return _write_folder(out_dir, PublishStats(), fill, card_extra)
 
 
-def _count_record(stats: PublishStats, record: dict[str, Any]) -> None:
-    """Count what :class:`PublishStats` says of a record whatever its split."""
+def _count_record(stats: PublishStats, record: dict[str, Any], first_of_document: bool) -> None:
+    """Count what :class:`PublishStats` says of a record whatever its split (its document's
+    sources with its document's first record)."""
     stats.status[record["status"]] += 1
     stats.guidelines[record.get("guidelines_version") or "none"] += 1
     stats.status_guidelines[record["status"], record.get("guidelines_version") or "none"] += 1
-    stats.document_meta.setdefault(record["doc_id"], dict(record.get("document") or {}))
+    if first_of_document:
+        stats.sources.add(record["doc_id"], record.get("document") or {})
     stats.licence_statements += count_licence_statements(record["text"])
 
 

@@ -84,8 +84,7 @@ def _add_split_free(into: PublishStats, stats: PublishStats) -> None:
     """Add to ``into`` what ``stats`` counted whatever the split (:func:`builder.publish._count_record`)."""
     for name in ("status", "guidelines", "status_guidelines"):
         getattr(into, name).update(getattr(stats, name))
-    for doc_id, meta in stats.document_meta.items():
-        into.document_meta.setdefault(doc_id, meta)
+    into.sources.merge(stats.sources)
     into.licence_statements += stats.licence_statements
 
 
@@ -134,7 +133,7 @@ class PartitionRows:
             except InputError as e:
                 return DocumentRows(doc_id, len(records), error=str(e))
             records[k] = record
-            _count_record(stats, record)
+            _count_record(stats, record, k == 0)
             events.update(e["type"] for e in record["events"])
             labels.update(record["labels"])
             if out.example < 0 and record["events"]:

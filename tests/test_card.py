@@ -253,3 +253,41 @@ def test_the_card_of_the_embedded_corpus(tmp_path):
     shown = json.loads(re.search(r"```json\n(.*?)\n```", text.split("## Example (`spans`, train)")[1], re.DOTALL)[1])
     ds = load_published(out, "spans")
     assert shown == {k: v for k, v in next(r for r in ds["train"] if r["id"] == shown["id"]).items() if k in shown}
+
+
+def test_past_the_listed_documents_the_card_sums_up_sources_per_outlet(tmp_path, monkeypatch):
+    """A corpus of many documents gets a table per outlet (documents, authors, dates, URLs
+    stated; the earliest and latest full date), the outlets past the listed ones counted
+    together and those that name none last, not a row per document; LICENSE names the
+    outlets the same way. Counted as documents come or merged from parts, the same."""
+    monkeypatch.setattr(cardmod, "LISTED_DOCUMENTS", 2)
+    monkeypatch.setattr(cardmod, "LISTED_OUTLETS", 2)
+    doc = lambda outlet, author=None, published=None, url=None: {"outlet": outlet, "title": None, "published": published, "author": author, "source_file": None, "canonical_url": url}
+    documents = {
+        "d0": doc("Rudaw", "Lawk Ghafuri", "2021-01-05"), "d1": doc("Rudaw", None, "2020-03-31", "https://rudaw.net/x"),
+        "d2": doc("Reuters", None, "March 2021"), "d3": doc(None), "d4": doc(None, "A. Writer"), "d5": doc("AFP"),
+    }
+    records = [record(id=f"{d}-1", doc_id=d, document=meta) for d, meta in documents.items()]
+    records.append(record(id="d1-2", doc_id="d1", index=1, document=doc("Other")))  # a later record of d1 counts for nothing
+    out, stats = build(tmp_path, records, splits={d: "train" for d in documents})
+    text = (out / "README.md").read_text(encoding="utf-8")
+    assert "Evidence the texts give (6 documents; 4 name their outlet, 2 an author)" in text
+    assert "| outlet | documents | with an author | with a date | full dates, earliest to latest | with a URL |" in text
+    table = text.split("| outlet | documents |")[1].split("\n\n")[0]
+    assert [line for line in table.splitlines() if line.startswith("| ") and "---" not in line] == [
+        "| Rudaw | 2 | 1 | 2 | 2020-03-31 to 2021-01-05 | 1 |",
+        "| AFP | 1 | 0 | 0 | not stated | 0 |",
+        "| 1 other outlets | 1 | 0 | 1 |  | 0 |",
+        "| not stated | 2 | 1 | 0 | not stated | 0 |",
+    ]
+    assert "`d0`" not in text and "Other" not in text
+    licence = (out / "LICENSE").read_text(encoding="utf-8")
+    assert "news articles by AFP, Rudaw, 1 other outlets (2 of 6 documents do not name their outlet)." in licence
+
+    whole, first, second = cardmod.Sources(), cardmod.Sources(), cardmod.Sources()
+    for k, (d, meta) in enumerate(documents.items()):
+        whole.add(d, meta)
+        (first if k < 2 else second).add(d, meta)
+    assert first.listed is not None and second.listed is None
+    first.merge(second)
+    assert (first.documents, first.listed, first.outlets) == (whole.documents, None, stats.sources.outlets) == (6, None, whole.outlets)
