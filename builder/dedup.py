@@ -253,8 +253,8 @@ def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
 _SPILL_PREFIX = "eventds-dedup"
 
 
-#: Signatures sorted at a time, about (exact copies by their digests, each band by its values):
-#: at 40 bytes a signature while a part is sorted, about 10 MiB.
+#: About how many signatures are sorted at a time, by their digests (exact copies) or by one
+#: band's values: a part takes about 40 bytes a signature while it is sorted, 10 MiB.
 _SORT_ROWS = 1 << 18
 #: How many bands are verified at once, each by a thread of its own.
 _BAND_THREADS = 2
