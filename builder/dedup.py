@@ -615,8 +615,8 @@ class NearDuplicateIndex:
 
         def link_part(band_part: tuple[int, int]) -> None:
             band, part = band_part
+            rows, values = self._band_part(band, part, parts, first)  # (read by both threads at once: 12 bytes a signature of the part)
             with sorting:  # one part sorted at a time: its arrays are the largest (about 40 bytes a signature)
-                rows, values = self._band_part(band, part, parts, first)
                 if self.rows == 1:
                     order = np.argsort(values[:, 0], kind="stable")
                 elif self.rows == 2:
