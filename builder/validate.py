@@ -245,6 +245,11 @@ ID_BLOCK = 65_536
 _SPILL_PREFIX = "eventds-ids"
 
 
+def _id_block() -> dict[str, Any]:
+    """An empty block of :class:`IdTable`: the records' ids back to back, where each ends, their lines and file numbers."""
+    return {"ids": bytearray(), "ends": array("q"), "lines": array("q"), "files": array("I")}
+
+
 class IdTable:
     """The ids of the records seen, to find those seen twice, in 8 bytes of hash per record.
 
@@ -266,7 +271,7 @@ class IdTable:
         self._spill_dir = spill_dir
         self._file_names: dict[str, int] = {}
         self._labels: dict[int, str] = {}  # only for records without a line (a dataset row)
-        self._block = {"ids": bytearray(), "ends": array("q"), "lines": array("q"), "files": array("I")}
+        self._block = _id_block()
         self._written = 0  # records written out
         self._ids_written = 0  # id bytes written out
         self._spilled: Optional[dict[str, AppendFile]] = None
@@ -302,7 +307,7 @@ class IdTable:
             self._spilled[name].append(bytes(values))
         self._written = len(self._hashes)
         self._ids_written += len(self._block["ids"])
-        self._block = {"ids": bytearray(), "ends": array("q"), "lines": array("q"), "files": array("I")}
+        self._block = _id_block()
 
     def _value(self, name: str, n: int) -> int:
         """Record ``n``'s ``ends``, ``lines`` or ``files``."""
