@@ -9,9 +9,12 @@ instead when it is installed.
 
 from __future__ import annotations
 
+import threading
+import weakref
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import spacy
 from spacy.language import Language
@@ -63,3 +66,45 @@ def segmenter(model: Optional[str] = None) -> Language:
 def tokenizer(model: Optional[str] = None) -> Language:
     """A pipeline used for its tokenizer only (``make_doc``): blank English by default."""
     return _load(model)
+
+
+#: A pipeline keeps the new words of the first this many texts it processes within
+#: :func:`bounded_vocab` in its vocabulary (most words of the texts after, and spaCy's
+#: tokenizer cache, which is filled only outside a memory zone and holds 10,000 chunks).
+KEPT_TEXTS = 500
+
+
+class _Usage:
+    def __init__(self) -> None:
+        self.texts = 0
+        self.lock = threading.Lock()
+
+
+_USAGE: "weakref.WeakKeyDictionary[Language, _Usage]" = weakref.WeakKeyDictionary()
+_USAGE_LOCK = threading.Lock()
+
+
+@contextmanager
+def bounded_vocab(nlp: Language) -> Iterator[None]:
+    """Process one text (or a few) with ``nlp`` within: its vocabulary stops growing with the corpus.
+
+    spaCy keeps every new word a pipeline meets (a lexeme and its strings, about 400 bytes),
+    so a process that reads millions of distinct news sentences grows by hundreds of MiB of
+    names, numbers and misspellings. The words of the first :data:`KEPT_TEXTS` blocks are kept;
+    after that each block runs in a spaCy memory zone (``Language.memory_zone``), which frees
+    the words it added when it ends. What the pipeline makes in the block (``Doc``, ``Span``,
+    ``Token``) must not be used after it: take strings and offsets out inside. Tokens, sentence
+    boundaries and attributes are the same either way. One thread at a time per pipeline
+    (a zone swaps the vocabulary's memory pool for everyone using it).
+    """
+    with _USAGE_LOCK:
+        usage = _USAGE.get(nlp)
+        if usage is None:
+            usage = _USAGE[nlp] = _Usage()
+    with usage.lock:
+        usage.texts += 1
+        if usage.texts <= KEPT_TEXTS:
+            yield
+        else:
+            with nlp.memory_zone():
+                yield

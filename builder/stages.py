@@ -305,12 +305,13 @@ class Segment(Stage):
     model: Optional[str] = None
 
     def process(self, work: Work) -> None:
-        from .nlp import segmenter
+        from .nlp import bounded_vocab, segmenter
         from .segment import segment_article
 
         assert work.clean is not None
         nlp = resource(("segmenter", self.model), lambda: segmenter.__wrapped__(self.model))
-        work.sentences = list(segment_article(work.clean, self.model, nlp))
+        with bounded_vocab(nlp):  # the sentences are plain records: nothing of spaCy's leaves the block
+            work.sentences = list(segment_article(work.clean, self.model, nlp))
         work.clean = None
         self.counters["sentences"] += len(work.sentences)
 

@@ -64,3 +64,20 @@ def test_sentence_offsets_map_back_to_the_raw_text_exactly(paragraphs, sep):
 def test_an_opening_quote_starts_the_sentence_it_opens():
     texts = [s.text for s in sentences_of("“We deny it,” he said on Monday. “This claim is false.” Then silence.")]
     assert texts == ["“We deny it,” he said on Monday.", "“This claim is false.”", "Then silence."]
+
+
+def test_the_segment_stage_keeps_the_words_of_its_first_documents_only_and_splits_as_without(monkeypatch):
+    """spaCy keeps every new word a pipeline meets; past :data:`builder.nlp.KEPT_TEXTS`
+    documents the segment stage frees the words each adds (a memory zone), and splits the same."""
+    from builder import nlp as nlp_module
+    from builder import stages
+    from builder.stages import Segment, Work
+
+    monkeypatch.setattr(nlp_module, "KEPT_TEXTS", 3)
+    monkeypatch.setattr(stages, "_RESOURCES", {})  # a pipeline of its own, that has read nothing
+    raws = [f"Officials in Qorvath{i} said {i + 2} people were hurt. Zelmira{i} denied it.\n\nA second paragraph, “quoted.” Then more." for i in range(8)]
+    works = [Work(i, f"d{i}", "test", clean=clean_article(Article(f"d{i}", raw))) for i, raw in enumerate(raws)]
+    out = list(Segment().run(works))
+    assert [w.sentences for w in out] == [sentences_of(raw, f"d{i}") for i, raw in enumerate(raws)]
+    nlp = stages.resource(("segmenter", None), lambda: None)
+    assert [(f"Qorvath{i}" in nlp.vocab, f"Zelmira{i}" in nlp.vocab) for i in range(8)] == [(True, True)] * 3 + [(False, False)] * 5

@@ -202,3 +202,18 @@ def test_labels_are_the_same_over_spacy_tokens():
     reference.tokenize = spacy_tokenizer(None)
     assert list(reference.label_texts(texts)) == fast
     assert sum(map(len, fast)) > 200
+
+
+def test_words_spacy_cuts_for_the_labeller_are_not_kept_once_warm(monkeypatch):
+    """A chunk the short rules leave to spaCy (a URL, an e-mail address) is cut in a memory
+    zone once the pipeline has cut :data:`builder.nlp.KEPT_TEXTS` texts: its words are not kept."""
+    from builder import nlp as nlp_module
+
+    monkeypatch.setattr(nlp_module, "KEPT_TEXTS", 0)
+    monkeypatch.setattr(tokens_module, "_CHUNKS", {})
+    text = "See https://example.org/qx7-zorvek?id=991 or write to a.zorvek77@example.org (U.S.-backed)."
+    doc = spacy.blank("en")(text)
+    got = tokenize(text)
+    assert (got.words, got.starts, got.ends) == ([t.lower_ for t in doc], [t.idx for t in doc], [t.idx + len(t) for t in doc])
+    vocab = nlp_module.tokenizer().vocab
+    assert [w in vocab for w in ("https://example.org/qx7-zorvek?id=991", "a.zorvek77@example.org")] == [False, False]

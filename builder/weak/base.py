@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import AbstractSet, Any, Callable, Container, Optional, Protocol, Sequence, runtime_checkable
 
 from ..errors import ConfigError
-from ..nlp import tokenizer
+from ..nlp import bounded_vocab, tokenizer
 from ..tokens import Tokens
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
@@ -205,8 +205,9 @@ class SpacyTokenizer:
     def __call__(self, text: str) -> Tokens:
         if self._nlp is None:
             self._nlp = tokenizer(self.model)
-        doc = self._nlp.make_doc(text)
-        return Tokens(text, [t.lower_ for t in doc], [t.idx for t in doc], ends=[t.idx + len(t) for t in doc])
+        with bounded_vocab(self._nlp):
+            doc = self._nlp.make_doc(text)
+            return Tokens(text, [t.lower_ for t in doc], [t.idx for t in doc], ends=[t.idx + len(t) for t in doc])
 
     def __getstate__(self) -> dict[str, Any]:
         return {"model": self.model, "_nlp": None}
