@@ -436,8 +436,7 @@ class NearDuplicateIndex:
         self._hashes = AppendFile(self._folder / "hashes")  # uint64 shingle hashes, back to back
         self._digests = AppendFile(self._folder / "digests")  # 16 bytes per signature
         self._band_file = AppendFile(self._folder / "bands")  # chunks, each band after band
-        self._doc_number: dict[str, int] = {}
-        self._doc_names: list[str] = []
+        self._doc_names: list[str] = []  # per document number, its id (no dictionary: consecutive sentences of a document share a number)
         self._docs = AppendFile(self._folder / "docs")  # per sentence: its document's number (int32)
         self._id_ends = AppendFile(self._folder / "id_ends")  # per sentence: where its id ends in the id file (int64)
         self._count = 0  # sentences
@@ -504,10 +503,9 @@ class NearDuplicateIndex:
             raise ValueError(f"document {doc_id!r}: signatures made with other DedupParams ({pack.params}) than the index's ({self.params})")
         if len(pack.present) != len(sentence_ids) or pack.minhash.shape != (len(pack.ends), self.bands * self.rows):
             raise ValueError(f"document {doc_id!r}: {len(sentence_ids)} sentences, but a pack of {len(pack.present)} with MinHash values of shape {pack.minhash.shape}")
-        number = self._doc_number.get(doc_id)
-        if number is None:
-            number = self._doc_number[doc_id] = len(self._doc_names)
+        if not self._doc_names or self._doc_names[-1] != doc_id:
             self._doc_names.append(doc_id)
+        number = len(self._doc_names) - 1
         first = self._count
         self._count += len(sentence_ids)
         self._docs.append((array("i", [number]) * len(sentence_ids)).tobytes())

@@ -224,9 +224,11 @@ def tokenize_chunk(chunk: str) -> Chunk:
 
 #: The tokens of each space-delimited chunk seen. Like spaCy's tokenizer, which also works
 #: chunk by chunk and caches, most words of news text are found here; the cache is emptied
-#: when it reaches :data:`CACHE_SIZE` entries.
+#: when it reaches :data:`CACHE_SIZE` entries (about 350 bytes each: 7 MiB at most). On
+#: 300k distinct generated news sentences, 20,000 entries miss 207k chunks where 100,000
+#: miss 67k (and hold up to 33 MiB), for about 1 us a sentence more.
 _CHUNKS: dict[str, Chunk] = {}
-CACHE_SIZE = 100_000
+CACHE_SIZE = 20_000
 
 
 def tokenize(text: str) -> Tokens:

@@ -249,6 +249,17 @@ def test_cluster_members_carry_their_documents():
     assert index.cluster_members() == [[("a1", "a"), ("b1", "b")]]
 
 
+def test_a_documents_sentences_added_apart_keep_their_document():
+    """Document numbers stand for ids only (no dictionary of every document): a document whose
+    sentences come apart is named as one whose sentences come together."""
+    shared = "One long shared sentence about the rocket attack on the base."
+    index = NearDuplicateIndex()
+    for sid, doc, text in [("a1", "a", shared), ("b1", "b", "Something else happened in another city entirely today."), ("a2", "a", "Officials said the convoy was ambushed near the northern border crossing."), ("c1", "c", shared + "!"), ("b2", "b", "Officials said the convoy was ambushed near the northern border crossing!")]:
+        index.add(sid, doc, text)
+    assert index.cluster_members() == [[("a1", "a"), ("c1", "c")], [("a2", "a"), ("b2", "b")]]
+    assert list(index.document_links()) == [("a", "c"), ("a", "b")]
+
+
 def test_a_signature_of_other_parameters_is_refused():
     index = NearDuplicateIndex(DedupParams(num_perm=64))
     with pytest.raises(ValueError, match="64"):

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from builder.dedup import pack_signatures
 from builder.records import Event, Sentence
 from builder.split import FAR_FROM_TARGET, SPLITS, DocumentIndex, assign_splits, group_documents
 
@@ -35,6 +36,16 @@ def index_of(docs, signature=False):
         for s in sentences:
             index.add(s, signature)
     return index
+
+
+def test_the_document_index_reads_as_counts_per_document_and_per_type():
+    """Rows of counts in arrays, read as the dictionaries the splitter uses: every document's
+    sentences; only documents with events, each with a ``Counter``, a type outside the label set too."""
+    index = index_of([document("a", 2, types=(A, A, C)), document("b", 3), document("c", 1, types=("RIOT",))], signature=None)
+    index.add_sentences("b", ["b-9"], [(T,)], pack_signatures([None]))
+    assert dict(index.sentences) == {"a": 2, "b": 4, "c": 1} and index.sentences.get("z", 0) == 0
+    assert dict(index.events) == {"a": {A: 2, C: 1}, "b": {T: 1}, "c": {"RIOT": 1}}
+    assert ("z" in index.events, index.events.get("z"), len(index.events)) == (False, None, 3)
 
 
 def split_of(result):
