@@ -123,12 +123,15 @@ def _special_cases() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
         infix_finditer=spacy_tokenizer.infix_finditer,
         url_match=spacy_tokenizer.url_match,
     )
-    found_later = frozenset(
-        k
-        for k, pieces in rules.items()
-        if (spacy_tokenizer.find_prefix(k) or spacy_tokenizer.find_suffix(k) or spacy_tokenizer.find_infix(k) or " " in k)
-        and [t.text for t in plain(k)] != [p[ORTH] for p in pieces]
-    )
+    from .nlp import bounded_vocab, tokenizer
+
+    with bounded_vocab(tokenizer()):  # (it shares the vocabulary of _with_spacy's pipeline: one thread at a time)
+        found_later = frozenset(
+            k
+            for k, pieces in rules.items()
+            if (spacy_tokenizer.find_prefix(k) or spacy_tokenizer.find_suffix(k) or spacy_tokenizer.find_infix(k) or " " in k)
+            and [t.text for t in plain(k)] != [p[ORTH] for p in pieces]
+        )
     return frozenset(rules), unchanged, found_later
 
 
