@@ -105,6 +105,7 @@ class _Documents:
 
     def __init__(self, types: int) -> None:
         self._types = types
+        self._width = 3 + 2 * types
         self._ids: list[str] = []
         self._numbers = array("q")  # per document: first line, sentences, example, events per type, labels per type
 
@@ -118,10 +119,10 @@ class _Documents:
         return len(self._ids)
 
     def sentences(self, at: int) -> int:
-        return self._numbers[at * (3 + 2 * self._types) + 1]
+        return self._numbers[at * self._width + 1]
 
     def __iter__(self) -> Iterator[_Document]:
-        width, t = 3 + 2 * self._types, self._types
+        width, t = self._width, self._types
         for at, doc_id in enumerate(self._ids):
             n = self._numbers[at * width : (at + 1) * width]
             yield _Document(doc_id, n[0], n[1], tuple(n[3 : 3 + t]), tuple(n[3 + t :]), n[2])

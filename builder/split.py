@@ -88,6 +88,11 @@ class DocumentIndex:
             self._events.extend(bytes(len(self._types)))  # (array.extend of a bytes-like of zeros: one 0 per byte)
         return row
 
+    def _event_row(self, row: int) -> array:
+        """A document's events, a count per type of the label set."""
+        width = len(self._types)
+        return self._events[row * width : (row + 1) * width]
+
     def _count(self, doc_id: str, row: int, types: Iterable[str]) -> None:
         width = len(self._types)
         for t in types:
@@ -144,9 +149,7 @@ class _EventCounts(Mapping[str, Counter[str]]):
 
     def __getitem__(self, doc_id: str) -> Counter[str]:
         index = self._index
-        row = index._number[doc_id]
-        width = len(index._types)
-        found = Counter({t: n for t, n in zip(index._types, index._events[row * width : (row + 1) * width]) if n})
+        found = Counter({t: n for t, n in zip(index._types, index._event_row(index._number[doc_id])) if n})
         found.update(index._other.get(doc_id, {}))
         if not found:
             raise KeyError(doc_id)
@@ -157,8 +160,7 @@ class _EventCounts(Mapping[str, Counter[str]]):
         row = index._number.get(doc_id)  # type: ignore[call-overload]
         if row is None:
             return False
-        width = len(index._types)
-        return any(index._events[row * width : (row + 1) * width]) or doc_id in index._other
+        return any(index._event_row(row)) or doc_id in index._other
 
     def __iter__(self) -> Iterator[str]:
         return (d for d in self._index._number if d in self)

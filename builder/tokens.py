@@ -201,8 +201,9 @@ def _simple_chunk(chunk: str) -> Optional[tuple[list[int], list[int]]]:
 def _with_spacy(text: str) -> tuple[list[str], list[int], list[int]]:
     from .nlp import bounded_vocab, tokenizer
 
-    with bounded_vocab(tokenizer()):  # (its vocabulary would keep every URL, number and name it cuts)
-        doc = _spacy()(text)
+    nlp = tokenizer()  # (the pipeline of _spacy())
+    with bounded_vocab(nlp):  # (its vocabulary would keep every URL, number and name it cuts)
+        doc = nlp.tokenizer(text)
         return [t.lower_ for t in doc], [t.idx for t in doc], [t.idx + len(t) for t in doc]
 
 
