@@ -12,6 +12,7 @@ in :class:`SentenceTokens`.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Iterable, Optional, Sequence
 
@@ -19,7 +20,7 @@ import spacy
 
 from .errors import EventdsError
 from .labelset import event_types
-from .tokens import tokenize
+from .tokens import Tokens, tokenize
 
 
 class AlignmentError(EventdsError):
@@ -57,8 +58,9 @@ class SentenceTokens:
 
     __slots__ = ("_by_end", "_by_start", "ends", "spaces", "starts", "text", "texts")
 
-    def __init__(self, text: str) -> None:
-        tokens = tokenize(text)
+    def __init__(self, text: str, tokens: Optional[Tokens] = None) -> None:
+        if tokens is None or tokens.text != text:
+            tokens = tokenize(text)
         self.text = text
         self.starts: list[int] = tokens.starts
         self.ends: list[int] = tokens.ends
@@ -89,11 +91,28 @@ class SentenceTokens:
         return self.text[self.starts[first] : self.ends[stop - 1]] if stop > first else ""
 
 
-@lru_cache(maxsize=256)
-def sentence_tokens(text: str) -> SentenceTokens:
-    """The :class:`SentenceTokens` of ``text`` (the last few are kept: the ``bio``, ``ee`` and
-    ``arg_tags`` forms of a sentence share one tokenization)."""
-    return SentenceTokens(text)
+#: The :class:`SentenceTokens` of the last texts asked for, by text.
+_RECENT: dict[str, SentenceTokens] = {}
+_RECENT_LOCK = threading.Lock()
+RECENT_SIZE = 256
+
+
+def sentence_tokens(text: str, tokens: Optional[Tokens] = None) -> SentenceTokens:
+    """The :class:`SentenceTokens` of ``text``. The last :data:`RECENT_SIZE` are kept: the
+    ``bio``, ``ee`` and ``arg_tags`` forms of a sentence share one tokenization.
+
+    Args:
+        tokens: what :func:`builder.tokens.tokenize` already gave for ``text`` (the weak
+            labeller's tokens): used instead of tokenizing again when it is of this text.
+    """
+    found = _RECENT.get(text)
+    if found is None:
+        found = SentenceTokens(text, tokens)
+        with _RECENT_LOCK:  # (the records of a cluster's worker threads are made at once)
+            if len(_RECENT) >= RECENT_SIZE:
+                del _RECENT[next(iter(_RECENT))]  # the oldest
+            _RECENT[text] = found
+    return found
 
 
 def bio_labels() -> list[str]:

@@ -24,13 +24,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from functools import lru_cache
-from typing import Any, Callable, Iterator, Mapping, NamedTuple, Optional
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, Optional, Sequence
 
+from .bio import sentence_tokens
 from .errors import InputError
 from .formats import document_row
 from .io import read_jsonl
 from .labelset import event_types
 from .pseudonyms import pseudonymise
+from .tokens import Tokens
 from .publish import CONFIGS, SENTENCE_CONFIGS, PublishStats, ShardWriter, _count_record, _encoder, _write_folder, config_features, config_row
 
 #: A partition's rows become Arrow data every this many sentences (as Python objects they
@@ -144,8 +146,14 @@ class PartitionRows:
         self._batches: dict[str, list[Any]] = {c: [] for c in CONFIGS}
         self.stats = PublishStats()  # what does not depend on the split
 
-    def add(self, doc_id: str, records: list[dict[str, Any]]) -> DocumentRows:
-        """Make the rows of one document's records (valid ones: :class:`~builder.validate.StreamValidator`)."""
+    def add(self, doc_id: str, records: list[dict[str, Any]], tokens: Optional[Sequence[Optional[Tokens]]] = None) -> DocumentRows:
+        """Make the rows of one document's records (valid ones: :class:`~builder.validate.StreamValidator`).
+
+        Args:
+            tokens: each record's text as :func:`builder.tokens.tokenize` cut it (the weak
+                labeller's), for its ``bio``, ``ee`` and ``arg_tags`` tokens; a text is
+                tokenized here when its tokens are not given (or are another text's).
+        """
         types = event_types()
         events: Counter = Counter()
         labels: Counter = Counter()
@@ -157,6 +165,8 @@ class PartitionRows:
             try:
                 if self.pseudonyms is not None:
                     record = pseudonymise(record, self.pseudonyms, where)
+                if tokens is not None and tokens[k] is not None:
+                    sentence_tokens(record["text"], tokens[k])  # (the configs' rows below find them)
                 for config in SENTENCE_CONFIGS:
                     rows[config].append(config_row(config, record, where, out.bio_left_out, out.spans_left_out))
             except InputError as e:

@@ -129,6 +129,9 @@ class Work:
         clean: the cleaned article, until the segment stage.
         removals: what cleaning removed.
         sentences: the sentence records (segment), with their weak events (label).
+        tokens: the labeller's tokens of each sentence (label), from which the records stage
+            makes the ``bio`` rows without tokenizing again (``None`` for a sentence whose
+            labeller tokenizes otherwise); dropped there.
         votes: every labelling function's votes on the sentences, one string of
             ``votes/<function>.jsonl`` lines per function, in the labeller's order.
         signatures: the sentences' near-duplicate signatures, packed (:class:`~builder.dedup.SignaturePack`).
@@ -149,6 +152,7 @@ class Work:
     clean: Optional[CleanArticle] = None
     removals: tuple[Removal, ...] = ()
     sentences: list[Sentence] = field(default_factory=list)
+    tokens: Optional[list] = None
     votes: tuple[str, ...] = ()
     signatures: Optional[SignaturePack] = None
     lines: str = ""
@@ -163,7 +167,7 @@ class Work:
 
     def done(self) -> "Work":
         """What the gather needs of a document that went through every stage (the texts dropped)."""
-        self.source = self.article = self.clean = None
+        self.source = self.article = self.clean = self.tokens = None
         return self
 
 
@@ -411,11 +415,13 @@ class Label(Stage):
 
         sentences = [s for w in works for s in w.sentences]
         recorder = VotesRecorder(labeller.functions)
-        events = list(labeller.label_texts((s.text for s in sentences), (s.id for s in sentences), recorder))
+        tokens: list = []
+        events = list(labeller.label_texts((s.text for s in sentences), (s.id for s in sentences), recorder, tokens))
         i = 0
         for work in works:
             n = len(work.sentences)
             work.sentences = [with_weak_events(s, e, labeller.version) for s, e in zip(work.sentences, events[i : i + n])]
+            work.tokens = tokens[i : i + n]
             work.votes = recorder.lines(i, i + n)
             i += n
 
@@ -510,7 +516,8 @@ class Records(Stage):
         work.facts = [(s.id, s.doc_id, tuple(e.type for e in s.events), s.status in HUMAN_STATUSES) for s in sentences]
         work.sentences = []
         bad = sum(bool(p) for p in work.problems)
-        work.rows = None if bad else self.rows.add(work.id, records)
+        work.rows = None if bad else self.rows.add(work.id, records, work.tokens)
+        work.tokens = None
         self.counters["records"] += len(records)
         self.counters["human"] += sum(f[3] for f in work.facts)
         if bad:

@@ -114,3 +114,22 @@ def test_sentence_tokens_are_spacys_tokens_texts_spaces_and_strict_spans(text, s
         assert tokens.char_span(start, end) == (None if span is None else (span.start, span.end))
         if span is not None:
             assert tokens.span_text(span.start, span.end) == span.text
+
+
+def test_a_build_makes_its_bio_rows_from_the_labellers_tokens_without_tokenizing_again(tmp_path, monkeypatch):
+    """The records stage is given each sentence's tokens as the weak labeller cut them: the
+    ``bio``, ``ee`` and ``arg_tags`` rows tokenize no sentence a second time."""
+    import pyarrow.parquet as pq
+
+    from builder import bio
+    from builder.pipeline import build
+
+    again = []
+    monkeypatch.setattr(bio, "tokenize", lambda text: again.append(text) or tokenize(text))
+    bio.sentence_tokens("A sentence no build has cut: 12 drones, 3 shells.")
+    assert len(again) == 1  # (the counter counts)
+    again.clear()
+    summary = build(out_dir=tmp_path / "out")
+    rows = sum(pq.read_metadata(f).num_rows for f in (tmp_path / "out" / "dataset" / "data" / "bio").glob("*.parquet"))
+    assert rows == summary.sentences > 100
+    assert again == []

@@ -140,19 +140,31 @@ class WeakLabeller:
         and counts (:meth:`builder.weak.events.Aggregator.events`), counted in ``stats``."""
         return self.aggregator.events(doc, self.functions, sentence_id, self.stats, own_tokens=self.tokenize is tokenize)
 
-    def label_texts(self, texts: Iterable[str], ids: Optional[Iterable[Any]] = None, votes: Optional[Union[VotesWriter, VotesRecorder]] = None) -> Iterator[list[Event]]:
+    def label_texts(
+        self,
+        texts: Iterable[str],
+        ids: Optional[Iterable[Any]] = None,
+        votes: Optional[Union[VotesWriter, VotesRecorder]] = None,
+        tokens: Optional[list[Optional[Tokens]]] = None,
+    ) -> Iterator[list[Event]]:
         """Yield the events of each text, in order, streaming (labelled :data:`BATCH_SIZE` at a time).
 
         Args:
             ids: the id of each text, named in ``stats.unplaceable_examples`` (and needed for ``votes``).
             votes: where to write every function's votes.
+            tokens: each text's tokens are appended to it as the text is labelled: those of
+                :func:`builder.tokens.tokenize`, which the ``bio`` config is made of, or
+                ``None`` when this labeller tokenizes otherwise (``--model``).
         """
+        own = self.tokenize is tokenize
         pairs = zip(texts, ids if ids is not None else itertools.repeat(None))
         while batch := list(itertools.islice(pairs, BATCH_SIZE)):
             docs = self.annotate_batch([self.make_doc(text) for text, _ in batch])
             for doc, (_, sentence_id) in zip(docs, batch):
                 if votes is not None:
                     votes.write(sentence_id, doc)
+                if tokens is not None:
+                    tokens.append(doc.tokens if own else None)
                 yield self.events(doc, sentence_id)
 
     def votes_writer(self, folder: Path) -> VotesWriter:
