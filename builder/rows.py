@@ -151,8 +151,9 @@ class PartitionRows:
 
         Args:
             tokens: each record's text as :func:`builder.tokens.tokenize` cut it (the weak
-                labeller's), for its ``bio``, ``ee`` and ``arg_tags`` tokens; a text is
-                tokenized here when its tokens are not given (or are another text's).
+                labeller's), for its ``bio``, ``ee`` and ``arg_tags`` tokens. A text is
+                tokenized here when its tokens are not given, are not one per record, or
+                are another text's.
         """
         types = event_types()
         events: Counter = Counter()
@@ -160,13 +161,14 @@ class PartitionRows:
         out = DocumentRows(doc_id, len(records))
         rows: dict[str, list[dict]] = {c: [] for c in CONFIGS}
         stats = PublishStats()
+        given = tokens if tokens is not None and len(tokens) == len(records) else None
         for k, record in enumerate(records):
             where = here(k)
             try:
                 if self.pseudonyms is not None:
                     record = pseudonymise(record, self.pseudonyms, where)
-                if tokens is not None and tokens[k] is not None:
-                    sentence_tokens(record["text"], tokens[k])  # (the configs' rows below find them)
+                if given is not None and given[k] is not None:
+                    sentence_tokens(record["text"], given[k])  # (the configs' rows below find them)
                 for config in SENTENCE_CONFIGS:
                     rows[config].append(config_row(config, record, where, out.bio_left_out, out.spans_left_out))
             except InputError as e:

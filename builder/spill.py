@@ -2,17 +2,22 @@
 sentence: append-only files of bytes, in a temporary folder named after the process.
 
 A folder is removed when its owner closes it or is garbage-collected, or, after a kill, by
-the next folder made with the same prefix once the process that made it is gone. Nothing is
-memory-mapped: only what is being read counts in the process's resident memory.
+the next folder made with the same prefix once the process that made it is gone. Nothing
+stays memory-mapped: only what is being read counts in the process's resident memory
+(:meth:`AppendFile.gather` maps a stretch of a file for one call).
 """
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Optional, Union
+from typing import Any, BinaryIO, Optional, Union
+
+import numpy as np
 
 from .io import process_alive
 
@@ -43,6 +48,31 @@ class AppendFile:
         if len(data) != length:
             raise OSError(f"{self.path}: expected {length} bytes at offset {offset}, read {len(data)}")
         return data
+
+    def gather(self, offset: int, length: int, dtype: Any, positions: np.ndarray) -> np.ndarray:
+        """Items ``positions`` of the ``length`` bytes written at ``offset``, read as an array
+        of ``dtype``: a copy, taken through a read-only mapping of those bytes that is closed
+        before returning. Only the pages of the items taken are read, with one call however
+        many there are (a read per item, or per few, costs a system call each).
+
+        Raises:
+            OSError: when the file is shorter than that (it was removed or truncated).
+            IndexError: when a position is outside the ``length`` bytes.
+        """
+        self.flush()
+        count = length // np.dtype(dtype).itemsize
+        if not length:
+            return np.empty(0, dtype=dtype)[positions]
+        have = os.fstat(self._fh.fileno()).st_size
+        if offset + length > have:
+            raise OSError(f"{self.path}: expected {length} bytes at offset {offset}, the file has {have}")
+        base = offset - offset % mmap.ALLOCATIONGRANULARITY
+        mapped = mmap.mmap(self._fh.fileno(), offset + length - base, access=mmap.ACCESS_READ, offset=base)
+        try:
+            return np.frombuffer(mapped, dtype=dtype, count=count, offset=offset - base)[positions]
+        finally:
+            with contextlib.suppress(BufferError):  # (an error's traceback may hold the view: the mapping closes with it)
+                mapped.close()
 
     def flush(self) -> None:
         """Write out what is buffered (:meth:`read` does it too, but not safely from several threads at once)."""

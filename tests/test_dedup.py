@@ -343,6 +343,28 @@ def test_the_spill_folder_is_removed_on_close_and_when_collected(tmp_path: Path)
     assert not list(tmp_path.iterdir())
 
 
+def test_a_spill_file_gives_items_anywhere_in_it_and_names_what_it_lacks(tmp_path: Path):
+    """``AppendFile.gather`` takes items of any stretch (at offsets that are not a page's, across
+    pages, none), as the bytes were written, and maps nothing beyond the file."""
+    import mmap
+
+    from builder.spill import AppendFile
+
+    values = np.arange(3 * mmap.ALLOCATIONGRANULARITY, dtype=np.uint64) * 7919
+    spill = AppendFile(tmp_path / "hashes")
+    spill.append(values[:1000].tobytes())
+    spill.append(values[1000:].tobytes())  # (still buffered: gather writes it out first)
+    for first, last, picks in [(0, 3, [2, 0]), (513, 1700, [0, 600, 1186]), (1100, 12000, [10899, 5, 5]), (9, 9, [])]:
+        got = spill.gather(first * 8, (last - first) * 8, np.uint64, np.array(picks, dtype=np.int64))
+        assert got.tolist() == values[first:last][picks].tolist()
+    with pytest.raises(OSError, match="hashes: expected 80 bytes at offset"):
+        spill.gather(len(values) * 8 - 40, 80, np.uint64, np.array([0]))
+    with pytest.raises(IndexError):
+        spill.gather(0, 80, np.uint64, np.array([10]))
+    assert spill.gather(8, 16, np.uint64, np.array([1])).tolist() == [values[2]]  # (and it still reads)
+    spill.close()
+
+
 def test_a_new_index_removes_the_spill_folders_of_dead_processes(tmp_path: Path):
     dead = tmp_path / "eventds-dedup-999999999-abcd"  # no such process
     dead.mkdir()
@@ -378,13 +400,13 @@ def long_sentences(seed: int, n: int) -> list[tuple[str, str, str]]:
     ids=["default", "looser", "jaccard-only"],
 )
 @pytest.mark.parametrize(
-    "pairs, members, bucket_bits, read_gap, read_span",
-    [(16_384, 32_768, 6, 512, 1 << 20), (5, 7, 0, 0, 16), (1, 1, 12, 10**9, 1 << 40)],
+    "pairs, members, bucket_bits, read_span",
+    [(16_384, 32_768, 6, 1 << 20), (5, 7, 0, 1), (1, 1, 12, 1 << 40)],
     ids=["as-shipped", "few-at-a-time-one-bucket-read-row-by-row", "one-at-a-time-many-buckets-read-at-once"],
 )
-def test_short_runs_verified_together_link_what_the_reference_links(monkeypatch, params, pairs, members, bucket_bits, read_gap, read_span):
+def test_short_runs_verified_together_link_what_the_reference_links(monkeypatch, params, pairs, members, bucket_bits, read_span):
     """The pairs of a band's runs of up to ``_SMALL_RUN`` members are verified together: the
-    members' hashes read ``members`` at a time (in pieces by ``read_gap`` and ``read_span``),
+    members' hashes read ``members`` at a time (a call per stretch of ``read_span`` hashes),
     pairs ruled out by their sizes or their ``2 ** bucket_bits`` bucket counts, the rest
     counted ``pairs`` at a time. Each way links what the reference links, on runs of 2 to 24
     members, exact copies, pairs that meet in several bands, and sentences long enough to
@@ -395,7 +417,6 @@ def test_short_runs_verified_together_link_what_the_reference_links(monkeypatch,
     monkeypatch.setattr(builder.dedup, "_PAIRS_AT_ONCE", pairs)
     monkeypatch.setattr(builder.dedup, "_MEMBERS_AT_ONCE", members)
     monkeypatch.setattr(builder.dedup, "_BUCKET_BITS", bucket_bits)
-    monkeypatch.setattr(builder.dedup, "_READ_GAP", read_gap)
     monkeypatch.setattr(builder.dedup, "_READ_SPAN", read_span)
     run_sizes: list[int] = []
     verify_short_runs = NearDuplicateIndex._verify_short_runs
