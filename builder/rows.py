@@ -32,8 +32,8 @@ from .formats import document_row
 from .io import read_jsonl
 from .labelset import event_types
 from .pseudonyms import pseudonymise
-from .tokens import Tokens
 from .publish import CONFIGS, SENTENCE_CONFIGS, PublishStats, ShardWriter, _count_record, _encoder, _write_folder, config_features, config_row
+from .tokens import Tokens
 
 #: A partition's rows become Arrow data every this many sentences (as Python objects they
 #: take about ten times the room).
