@@ -42,6 +42,12 @@ PARTITION_CHARS = 8_000_000
 RETRIES = 2
 #: How long to wait for the first worker of an existing cluster, in seconds.
 WORKER_TIMEOUT = 60
+#: How many recent messages each of Dask's batched comms keeps for debugging
+#: (``distributed.admin.low-level-log-length``, 1,000 by default). A message that starts a
+#: partition's task holds the partition's documents: this process kept the input of about
+#: the last thousand partitions (every document of a 100k-sentence corpus, 200 MiB more at
+#: 300k), so a build keeps a few only.
+MESSAGE_LOG = 8
 DASK_EXTRA = 'the Dask runner needs the `dask` extra: pip install -e ".[dask]" (or pip install "eventds[dask]")'
 
 
@@ -273,13 +279,14 @@ def dask_runner(workers: Optional[int] = None, scheduler: Optional[str] = None) 
     if (workers is None) == (scheduler is None):
         raise ConfigError("give either --workers N (a local Dask cluster) or --scheduler ADDRESS (an existing one), not both")
     try:
+        import dask
         import distributed
     except ImportError as e:
         raise ConfigError(DASK_EXTRA) from e
+    dask.config.set({"distributed.admin.low-level-log-length": MESSAGE_LOG})  # (for this process: read as its comms are made)
     if workers is not None:
         if workers < 1:
             raise ConfigError(f"--workers: expected at least 1 worker process, got {workers}")
-        import dask
 
         # Without the workers' statistical profiler (it costs them 14% of the build's time),
         # and the dashboard (when bokeh is installed) on a free port, not 8787 that another
