@@ -361,6 +361,46 @@ def test_small_partitions_and_a_short_boilerplate_window_change_nothing_but_the_
 
 
 @pytest.mark.slow
+def test_the_main_process_does_not_keep_the_documents_it_sent(tmp_path, monkeypatch):
+    """A local cluster (its scheduler in the main process) of one worker, partitions of one
+    document each, boilerplate learned from the first 10: while the last documents come back,
+    the main process holds only the documents of the partitions in flight and of Dask's few
+    recent messages (``runners.MESSAGE_LOG``), not every document it sent (Dask's comms keep
+    their last 1,000 messages by default)."""
+    import gc
+
+    pytest.importorskip("distributed")
+
+    from builder import pipeline, runners
+    from builder.stages import Work
+
+    corpus = generated_corpus(tmp_path / "corpus", 120, seed=5)
+    monkeypatch.setattr(runners.Runner, "documents", 1)
+    build_stages = pipeline.build_stages
+
+    def short_window(*args, **kwargs):
+        stages = build_stages(*args, **kwargs)
+        stages[1].window = 10
+        return stages
+
+    monkeypatch.setattr(pipeline, "build_stages", short_window)
+    held: dict[int, int] = {}
+
+    def progress(step: str) -> None:
+        n = len(held)
+        if step.startswith("document ") and n < 120:
+            held[n] = -1
+            if n in (60, 90, 119):  # the 61st, 91st and last document back
+                gc.collect()
+                held[n] = sum(1 for o in gc.get_objects() if type(o) is Work and o.source is not None)
+
+    with runners.dask_runner(workers=1) as runner:
+        pipeline.build(corpus, tmp_path / "out", annotations_dir=no_annotations(corpus), runner=runner, progress=progress)
+    sent = {n: held[n] for n in (60, 90, 119)}
+    assert len(held) == 120 and max(sent.values()) <= 2 * runners.MESSAGE_LOG + runner.workers + runner.ahead, sent
+
+
+@pytest.mark.slow
 def test_the_partitions_of_a_worker_killed_mid_build_are_run_again(tmp_path, monkeypatch):
     """A local cluster of two workers, one SIGKILLed once the first partition is gathered:
     Dask runs its partitions again (those it had finished too, whose results it held), and
