@@ -15,12 +15,18 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
 from .errors import ConfigError, InputError
 from .records import Article, CleanArticle, DocumentMeta, Removal, Segment
+
+try:  # the regular expression parser, for the text a rule needs (re._parser since Python 3.11)
+    from re import _constants as _sre, _parser as _sre_parse
+except ImportError:  # pragma: no cover (Python 3.10)
+    import sre_constants as _sre  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
 
 RULES_PATH = Path(__file__).parent / "resources" / "clean_rules.json"
 #: Articles from which corpus-level boilerplate is learned before cleaning starts.
@@ -29,6 +35,9 @@ PARAGRAPH_SEPARATOR = "\n\n"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "′": "'"})
 _NON_WORD = re.compile(r"[\W_]+")
+#: The characters other than ASCII ones that a case-insensitive pattern matches with an ASCII
+#: letter (``tests/test_clean.py`` looks through every character), as that letter.
+_ASCII_LOOKALIKES = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 
 
 @dataclass(frozen=True)
@@ -37,9 +46,74 @@ class Line:
     end: int  # raw offset after the last non-space character
     text: str
 
-    @property
+    @cached_property
     def words(self) -> int:
         return len(self.text.split())
+
+    @cached_property
+    def normalised(self) -> str:
+        """:func:`normalise` of the text."""
+        return normalise(self.text)
+
+    @cached_property
+    def lowered(self) -> str:
+        """The text in lower case, where :attr:`LineRule.needs` are looked for."""
+        return self.text.translate(_ASCII_LOOKALIKES).lower()
+
+
+def needed_text(pattern: str, flags: int = re.IGNORECASE) -> Optional[frozenset[str]]:
+    """Strings (ASCII, lower case) of which every text that ``pattern`` finds a match in
+    holds one, once lower-cased as :attr:`Line.lowered` is; ``None`` when none is known.
+
+    Read from the parsed pattern: a run of ASCII literals is needed, and so is what any
+    part that must match needs (a group, a branch whose every alternative needs something,
+    a repeat of at least once); of those, the strings whose shortest is the longest are
+    kept. Looking for them in the text is much faster than searching with most patterns,
+    and a line holding none of them cannot match: the pattern is not searched then."""
+    try:
+        parsed = _sre_parse.parse(pattern, flags)
+    except re.error:
+        return None
+    found = _needed(parsed)
+    # a string holding another of them adds nothing
+    return frozenset(s for s in found if not any(t != s and t in s for t in found)) if found else None
+
+
+_REPEATS = tuple(op for op in (getattr(_sre, name, None) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")) if op is not None)
+_ATOMIC = getattr(_sre, "ATOMIC_GROUP", None)
+
+
+def _needed(items: Any) -> Optional[set[str]]:
+    best: Optional[set[str]] = None
+
+    def consider(candidate: Optional[set[str]]) -> None:
+        nonlocal best
+        if candidate and (best is None or _strength(candidate) > _strength(best)):
+            best = candidate
+
+    run: list[str] = []
+    for op, av in [*items, (None, None)]:
+        if op is _sre.LITERAL and av < 128:
+            run.append(chr(av).lower())
+            continue
+        if run:
+            consider({"".join(run)})
+            run = []
+        if op is _sre.SUBPATTERN:
+            consider(_needed(av[-1]))
+        elif op is not None and op is _ATOMIC:
+            consider(_needed(av))
+        elif op in _REPEATS and av[0] >= 1:
+            consider(_needed(av[2]))
+        elif op is _sre.BRANCH:
+            alternatives = [_needed(a) for a in av[1]]
+            if all(alternatives):
+                consider(set().union(*alternatives))  # type: ignore[arg-type]
+    return best
+
+
+def _strength(strings: set[str]) -> tuple[int, int]:
+    return min(map(len, strings)), -len(strings)
 
 
 @dataclass(frozen=True)
@@ -48,12 +122,21 @@ class LineRule:
     pattern: re.Pattern[str]
     not_first_line: bool = False
     max_words: Optional[int] = None  # the rule applies only to lines of at most this many words
+    #: Strings one of which a line must hold for the pattern to match (:func:`needed_text`).
+    needs: Optional[frozenset[str]] = None
 
     def matches(self, line: Line, i: int) -> bool:
         if self.not_first_line and i == 0:
             return False
         if self.max_words is not None and line.words > self.max_words:
             return False
+        if self.needs is not None:
+            lowered = line.lowered
+            for s in self.needs:
+                if s in lowered:
+                    break
+            else:
+                return False
         return self.pattern.search(line.text) is not None
 
 
@@ -78,7 +161,7 @@ def load_rules(path: Path = RULES_PATH) -> Rules:
     """Load and compile the cleaning rules file."""
     data = json.loads(path.read_text(encoding="utf-8"))
     line_rules = tuple(
-        LineRule(r["name"], _compile(r["pattern"], f"{path} -> line_rules -> {i}"), bool(r.get("not_first_line")), r.get("max_words"))
+        LineRule(r["name"], _compile(r["pattern"], f"{path} -> line_rules -> {i}"), bool(r.get("not_first_line")), r.get("max_words"), needed_text(r["pattern"]))
         for i, r in enumerate(data["line_rules"])
     )
     blocks = tuple(
@@ -174,7 +257,7 @@ def classify_lines(lines: list[Line], author: Optional[str], rules: Rules) -> li
                 verdict[i] = rule.name
                 break
         else:
-            if author_key and normalise(line.text) == author_key:
+            if author_key and line.normalised == author_key:
                 verdict[i] = rules.byline["name"]
             elif 0 < i < header and rules.byline["name_pattern"].search(line.text) and _before_body(lines, i):
                 verdict[i] = rules.byline["name"]
@@ -185,16 +268,16 @@ def classify_lines(lines: list[Line], author: Optional[str], rules: Rules) -> li
     for i, line in enumerate(lines):
         if verdict[i]:
             continue
-        key = normalise(line.text)
+        key = line.normalised
         if key in seen:
             verdict[i] = "repeated_paragraph"
         seen.add(key)
 
     # A pull quote: a short line that repeats words of a longer kept paragraph.
-    kept = [normalise(l.text) for l, v in zip(lines, verdict) if v is None]
+    kept = [l.normalised for l, v in zip(lines, verdict) if v is None]
     for i, line in enumerate(lines):
         if verdict[i] is None and i > 0 and line.words <= 30:
-            key = normalise(line.text)
+            key = line.normalised
             if key and len(key) >= 20 and any(key != other and f" {key} " in f" {other} " for other in kept):
                 verdict[i] = "pull_quote"
     return verdict
@@ -298,7 +381,7 @@ class Boilerplate:
     def lines_of(article: Article) -> tuple[str, frozenset[str]]:
         """What :meth:`observe` counts of ``article``: its source and its normalised lines
         that do not read as prose (computed where the article is, counted where the window is)."""
-        return source_of(article), frozenset(key for key in (normalise(l.text) for l in split_lines(article.text) if not content_like(l)) if key)
+        return source_of(article), frozenset(key for key in (l.normalised for l in split_lines(article.text) if not content_like(l)) if key)
 
     def count(self, source: str, keys: Iterable[str]) -> None:
         """Count one document of ``source`` holding the lines ``keys`` (from :meth:`lines_of`)."""
@@ -312,7 +395,7 @@ class Boilerplate:
     def repeated(self, article: Article, line: Line) -> bool:
         if content_like(line):
             return False
-        return self.documents.get((source_of(article), normalise(line.text)), 0) >= self.min_documents
+        return self.documents.get((source_of(article), line.normalised), 0) >= self.min_documents
 
 
 def clean_article(article: Article, rules: Optional[Rules] = None, boilerplate: Optional[Boilerplate] = None) -> CleanArticle:

@@ -270,3 +270,84 @@ def test_pages_without_a_site_name_are_grouped_by_the_host_of_their_url():
     assert all({r.text: r.rule for r in c.removals} == {"In brief": "boilerplate"} for c in same)
     other = list(clean([page(0, "https://a-wire.example/1"), page(1, "https://b-post.example/2")]))
     assert all(c.removals == () for c in other)
+
+
+# ---------------------------------------------------------------------------------------
+# A rule's pattern is searched only in lines holding a string it needs
+
+
+def test_the_strings_a_pattern_needs_are_read_from_its_parts_that_must_match():
+    from builder.clean import needed_text
+
+    assert needed_text(r"^(source link|source|read more)$") == {"source", "read more"}  # "source link" holds "source"
+    assert needed_text(r"\bphoto:\s*\S") == {"photo:"}
+    assert needed_text(r"^by\s+\w+") == {"by"}
+    assert needed_text(r"(?:\bnewsletters?\b|\$\d+ (?:a|per) (?:week|month)\b)") == {"newsletter", "week", "month"}  # the longest needed
+    assert needed_text(r"(?:abc)+ x") == {"abc"}  # a repeat of at least once
+    assert needed_text(r"(?-i:Reuters)") == {"reuters"}  # looked for in the lower-cased line
+    assert needed_text(r"(?:abc)? x") == {" x"}  # what may be absent is not needed
+    assert needed_text(r"(?:abc)*") is None
+    assert needed_text(r"(?:photo|\d+)") is None  # an alternative without a string: nothing is needed
+    assert needed_text(r"[a-z]+") is None
+    assert needed_text(r"(?!advert)\w+") is None  # what must not match is not needed
+    assert needed_text(r"caf\u00e9 au lait") == {" au lait"}  # a letter other than ASCII ends a string
+    assert needed_text(r"(unbalanced") is None
+
+
+def test_every_character_a_case_insensitive_pattern_takes_for_an_ascii_letter_is_lowered_as_that_letter():
+    """Python's ``re`` matches four characters other than ASCII ones with ASCII letters when
+    it ignores case (the Kelvin sign with ``k``...); :attr:`Line.lowered` makes them those
+    letters, so a line is never passed over for one."""
+    import re
+    import string
+    import sys
+
+    from builder.clean import Line
+
+    letter = re.compile(f"[{string.ascii_letters}]", re.IGNORECASE)
+    found = {}
+    for code in range(128, sys.maxunicode + 1):
+        c = chr(code)
+        if letter.fullmatch(c):
+            found[c] = [a for a in string.ascii_lowercase if re.fullmatch(a, c, re.IGNORECASE)]
+    assert len(found) == 4, found
+    for c, letters in found.items():
+        assert Line(0, 1, c).lowered in letters, (hex(ord(c)), letters)
+
+
+def _shipped_rules():
+    from builder.clean import load_rules
+
+    return load_rules().line_rules
+
+
+def _line_pieces() -> list[str]:
+    pieces = [s for rule in _shipped_rules() for s in rule.needs or ()]
+    lookalikes = str.maketrans({"k": "\u212a", "s": "\u017f", "i": "\u0130", "I": "\u0131"})
+    pieces += [s.upper() for s in pieces[::3]] + [s.title() for s in pieces[1::3]] + [s.translate(lookalikes) for s in pieces[2::3]]
+    pieces += ["Photo", "©", "2024", "12 March 2024", "|", "»", ":", "-", "/", "(", ")", "AFP", "Reuters", "\u212aeep", "\u017fource", "\u0130nbox", "’", "“"]
+    return pieces + BODY.split() + TITLE.split()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_line_pieces()), min_size=1, max_size=14), st.sampled_from([" ", "", ": ", " | "]))
+def test_a_rule_finds_what_its_pattern_finds_whatever_the_line(pieces, joint):
+    """Lines made of the strings the shipped rules need (in any case, with look-alike
+    letters), their furniture and prose: each rule's verdict is its pattern's."""
+    from builder.clean import Line
+
+    text = joint.join(pieces).strip() or "x"
+    line = Line(0, len(text), text)
+    for rule in _shipped_rules():
+        for i in (0, 1):
+            plain = not (rule.not_first_line and i == 0) and not (rule.max_words is not None and line.words > rule.max_words)
+            assert rule.matches(line, i) == (plain and rule.pattern.search(text) is not None), (rule.name, rule.pattern.pattern, text)
+
+
+@pytest.mark.parametrize("text", [BODY, *CONTENT_TRAPS])
+def test_a_line_of_prose_is_searched_by_a_few_of_the_rules_only(text):
+    from builder.clean import Line
+
+    line = Line(0, len(text), text)
+    searched = [rule.name for rule in _shipped_rules() if rule.needs is None or any(s in line.lowered for s in rule.needs)]
+    assert len(searched) <= len(_shipped_rules()) // 2, searched
