@@ -135,10 +135,16 @@ class WeakLabeller:
                 doc.generic.pop(name, None)
                 doc.failed.add(name)
 
+    @property
+    def own_tokens(self) -> bool:
+        """Whether this labeller's docs hold the tokens of :func:`builder.tokens.tokenize`
+        (those the ``bio`` config is made of), not a spaCy model's (``--model``)."""
+        return self.tokenize is tokenize
+
     def events(self, doc: Doc, sentence_id: Any = None) -> list[Event]:
         """Aggregate the span groups of an annotated doc into events, with realis, arguments
         and counts (:meth:`builder.weak.events.Aggregator.events`), counted in ``stats``."""
-        return self.aggregator.events(doc, self.functions, sentence_id, self.stats, own_tokens=self.tokenize is tokenize)
+        return self.aggregator.events(doc, self.functions, sentence_id, self.stats, own_tokens=self.own_tokens)
 
     def label_texts(
         self,
@@ -156,7 +162,7 @@ class WeakLabeller:
                 :func:`builder.tokens.tokenize`, which the ``bio`` config is made of, or
                 ``None`` when this labeller tokenizes otherwise (``--model``).
         """
-        own = self.tokenize is tokenize
+        own = self.own_tokens
         pairs = zip(texts, ids if ids is not None else itertools.repeat(None))
         while batch := list(itertools.islice(pairs, BATCH_SIZE)):
             docs = self.annotate_batch([self.make_doc(text) for text, _ in batch])
@@ -274,4 +280,4 @@ def span_groups(rows: Iterable[tuple[Any, str]], votes: Optional[Path] = None, l
         chunk = rows[start : start + BATCH_SIZE]
         for (sid, _), doc in zip(chunk, labeller.annotate_batch([labeller.make_doc(text) for _, text in chunk])):
             docs[sid] = doc
-    return SpanGroups(list(labeller.functions), docs, None, labeller.tokenize is tokenize)
+    return SpanGroups(list(labeller.functions), docs, None, labeller.own_tokens)
