@@ -333,23 +333,29 @@ def test_a_runner_lets_the_cluster_go_once_its_documents_are_through_and_serves_
         assert len(client.scheduler_info()["workers"]) == 2
 
 
+def small_partitions(monkeypatch, documents: int, window: int) -> None:
+    """Builds in this test make partitions of ``documents`` documents and learn boilerplate
+    from the first ``window``."""
+    from builder import pipeline, runners
+
+    monkeypatch.setattr(runners.Runner, "documents", documents)
+    build_stages = pipeline.build_stages
+
+    def short_window(*args, **kwargs):
+        stages = build_stages(*args, **kwargs)
+        stages[1].window = window
+        return stages
+
+    monkeypatch.setattr(pipeline, "build_stages", short_window)
+
+
 @pytest.mark.slow
 def test_small_partitions_and_a_short_boilerplate_window_change_nothing_but_the_window(dask_scheduler, tmp_path, monkeypatch):
     """Partitions of 7 documents (18 of them, most in flight at once) and boilerplate learned
     from the first 40 documents: after the window, the stages run in one task per partition.
     The one-process and cluster builds agree."""
-    from builder import pipeline, runners
-
     corpus = generated_corpus(tmp_path / "corpus", 120, seed=3)
-    monkeypatch.setattr(runners.Runner, "documents", 7)
-    build_stages = pipeline.build_stages
-
-    def short_window(*args, **kwargs):
-        stages = build_stages(*args, **kwargs)
-        stages[1].window = 40
-        return stages
-
-    monkeypatch.setattr(pipeline, "build_stages", short_window)
+    small_partitions(monkeypatch, documents=7, window=40)
     outs = []
     for name, extra in (("one", []), ("cluster", ["--scheduler", dask_scheduler])):
         outs.append(tmp_path / name)
@@ -375,15 +381,7 @@ def test_the_main_process_does_not_keep_the_documents_it_sent(tmp_path, monkeypa
     from builder.stages import Work
 
     corpus = generated_corpus(tmp_path / "corpus", 120, seed=5)
-    monkeypatch.setattr(runners.Runner, "documents", 1)
-    build_stages = pipeline.build_stages
-
-    def short_window(*args, **kwargs):
-        stages = build_stages(*args, **kwargs)
-        stages[1].window = 10
-        return stages
-
-    monkeypatch.setattr(pipeline, "build_stages", short_window)
+    small_partitions(monkeypatch, documents=1, window=10)
     held: dict[int, int] = {}
 
     def progress(step: str) -> None:
