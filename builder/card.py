@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from .clean import holds_any, lowered, needed_text
 from .labelset import HUMAN_STATUSES, event_types, guidelines, guidelines_version, project_file
 from .split import SPLITS
 
@@ -59,6 +60,8 @@ SIZE_BUCKETS = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), 
 
 #: Words in a published sentence that would state a licence or a permission (none is expected in news text).
 _LICENCE_MARKERS = re.compile(r"(?i)\blicen[cs]e[ds]?\b|creative commons|\bcc[ -]by\b|public domain|copyright|©|all rights reserved|reproduced with permission")
+#: One of these is in every text the markers are found in (lower-cased): a sentence holding none is not searched.
+_LICENCE_NEEDS = needed_text(_LICENCE_MARKERS.pattern, 0)
 
 
 def size_category(n: int) -> str:
@@ -788,5 +791,6 @@ def write_card(folder: Path, features: dict, stats: Any, files: dict[tuple[str, 
 
 def count_licence_statements(text: str) -> int:
     """1 if a sentence has words of a licence or permission statement, else 0."""
-    return 1 if _LICENCE_MARKERS.search(text or "") else 0
+    text = text or ""
+    return 1 if holds_any(lowered(text), _LICENCE_NEEDS) and _LICENCE_MARKERS.search(text) else 0
 

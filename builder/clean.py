@@ -27,6 +27,7 @@ try:  # the regular expression parser, for the text a rule needs (re._parser sin
 except ImportError:  # pragma: no cover (Python 3.10)
     import sre_constants as _sre  # type: ignore[no-redef]
     import sre_parse as _sre_parse  # type: ignore[no-redef]
+from _sre import unicode_iscased  # whether re's case-insensitive matching gives a character other forms
 
 RULES_PATH = Path(__file__).parent / "resources" / "clean_rules.json"
 #: Articles from which corpus-level boilerplate is learned before cleaning starts.
@@ -57,19 +58,32 @@ class Line:
 
     @cached_property
     def lowered(self) -> str:
-        """The text in lower case, where :attr:`LineRule.needs` are looked for."""
-        return self.text.translate(_ASCII_LOOKALIKES).lower()
+        """The text in lower case (:func:`lowered`), where :attr:`LineRule.needs` are looked for."""
+        return lowered(self.text)
+
+
+def lowered(text: str) -> str:
+    """``text`` in lower case, where :func:`needed_text` strings are looked for: the four
+    letters that a case-insensitive pattern matches with ASCII ones are made those first."""
+    return text.translate(_ASCII_LOOKALIKES).lower()
+
+
+def holds_any(lowered_text: str, needs: Optional[frozenset[str]]) -> bool:
+    """Whether a text, :func:`lowered`, holds one of ``needs`` (always, when nothing is known to be needed)."""
+    return needs is None or any(s in lowered_text for s in needs)
 
 
 def needed_text(pattern: str, flags: int = re.IGNORECASE) -> Optional[frozenset[str]]:
-    """Strings (ASCII, lower case) of which every text that ``pattern`` finds a match in
-    holds one, once lower-cased as :attr:`Line.lowered` is; ``None`` when none is known.
+    """Strings (lower case) of which every text that ``pattern`` finds a match in holds one,
+    once lower-cased as :func:`lowered` does; ``None`` when none is known.
 
-    Read from the parsed pattern: a run of ASCII literals is needed, and so is what any
-    part that must match needs (a group, a branch whose every alternative needs something,
-    a repeat of at least once); of those, the strings whose shortest is the longest are
-    kept. Looking for them in the text is much faster than searching with most patterns,
-    and a line holding none of them cannot match: the pattern is not searched then."""
+    Read from the parsed pattern: a run of literals is needed (ASCII characters, and others
+    without case, such as ``©``; a class of a few of them, such as ``[ -]``, gives a string
+    for each), and so is what any part that must match needs (a group, a branch whose every
+    alternative needs something, a repeat of at least once); of those, the strings whose
+    shortest is the longest are kept. Looking for them in the text is much faster than
+    searching with most patterns, and a text holding none of them cannot match: the pattern
+    need not be searched then."""
     try:
         parsed = _sre_parse.parse(pattern, flags)
     except re.error:
@@ -91,14 +105,15 @@ def _needed(items: Any) -> Optional[set[str]]:
         if candidate and (best is None or _strength(candidate) > _strength(best)):
             best = candidate
 
-    run: list[str] = []
+    run = {""}  # the strings the literals read so far spell
     for op, av in [*items, (None, None)]:
-        if op is _sre.LITERAL and av < 128:
-            run.append(chr(av).lower())
+        chars = _literal_chars(op, av)
+        if chars and len(run) * len(chars) <= _MAX_VARIANTS:
+            run = {s + c for s in run for c in chars}
             continue
-        if run:
-            consider({"".join(run)})
-            run = []
+        if run != {""}:
+            consider(run)
+        run = set(chars) if chars else {""}
         if op is _sre.SUBPATTERN:
             consider(_needed(av[-1]))
         elif op is not None and op is _ATOMIC:
@@ -110,6 +125,29 @@ def _needed(items: Any) -> Optional[set[str]]:
             if all(alternatives):
                 consider(set().union(*alternatives))  # type: ignore[arg-type]
     return best
+
+
+#: The most strings a run of literals (and classes of them) stands for.
+_MAX_VARIANTS = 8
+
+
+def _literal_chars(op: Any, av: Any) -> Optional[str]:
+    """The characters (lower case) a literal or a class of a few literals matches, as
+    :func:`lowered` has them; ``None`` for anything else (a letter other than ASCII has
+    case forms that may lower-case otherwise: it ends a string)."""
+    if op is _sre.LITERAL:
+        return _plain_char(av)
+    if op is _sre.IN and 0 < len(av) <= _MAX_VARIANTS and all(o is _sre.LITERAL for o, _ in av):
+        chars = [_plain_char(a) for _, a in av]
+        return "".join(dict.fromkeys(chars)) if all(chars) else None  # type: ignore[arg-type]
+    return None
+
+
+def _plain_char(code: int) -> Optional[str]:
+    if code < 128:
+        return chr(code).lower()
+    c = chr(code)
+    return None if unicode_iscased(code) or c.lower() != c else c
 
 
 def _strength(strings: set[str]) -> tuple[int, int]:

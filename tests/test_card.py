@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import yaml
 from huggingface_hub import DatasetCard, DatasetCardData
 from test_validate import record
@@ -291,3 +293,36 @@ def test_past_the_listed_documents_the_card_sums_up_sources_per_outlet(tmp_path,
     assert first.listed is not None and second.listed is None
     first.merge(second)
     assert (first.documents, first.listed, first.outlets) == (whole.documents, None, stats.sources.outlets) == (6, None, whole.outlets)
+
+
+# ---------------------------------------------------------------------------------------
+# Licence statements: counted by the markers' pattern, searched only where a string it needs is
+
+
+def test_a_sentence_with_words_of_a_licence_counts_as_a_licence_statement():
+    count = cardmod.count_licence_statements
+    for text in [
+        "Photos are licensed under Creative Commons.", "CC-BY 4.0", "cc by-sa", "© 2024 Rudaw Media", "COPYRIGHT RESERVED",
+        "Reproduced With Permission of the author.", "The text is in the public domain.", "All rights reserved.", "See the LICENCE.",
+        "\u0130t is L\u0130CENSED to us.",  # re takes U+0130 for an i when it ignores case: so does the count
+    ]:
+        assert count(text) == 1, text
+    for text in ["Rebels attacked the convoy, according to officials.", "The licensee accused the occupiers.", "", None]:
+        assert count(text) == 0, text
+
+
+def _licence_pieces() -> list[str]:
+    pieces = sorted(cardmod._LICENCE_NEEDS)
+    lookalikes = str.maketrans({"i": "\u0130", "s": "\u017f", "k": "\u212a", "I": "\u0131"})
+    return pieces + [s.upper() for s in pieces] + [s.title() for s in pieces] + [s.translate(lookalikes) for s in pieces] + [
+        "licensed", "licences", "cc", "by", "CC", "-", " ", "reserved", "rights", "all", "(c)", "copy", "right", "accord", "said", "on", "Monday", ".",
+    ]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_licence_pieces()), min_size=1, max_size=10), st.sampled_from([" ", "", "-"]))
+def test_the_licence_count_is_what_the_markers_pattern_finds(pieces, joint):
+    """Sentences made of the strings the markers need (in any case, with look-alike letters)
+    and of near misses: a sentence counts exactly when the markers' pattern finds it."""
+    text = joint.join(pieces)
+    assert cardmod.count_licence_statements(text) == (cardmod._LICENCE_MARKERS.search(text) is not None), text

@@ -291,6 +291,10 @@ def test_the_strings_a_pattern_needs_are_read_from_its_parts_that_must_match():
     assert needed_text(r"[a-z]+") is None
     assert needed_text(r"(?!advert)\w+") is None  # what must not match is not needed
     assert needed_text(r"caf\u00e9 au lait") == {" au lait"}  # a letter other than ASCII ends a string
+    assert needed_text(r"(?:\u00a9|copyright)") == {"\u00a9", "copyright"}  # a character without case does not
+    assert needed_text(r"\bcc[ -]by\b") == {"cc by", "cc-by"}  # a class of a few characters: a string for each
+    assert needed_text(r"[^ab]cde") == {"cde"}  # not a negated class, nor a range
+    assert needed_text(r"[ab][cd][ef][gh]x") == {a + c + e for a in "ab" for c in "cd" for e in "ef"}  # at most 8 strings for a run
     assert needed_text(r"(unbalanced") is None
 
 
