@@ -19,6 +19,13 @@ polled every 0.2 s for its resident memory:
 - ``build --workers N``: the build with the per-document stages on a local Dask cluster of
   ``N`` worker processes, for each ``N`` of ``--workers``.
 
+Each build's time is also cut in two: the stream (until every document is through the
+stages) and the gather steps after it (validation, the near-duplicate index, the split,
+publishing), which run in the main process whatever the number of workers; with the CPU
+seconds of the main process (in the stream, and in all) and of the workers. Two workers can
+only speed up the stream, and on a machine with two cores they share them with the main
+process.
+
 Words are the whitespace-separated tokens of the article texts (the same count for every
 run). Words/s of a build is over the ``build()`` call (the cluster's start included), of
 ``blank`` over ``nlp.pipe``. Targets: a build in one process keeps at least half of
@@ -354,12 +361,27 @@ def run_build(corpus: Path, out: Path, workers: int) -> dict[str, Any]:
 
     use_system_arrow_pool()  # as `eventds build` does
     map_large_blocks()
-    t0 = time.perf_counter()
+    stream: dict[str, float] = {}
+
+    def progress(step: str) -> None:
+        if step == "validate":  # the documents are all through: the gather steps follow, in this process
+            stream["seconds"], stream["cpu"] = time.perf_counter() - t0, _cpu_seconds()
+
+    t0, cpu0 = time.perf_counter(), _cpu_seconds()
     with make_runner(workers or None) as runner:
-        summary = build(corpus, out, annotations_dir=out.parent / "no-annotations", runner=runner)
+        summary = build(corpus, out, annotations_dir=out.parent / "no-annotations", runner=runner, progress=progress)
     seconds = time.perf_counter() - t0
     duplicates = sum(1 for _ in (out / "duplicates.jsonl").open(encoding="utf-8"))
-    return {"seconds": seconds, "sentences": summary.sentences, "timings": summary.timings, "duplicate_clusters": duplicates}
+    return {
+        "seconds": seconds, "sentences": summary.sentences, "timings": summary.timings, "duplicate_clusters": duplicates,
+        "stream_seconds": stream["seconds"], "stream_cpu": stream["cpu"] - cpu0, "cpu": _cpu_seconds() - cpu0,
+    }
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds (user and system) of this process so far, its threads included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def child(args: argparse.Namespace) -> None:
@@ -387,12 +409,15 @@ def _role(proc: Any, root: int) -> str:
 
 
 def measured(argv: list[str]) -> tuple[dict[str, Any], dict[int, tuple[str, float]], float]:
-    """Run ``argv``; its result, each process's peak RSS in MiB (pid -> (role, MiB)), its wall seconds."""
+    """Run ``argv``; its result, each process's peak RSS in MiB (pid -> (role, MiB)), its wall
+    seconds. The result gets ``process_cpu``: each process's CPU seconds, as last polled
+    (role -> seconds, added up over the processes of a role but the main one)."""
     import psutil
 
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     peaks: dict[int, tuple[str, float]] = {}
+    cpu: dict[int, float] = {}
     done = threading.Event()
 
     def poll() -> None:
@@ -406,6 +431,8 @@ def measured(argv: list[str]) -> tuple[dict[str, Any], dict[int, tuple[str, floa
                 try:
                     rss = p.memory_info().rss / 2**20
                     role = peaks[p.pid][0] if p.pid in peaks else _role(p, proc.pid)
+                    times = p.cpu_times()
+                    cpu[p.pid] = times.user + times.system
                 except psutil.Error:
                     continue
                 if rss > peaks.get(p.pid, ("", 0.0))[1]:
@@ -421,7 +448,13 @@ def measured(argv: list[str]) -> tuple[dict[str, Any], dict[int, tuple[str, floa
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} exited with {proc.returncode}:\n{stderr[-4000:]}")
     line = next(l for l in stdout.splitlines() if l.startswith("RESULT "))
-    return json.loads(line[len("RESULT ") :]), peaks, wall
+    result = json.loads(line[len("RESULT ") :])
+    result["process_cpu"] = {}
+    for pid, seconds in cpu.items():
+        role = peaks[pid][0] if pid in peaks else "?"
+        if pid != proc.pid:
+            result["process_cpu"][role] = result["process_cpu"].get(role, 0.0) + seconds
+    return result, peaks, wall
 
 
 def main() -> None:
@@ -494,6 +527,17 @@ def report(stats: dict[str, Any], results: dict[str, tuple[dict[str, Any], dict[
     builds = [run for run in results if run.startswith("build")]
     if not builds:
         return
+    print("\nwhere the time goes: the stream (every document through the stages) and the gather steps after it, in the main")
+    print("process; CPU seconds of the main process (its threads, the Dask scheduler of a local cluster included) and of the workers")
+    print(f"{'run':34} {'stream s':>9} {'after s':>8} {'main CPU s':>11} {'of it in the stream':>20} {'worker CPU s':>13}")
+    for run in builds:
+        r = results[run][0]
+        workers = sum(s for role, s in r["process_cpu"].items() if role == "dask worker")
+        print(f"{label(run):34} {r['stream_seconds']:9.1f} {r['seconds'] - r['stream_seconds']:8.1f} {r['cpu']:11.1f} {r['stream_cpu']:20.1f} {workers:13.1f}")
+    if "build:1" in results and "build:2" in results:
+        one, two = results["build:1"][0], results["build:2"][0]
+        print(f"stream --workers 2 / --workers 1: {one['stream_seconds'] / two['stream_seconds']:.2f}; "
+              f"after the stream: {one['seconds'] - one['stream_seconds']:.1f} s and {two['seconds'] - two['stream_seconds']:.1f} s, the same work in both")
     print("\ntime per step, seconds (share of the build() call): per-document stages added up over the processes that ran them")
     print(f"{'step':12}" + "".join(f"{label(run):>26}" for run in builds))
     steps = list(results[builds[0]][0]["timings"])
