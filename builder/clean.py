@@ -70,7 +70,12 @@ def lowered(text: str) -> str:
 
 def holds_any(lowered_text: str, needs: Optional[frozenset[str]]) -> bool:
     """Whether a text, :func:`lowered`, holds one of ``needs`` (always, when nothing is known to be needed)."""
-    return needs is None or any(s in lowered_text for s in needs)
+    if needs is None:
+        return True
+    for s in needs:  # (a loop: twice as quick as any() over a generator, on every line and rule)
+        if s in lowered_text:
+            return True
+    return False
 
 
 def needed_text(pattern: str, flags: int = re.IGNORECASE) -> Optional[frozenset[str]]:
@@ -168,13 +173,8 @@ class LineRule:
             return False
         if self.max_words is not None and line.words > self.max_words:
             return False
-        if self.needs is not None:
-            lowered = line.lowered
-            for s in self.needs:
-                if s in lowered:
-                    break
-            else:
-                return False
+        if self.needs is not None and not holds_any(line.lowered, self.needs):
+            return False
         return self.pattern.search(line.text) is not None
 
 
