@@ -341,6 +341,9 @@ def make_corpus(folder: Path, sentences: int, seed: int) -> tuple[Path, dict[str
 
 
 def run_blank(corpus: Path) -> dict[str, Any]:
+    from builder.allocator import import_spacy_without_torch
+
+    import_spacy_without_torch()  # as the build does: neither holds PyTorch
     import spacy
 
     texts = [json.loads(line)["text"] for line in corpus.open(encoding="utf-8")]
@@ -355,7 +358,9 @@ def run_blank(corpus: Path) -> dict[str, Any]:
 
 
 def run_build(corpus: Path, out: Path, workers: int) -> dict[str, Any]:
-    from builder.allocator import map_large_blocks, use_system_arrow_pool
+    from builder.allocator import import_spacy_without_torch, map_large_blocks, use_system_arrow_pool
+
+    import_spacy_without_torch()  # as `eventds build` does with the blank pipeline
     from builder.pipeline import build
     from builder.runners import make_runner
 
@@ -368,7 +373,7 @@ def run_build(corpus: Path, out: Path, workers: int) -> dict[str, Any]:
             stream["seconds"], stream["cpu"] = time.perf_counter() - t0, _cpu_seconds()
 
     t0, cpu0 = time.perf_counter(), _cpu_seconds()
-    with make_runner(workers or None) as runner:
+    with make_runner(workers or None, spacy_without_torch=True) as runner:
         summary = build(corpus, out, annotations_dir=out.parent / "no-annotations", runner=runner, progress=progress)
     seconds = time.perf_counter() - t0
     duplicates = sum(1 for _ in (out / "duplicates.jsonl").open(encoding="utf-8"))

@@ -19,6 +19,12 @@ Arrow record batches. Freed, they stay in the process unless the allocator gives
   139 MiB and 70 s).
 
 Both are no-ops where they do not apply (no pyarrow, no glibc).
+
+One more thing a build's processes hold without using it: thinc, spaCy's machine-learning
+library, imports PyTorch whenever it is installed (as it is with the ``model`` extra), for
+pipelines whose components run on it. spaCy's blank pipeline has none, and PyTorch costs
+each process about 180 MiB of resident memory and a second to import:
+:func:`import_spacy_without_torch` imports spaCy without it.
 """
 
 from __future__ import annotations
@@ -28,6 +34,29 @@ import ctypes.util
 import sys
 from functools import lru_cache
 from typing import Any, Optional
+
+
+def import_spacy_without_torch() -> bool:
+    """Import spaCy, for this process, without the PyTorch that thinc imports when it is
+    installed (``eventds build`` does, with spaCy's blank pipeline; so do the workers of the
+    local Dask cluster it starts).
+
+    ``import torch`` works afterwards as before (the learned labelling function imports it
+    when it runs); only thinc goes on without it, so a spaCy pipeline whose components run
+    on PyTorch (``spacy-transformers``) cannot run in this process.
+
+    Returns:
+        Whether spaCy was imported so: ``False`` when thinc or PyTorch was imported already.
+    """
+    if "thinc" in sys.modules or "torch" in sys.modules:
+        return False
+    sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` raises ImportError, as if it were not installed
+    try:
+        import spacy  # noqa: F401
+    finally:
+        if sys.modules.get("torch", False) is None:
+            del sys.modules["torch"]
+    return True
 
 
 def use_system_arrow_pool() -> None:

@@ -342,7 +342,11 @@ def build(
     timings: bool = typer.Option(False, "--timings", help="Also print the seconds each step took and its share: each per-document stage's (added up over the worker processes), then the gather steps' (write, validate, index, split, report, publish)."),
 ) -> None:
     """Run every stage in order and publish the dataset (every labelling function's votes go to OUTPUT/votes/)."""
-    from .allocator import map_large_blocks, use_system_arrow_pool
+    from .allocator import import_spacy_without_torch, map_large_blocks, use_system_arrow_pool
+
+    blank = model is None  # spaCy's blank pipeline: no component runs on PyTorch
+    if blank:
+        import_spacy_without_torch()  # before the build's modules bring spaCy in
     from .pipeline import build as run
     from .runners import make_runner
 
@@ -352,7 +356,7 @@ def build(
         with err.status("building") as status:
             if workers is not None or scheduler is not None:
                 status.update("building: starting the Dask cluster" if scheduler is None else f"building: connecting to {scheduler}")
-            with make_runner(workers, scheduler) as runner:
+            with make_runner(workers, scheduler, spacy_without_torch=blank) as runner:
                 summary = run(
                     corpus, out_dir, manifest, annotations, model, progress=lambda s: status.update(f"building: {s}"),
                     keep_annotator_names=keep_annotator_names, weak_config=weak_config, runner=runner,

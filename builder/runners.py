@@ -30,6 +30,7 @@ import threading
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
+from .allocator import import_spacy_without_torch
 from .errors import ConfigError, ServiceError
 from .stages import PartitionResult, Stage, Work, run_stages
 
@@ -266,10 +267,14 @@ class DaskRunner(Runner):
                 self.client.cancel(handles)
 
 
-def dask_runner(workers: Optional[int] = None, scheduler: Optional[str] = None) -> DaskRunner:
+def dask_runner(workers: Optional[int] = None, scheduler: Optional[str] = None, spacy_without_torch: bool = False) -> DaskRunner:
     """A :class:`DaskRunner` on a local cluster of ``workers`` processes (one thread each),
     or on the existing cluster whose scheduler is at ``scheduler`` (``tcp://host:port``, or
     a scheduler file ``*.json``).
+
+    With ``spacy_without_torch``, the local cluster's workers import spaCy without PyTorch
+    (:func:`builder.allocator.import_spacy_without_torch`), for stages that run spaCy's blank
+    pipeline. An existing cluster's workers are left as they are: they may run other work.
 
     Raises:
         ConfigError: Dask is not installed, both or neither of ``workers`` and ``scheduler``
@@ -294,7 +299,10 @@ def dask_runner(workers: Optional[int] = None, scheduler: Optional[str] = None) 
         with dask.config.set({"distributed.worker.profile.enabled": False}):
             cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
         try:
-            return DaskRunner(distributed.Client(cluster), cluster)
+            client = distributed.Client(cluster)
+            if spacy_without_torch:
+                client.run(import_spacy_without_torch)  # before any task brings spaCy in
+            return DaskRunner(client, cluster)
         except BaseException:
             cluster.close()
             raise
@@ -334,8 +342,9 @@ def _check_workers(runner: DaskRunner, scheduler: str) -> None:
         raise ConfigError(f"--scheduler {scheduler}: workers run another eventds than {__version__}: {'; '.join(wrong)}")
 
 
-def make_runner(workers: Optional[int] = None, scheduler: Optional[str] = None) -> Runner:
-    """The runner the options name: :class:`LocalRunner` when neither is given."""
+def make_runner(workers: Optional[int] = None, scheduler: Optional[str] = None, spacy_without_torch: bool = False) -> Runner:
+    """The runner the options name: :class:`LocalRunner` when neither is given (see
+    :func:`dask_runner` for ``spacy_without_torch``)."""
     if workers is None and scheduler is None:
         return LocalRunner()
-    return dask_runner(workers, scheduler)
+    return dask_runner(workers, scheduler, spacy_without_torch)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from builder import allocator
 
@@ -53,3 +57,60 @@ def test_large_blocks_go_back_to_the_system_once_freed_however_large_the_last_on
     after = resident_kib()
     assert before - after > 150_000  # of the 200 MiB freed, without release()
     assert above.sum() == 8_000
+
+
+# spaCy without the PyTorch thinc would import
+
+_IMPORTS = """
+import json, sys
+from builder.allocator import import_spacy_without_torch
+first = import_spacy_without_torch()
+import spacy, thinc.compat
+held = "torch" in sys.modules
+tokens = len(spacy.blank("en")("Two drones hit the port on Monday."))
+again = import_spacy_without_torch()
+import torch  # the learned labelling function imports it when it runs
+print(json.dumps([first, held, thinc.compat.has_torch, tokens, again, int(torch.tensor([2, 3]).sum())]))
+"""
+
+
+def test_spacy_is_imported_without_torch_which_still_imports_afterwards():
+    pytest.importorskip("torch")  # (the `model` extra: without it there is no PyTorch to leave out)
+    done = subprocess.run([sys.executable, "-c", _IMPORTS], capture_output=True, text=True, check=True)
+    first, held, thinc_torch, tokens, again, total = json.loads(done.stdout)
+    assert (first, held, thinc_torch) == (True, False, False)
+    assert tokens == 8  # the blank pipeline works as ever
+    assert again is False  # spaCy is in: nothing more to do
+    assert total == 5
+
+
+def test_eventds_build_holds_no_torch_with_the_blank_pipeline(tmp_path):
+    pytest.importorskip("torch")
+    script = (
+        "import sys\n"
+        "from builder.cli import app\n"
+        f"app(['build', '-o', {str(tmp_path / 'out')!r}], standalone_mode=False)\n"
+        "print('torch' in sys.modules, 'spacy' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-2:] == ["False", "True"]
+    assert (tmp_path / "out" / "dataset" / "README.md").is_file()
+
+
+def _modules_held() -> list[bool]:
+    from builder.runners import _warm_up
+
+    _warm_up()  # what the stages import
+    return ["torch" in sys.modules, "spacy" in sys.modules]
+
+
+@pytest.mark.parametrize("without", [True, False], ids=["without torch", "as thinc would"])
+def test_the_local_clusters_workers_import_spacy_without_torch_when_asked(without):
+    pytest.importorskip("torch")
+    pytest.importorskip("distributed")
+    from builder.runners import dask_runner
+
+    with dask_runner(workers=1, spacy_without_torch=without) as runner:
+        held = runner.client.run(_modules_held)
+    assert list(held.values()) == [[not without, True]]
