@@ -360,11 +360,11 @@ def run_blank(corpus: Path) -> dict[str, Any]:
 def run_build(corpus: Path, out: Path, workers: int) -> dict[str, Any]:
     from builder.allocator import import_spacy_without_torch, map_large_blocks, use_system_arrow_pool
 
-    import_spacy_without_torch()  # as `eventds build` does with the blank pipeline
+    use_system_arrow_pool()  # as `eventds build` does, before Arrow allocates
+    import_spacy_without_torch()  # and with the blank pipeline
     from builder.pipeline import build
     from builder.runners import make_runner
 
-    use_system_arrow_pool()  # as `eventds build` does
     map_large_blocks()
     stream: dict[str, float] = {}
 

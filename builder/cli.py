@@ -344,13 +344,13 @@ def build(
     """Run every stage in order and publish the dataset (every labelling function's votes go to OUTPUT/votes/)."""
     from .allocator import import_spacy_without_torch, map_large_blocks, use_system_arrow_pool
 
+    use_system_arrow_pool()  # Arrow's freed batches back to the heap the build's phases share (builder.allocator)
     blank = model is None  # spaCy's blank pipeline: no component runs on PyTorch
     if blank:
         import_spacy_without_torch()  # before the build's modules bring spaCy in
     from .pipeline import build as run
     from .runners import make_runner
 
-    use_system_arrow_pool()  # Arrow's freed batches back to the heap the build's phases share (builder.allocator)
     map_large_blocks()  # and the large arrays of the index and publishing back to the system once freed
     try:
         with err.status("building") as status:

@@ -30,6 +30,45 @@ def test_arrow_allocates_with_malloc_once_asked():
         pa.set_memory_pool(before)
 
 
+_ARROW_WORK = """
+import os, sys
+if sys.argv[1] == "asked":
+    from builder.allocator import use_system_arrow_pool
+    use_system_arrow_pool()  # before pyarrow is imported, as `eventds build` calls it
+    import pyarrow as pa
+else:
+    import pyarrow as pa
+    pa.set_memory_pool(pa.system_memory_pool())  # pyarrow's own setting alone
+import pyarrow.parquet as pq
+table = pa.table({"n": list(range(50_000)), "text": ["a sentence of the corpus"] * 50_000})
+sink = pa.BufferOutputStream()
+with pa.ipc.new_stream(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
+    writer.write_table(table)
+back = pa.ipc.open_stream(sink.getvalue()).read_all()  # as a build reads its workers' rows back
+pq.write_table(back, sys.argv[2])  # and writes the dataset's files
+print(pa.mimalloc_memory_pool().max_memory(), pa.default_memory_pool().backend_name, os.environ.get("ARROW_DEFAULT_MEMORY_POOL"))
+"""
+
+
+def _arrow_work(how: str, tmp_path, **env: str) -> list[str]:
+    environ = {k: v for k, v in os.environ.items() if k != allocator.ARROW_POOL_VARIABLE}  # (an in-process build sets it)
+    done = subprocess.run([sys.executable, "-c", _ARROW_WORK, how, str(tmp_path / "t.parquet")], capture_output=True, text=True, env={**environ, **env})
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_arrow_reads_streams_and_writes_parquet_with_malloc_once_asked(tmp_path):
+    """Arrow's own allocations (IPC reads, parquet writes) follow its default pool, read from
+    ARROW_DEFAULT_MEMORY_POOL: pyarrow's set_memory_pool alone leaves them to mimalloc."""
+    assert _arrow_work("asked", tmp_path) == ["0", "system", "system"]
+    mimalloc, name, variable = _arrow_work("pyarrow alone", tmp_path)
+    assert int(mimalloc) > 1_000_000 and (name, variable) == ("system", "None")
+
+
+def test_a_pool_the_user_names_is_kept(tmp_path):
+    assert _arrow_work("asked", tmp_path, ARROW_DEFAULT_MEMORY_POOL="jemalloc")[1:] == ["jemalloc", "jemalloc"]
+
+
 def test_release_hands_freed_heap_memory_back():
     """Many small arrays freed leave their pages in glibc's heap, under a live one, counted as
     resident; release() gives them back."""
