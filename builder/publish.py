@@ -363,12 +363,17 @@ class ShardWriter:
             self._writer.close()
             self._writer, self._in_shard = None, 0
 
-    def close(self) -> list[Path]:
-        """Write what is left and name the files; return them, in order (none for no row)."""
+    def close_file(self) -> None:
+        """Write what is left and close the file being written (its metadata held until then);
+        :meth:`close` names the files."""
         self._flush()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+    def close(self) -> list[Path]:
+        """Write what is left and name the files; return them, in order (none for no row)."""
+        self.close_file()
         named = []
         for k, path in enumerate(self._shards):
             final = path.with_name(f"{self.split}-{k:05d}-of-{len(self._shards):05d}.parquet")

@@ -200,6 +200,38 @@ def test_a_build_publishes_the_folder_its_records_publish(tmp_path):
     assert built == again and built["splits"]["train"]["sentences"] > 0
 
 
+def test_a_build_has_at_most_one_file_open_per_publishing_thread(tmp_path, monkeypatch):
+    """An open parquet file holds the metadata of every row group written to it: a build
+    writes a config's files one split after another, so no more are open than threads."""
+    import threading
+
+    import pyarrow.parquet as pq
+
+    from builder import publish as publishing
+    from builder import rows
+    from builder.pipeline import build
+
+    lock, open_now, most = threading.Lock(), set(), [0]
+
+    class CountedWriter(pq.ParquetWriter):
+        def __init__(self, where, *args, **kwargs):
+            super().__init__(where, *args, **kwargs)
+            with lock:
+                open_now.add(where)
+                most[0] = max(most[0], len(open_now))
+
+        def close(self):
+            super().close()
+            with lock:
+                open_now.discard(self.where)
+
+    monkeypatch.setattr(pq, "ParquetWriter", CountedWriter)
+    monkeypatch.setattr(publishing, "BATCH_ROWS", 5)  # files opened at their first row group, long before they are full
+    build(out_dir=tmp_path / "build")
+    assert len(list((tmp_path / "build" / "dataset" / "data").rglob("*.parquet"))) == 15
+    assert 0 < most[0] <= rows.PUBLISH_THREADS and not open_now  # (every config's three at once before)
+
+
 def human(id, doc_id, annotators, **kw):
     """A corrected record whose provenance names ``annotators``."""
     base = record(id=id, doc_id=doc_id, **kw)
