@@ -76,9 +76,18 @@ class DocumentIndex:
         self._sentences = array("q")  # per document
         self._events = array("q")  # per document, a count per type of the label set
         self._other: dict[str, Counter[str]] = defaultdict(Counter)  # types outside it (records that failed validation)
-        self.sentences: Mapping[str, int] = _SentenceCounts(self)
-        self.events: Mapping[str, Counter[str]] = _EventCounts(self)
         self.duplicates = NearDuplicateIndex(params)
+
+    # Views made when asked, not kept: a view kept would refer back to the index, and the
+    # cycle would keep the index's arrays (and its near-duplicate index's) until Python's
+    # cycle collector ran, long after the build let it go (about 20 MiB at 1M sentences).
+    @property
+    def sentences(self) -> Mapping[str, int]:
+        return _SentenceCounts(self)
+
+    @property
+    def events(self) -> Mapping[str, Counter[str]]:
+        return _EventCounts(self)
 
     def _row(self, doc_id: str) -> int:
         row = self._number.get(doc_id)

@@ -29,6 +29,25 @@ def test_documents_sharing_a_sentence_are_grouped_and_split_together():
     assert manifest["documents"]["d02"]["split"] == manifest["documents"]["d07"]["split"]
 
 
+def test_an_index_let_go_is_freed_at_once_not_by_the_cycle_collector():
+    """A build drops the index before publishing: its arrays must go then, not whenever
+    Python's cycle collector next runs."""
+    import gc
+    import weakref
+
+    index = index_documents(corpus(10, shared_pairs=((2, 7),)))
+    assert index.sentences["d02"] == 3 and ["d02", "d07"] in group_documents(index).values()
+    assert assign_splits(index).manifest["documents"]["d02"]["split"] in SPLITS
+    gone = weakref.ref(index), weakref.ref(index.duplicates)
+    index.duplicates.close()
+    gc.disable()
+    try:
+        del index
+        assert [ref() for ref in gone] == [None, None]
+    finally:
+        gc.enable()
+
+
 def test_shared_text_in_other_case_and_quotes_still_links():
     index = index_documents(sents("a", ["“Kata’ib Hezbollah must cease its attacks,” he said."]) + sents("b", ['"Kata\'ib Hezbollah must CEASE its attacks," he said.']))
     assert len(group_documents(index)) == 1
